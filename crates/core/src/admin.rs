@@ -1,0 +1,299 @@
+//! What administrators may do to accounts. Only the CLI constructs an [`AdminService`]: holding
+//! one is the capability, so no web route can reach these operations by forgetting a check.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::audit::{Actor, AuditEvent, AuditKind};
+use crate::domain::{
+    Method, NewUser, PhoneError, PhoneNumber, Secret, User, UserId, Username, UsernameError,
+};
+use crate::password::{self, PasswordError};
+use crate::policy::Policy;
+use crate::ports::{Clock, Entropy, PasswordHashing, Store, StoreError, random_hex};
+
+#[derive(Debug, Error)]
+pub enum AdminError {
+    #[error("no user named {0:?}")]
+    UnknownUser(String),
+    #[error("username: {0}")]
+    Username(#[from] UsernameError),
+    #[error("phone: {0}")]
+    Phone(#[from] PhoneError),
+    #[error("password: {0}")]
+    Password(#[from] PasswordError),
+    #[error("a user named {0:?} already exists")]
+    Exists(String),
+    #[error("display name: {0}")]
+    DisplayName(&'static str),
+    #[error("email: {0}")]
+    Email(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => AdminError::Exists(what),
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+/// A password as an administrator supplies it: typed, or an Argon2 hash from another system.
+#[derive(Debug, Clone)]
+pub enum PasswordInput {
+    Plain(Secret),
+    Hash(String),
+}
+
+/// An account as typed on the command line or read from a CSV row, not yet checked.
+#[derive(Debug, Clone, Default)]
+pub struct UserInput {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password: Option<PasswordInput>,
+}
+
+/// An account that passed every check and can be created.
+#[derive(Debug, Clone)]
+pub struct ValidUser {
+    pub username: Username,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub phone: Option<PhoneNumber>,
+    pub password: Option<PasswordInput>,
+}
+
+pub struct AdminService {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub passwords: Arc<dyn PasswordHashing>,
+    pub policy: Arc<Policy>,
+    /// Who is acting, for the audit trail (e.g. the OS user running the CLI).
+    pub actor: String,
+}
+
+impl AdminService {
+    /// Checks one account without touching the database.
+    pub fn validate(&self, input: &UserInput) -> Result<ValidUser, AdminError> {
+        let username = Username::parse(&input.username)?;
+        let display_name = input.display_name.trim().to_string();
+        if display_name.is_empty() {
+            return Err(AdminError::DisplayName("is empty"));
+        }
+        if display_name.chars().count() > 200 {
+            return Err(AdminError::DisplayName("is longer than 200 characters"));
+        }
+        if display_name.chars().any(char::is_control) {
+            return Err(AdminError::DisplayName("contains control characters"));
+        }
+        let email = match input
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            None => None,
+            Some(e) => {
+                let (local, domain) = e.split_once('@').ok_or(AdminError::Email("has no @"))?;
+                if local.is_empty()
+                    || !domain.contains('.')
+                    || e.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(AdminError::Email("is not an email address"));
+                }
+                Some(e.to_string())
+            }
+        };
+        let phone = match input
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            None => None,
+            Some(p) => Some(PhoneNumber::parse(
+                p,
+                &self.policy.default_country,
+                &self.policy.allowed_countries,
+            )?),
+        };
+        match &input.password {
+            Some(PasswordInput::Plain(secret)) => {
+                password::check_new(secret.expose(), &self.policy.password)?
+            }
+            Some(PasswordInput::Hash(phc)) => password::parse_phc(phc)?,
+            None => {}
+        }
+        Ok(ValidUser {
+            username,
+            display_name,
+            email,
+            phone,
+            password: input.password.clone(),
+        })
+    }
+
+    /// Checks a whole import: every row on its own, then duplicates within the file and against
+    /// existing accounts. Returns every problem with its line number, or the valid rows.
+    pub async fn validate_import(
+        &self,
+        rows: Vec<(u64, UserInput)>,
+    ) -> Result<Result<Vec<ValidUser>, Vec<(u64, String)>>, AdminError> {
+        let mut valid = Vec::new();
+        let mut problems = Vec::new();
+        let mut seen = HashSet::new();
+        for (line, input) in rows {
+            match self.validate(&input) {
+                Err(e) => problems.push((line, e.to_string())),
+                Ok(user) => {
+                    if !seen.insert(user.username.clone()) {
+                        problems.push((
+                            line,
+                            format!(
+                                "username {:?} appears twice in the file",
+                                user.username.as_str()
+                            ),
+                        ));
+                    } else if self.store.user_by_username(&user.username).await?.is_some() {
+                        problems.push((
+                            line,
+                            format!("a user named {:?} already exists", user.username.as_str()),
+                        ));
+                    } else {
+                        valid.push(user);
+                    }
+                }
+            }
+        }
+        Ok(if problems.is_empty() {
+            Ok(valid)
+        } else {
+            Err(problems)
+        })
+    }
+
+    /// Creates the accounts, all or none. `progress` is called once per account hashed.
+    pub async fn create(
+        &self,
+        users: Vec<ValidUser>,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<Vec<UserId>, AdminError> {
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            let password_hash = match user.password {
+                Some(PasswordInput::Plain(secret)) => Some(self.passwords.hash(secret).await?),
+                Some(PasswordInput::Hash(phc)) => Some(phc),
+                None => None,
+            };
+            progress();
+            let subject = random_hex(self.entropy.as_ref(), 16);
+            rows.push((
+                NewUser {
+                    username: user.username,
+                    display_name: user.display_name,
+                    email: user.email,
+                    password_hash,
+                    phone: user.phone,
+                },
+                subject,
+            ));
+        }
+        let now = self.clock.now();
+        let ids = self.store.create_users(&rows, now).await?;
+        let kind = if ids.len() == 1 {
+            AuditKind::UserAdded
+        } else {
+            AuditKind::UsersImported
+        };
+        for ((user, _), id) in rows.iter().zip(&ids) {
+            self.audit(kind, Some(*id), Some(user.username.as_str()), None)
+                .await?;
+        }
+        Ok(ids)
+    }
+
+    pub async fn find(&self, username: &str) -> Result<(User, Vec<Method>), AdminError> {
+        let name = Username::parse(username)?;
+        let user = self
+            .store
+            .user_by_username(&name)
+            .await?
+            .ok_or_else(|| AdminError::UnknownUser(username.to_string()))?;
+        let methods = self.store.methods(user.id).await?;
+        Ok((user, methods))
+    }
+
+    pub async fn list(&self) -> Result<Vec<(User, Vec<Method>)>, AdminError> {
+        let mut out = Vec::new();
+        for user in self.store.list_users().await? {
+            let methods = self.store.methods(user.id).await?;
+            out.push((user, methods));
+        }
+        Ok(out)
+    }
+
+    /// Removes every second factor: the user registers again at the next sign-in.
+    pub async fn reset_mfa(&self, username: &str) -> Result<u64, AdminError> {
+        let (user, _) = self.find(username).await?;
+        let removed = self.store.remove_methods(user.id).await?;
+        self.audit(
+            AuditKind::MfaReset,
+            Some(user.id),
+            Some(user.username.as_str()),
+            Some(format!("removed={removed}")),
+        )
+        .await?;
+        Ok(removed)
+    }
+
+    /// Pre-registers a phone: the user skips registration and goes straight to the code.
+    pub async fn set_phone(&self, username: &str, number: &str) -> Result<PhoneNumber, AdminError> {
+        let (user, _) = self.find(username).await?;
+        let phone = PhoneNumber::parse(
+            number,
+            &self.policy.default_country,
+            &self.policy.allowed_countries,
+        )?;
+        self.store
+            .replace_phone(user.id, &phone, self.clock.now())
+            .await?;
+        self.audit(
+            AuditKind::PhoneSet,
+            Some(user.id),
+            Some(user.username.as_str()),
+            Some(format!("phone={}", phone.masked())),
+        )
+        .await?;
+        Ok(phone)
+    }
+
+    async fn audit(
+        &self,
+        kind: AuditKind,
+        user_id: Option<UserId>,
+        username: Option<&str>,
+        detail: Option<String>,
+    ) -> Result<(), AdminError> {
+        self.store
+            .audit(&AuditEvent {
+                at: self.clock.now(),
+                kind,
+                outcome: "ok",
+                user_id,
+                username: username.map(str::to_string),
+                actor: Actor::Admin(self.actor.clone()),
+                ip: None,
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Audit events: who did what, when, from where, with what outcome. Never a secret or a code.
+
+use crate::domain::{Timestamp, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    PasswordChecked,
+    CodeSent,
+    CodeSendRefused,
+    CodeChecked,
+    MethodRegistered,
+    SignedIn,
+    SignedOut,
+    UserAdded,
+    UsersImported,
+    MfaReset,
+    PhoneSet,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::PasswordChecked => "sign_in.password",
+            AuditKind::CodeSent => "sms.code_sent",
+            AuditKind::CodeSendRefused => "sms.send_refused",
+            AuditKind::CodeChecked => "sign_in.code",
+            AuditKind::MethodRegistered => "method.registered",
+            AuditKind::SignedIn => "sign_in.completed",
+            AuditKind::SignedOut => "sign_out",
+            AuditKind::UserAdded => "admin.user_added",
+            AuditKind::UsersImported => "admin.users_imported",
+            AuditKind::MfaReset => "admin.mfa_reset",
+            AuditKind::PhoneSet => "admin.phone_set",
+        }
+    }
+}
+
+/// Who acted: the user in their browser, or an administrator through the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User,
+    Admin(String),
+}
+
+impl Actor {
+    pub fn as_string(&self) -> String {
+        match self {
+            Actor::User => "user".to_string(),
+            Actor::Admin(who) => format!("admin:{who}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub at: Timestamp,
+    pub kind: AuditKind,
+    /// "ok", or a short reason such as "wrong_password", "throttled", "expired".
+    pub outcome: &'static str,
+    pub user_id: Option<UserId>,
+    /// The username as typed (normalised when it parsed), so failed attempts on unknown names
+    /// are traceable too.
+    pub username: Option<String>,
+    pub actor: Actor,
+    pub ip: Option<String>,
+    /// Extra facts, e.g. a masked phone number. Never a secret.
+    pub detail: Option<String>,
+}
+
+/// An audit event as read back.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub at: Timestamp,
+    pub kind: String,
+    pub outcome: String,
+    pub user_id: Option<UserId>,
+    pub username: Option<String>,
+    pub actor: String,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}

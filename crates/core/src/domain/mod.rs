@@ -1,0 +1,17 @@
+//! Value types that can only hold valid values ("parse, don't validate").
+
+mod country;
+mod otp;
+mod phone;
+mod secret;
+mod time;
+mod user;
+mod username;
+
+pub use country::{Country, countries, country};
+pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};
+pub use phone::{PhoneError, PhoneNumber};
+pub use secret::Secret;
+pub use time::Timestamp;
+pub use user::{Method, MethodId, MethodKind, NewUser, User, UserId};
+pub use username::{Username, UsernameError};

@@ -1,0 +1,57 @@
+use serde::{Deserialize, Serialize};
+
+use super::{PhoneNumber, Timestamp, Username};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MethodId(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    /// The stable, opaque identifier applications see (OIDC `sub`); never the username.
+    pub subject: String,
+    pub username: Username,
+    pub display_name: String,
+    pub email: Option<String>,
+    /// Argon2id PHC string; `None` when the account cannot sign in with a password.
+    pub password_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A registered second factor. Each kind carries its own data (no "type number + blob").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MethodKind {
+    Sms { phone: PhoneNumber },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Method {
+    pub id: MethodId,
+    pub user_id: UserId,
+    pub kind: MethodKind,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl Method {
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        match &self.kind {
+            MethodKind::Sms { phone } => Some(phone),
+        }
+    }
+}
+
+/// An account about to be created.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub phone: Option<PhoneNumber>,
+}
