@@ -1,0 +1,33 @@
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// The migrations, compiled into the binary so a deployment is one file. Built at run time
+/// rather than with `sqlx::migrate!` to keep sqlx's macro stack out of the build.
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+pub fn sqlite() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            SQLITE
+                .iter()
+                .map(|(version, name, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(name),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    }
+}

@@ -1,0 +1,106 @@
+//! Turning rows into domain types. A stored value that no longer parses is a backend error:
+//! it means the database was edited by hand or a migration is missing.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tweestap_core::audit::AuditRecord;
+use tweestap_core::ports::{Challenge, ChallengeId, SessionRecord, StoreError};
+use tweestap_core::{
+    CodeHash, Method, MethodId, MethodKind, PhoneNumber, Timestamp, User, UserId, Username,
+};
+
+pub fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} is invalid: {e}"))
+}
+
+pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
+    let username: String = row.try_get("username").map_err(backend)?;
+    Ok(User {
+        id: UserId(row.try_get("id").map_err(backend)?),
+        subject: row.try_get("subject").map_err(backend)?,
+        username: Username::parse(&username).map_err(|e| corrupt("username", e))?,
+        display_name: row.try_get("display_name").map_err(backend)?,
+        email: row.try_get("email").map_err(backend)?,
+        password_hash: row.try_get("password_hash").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn method(row: &SqliteRow) -> Result<Method, StoreError> {
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    let kind = match kind.as_str() {
+        "sms" => {
+            let phone: String = row.try_get("phone").map_err(backend)?;
+            MethodKind::Sms {
+                phone: PhoneNumber::from_stored(&phone).map_err(|e| corrupt("phone", e))?,
+            }
+        }
+        other => return Err(corrupt("method kind", other)),
+    };
+    Ok(Method {
+        id: MethodId(row.try_get("id").map_err(backend)?),
+        user_id: UserId(row.try_get("user_id").map_err(backend)?),
+        kind,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")
+            .map_err(backend)?
+            .map(Timestamp),
+    })
+}
+
+pub fn challenge(row: &SqliteRow) -> Result<Challenge, StoreError> {
+    let phone: String = row.try_get("phone").map_err(backend)?;
+    let hash: Vec<u8> = row.try_get("code_hash").map_err(backend)?;
+    let hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| corrupt("code hash", "length"))?;
+    let attempts: i64 = row.try_get("attempts").map_err(backend)?;
+    Ok(Challenge {
+        id: ChallengeId(row.try_get("id").map_err(backend)?),
+        flow: row.try_get("flow").map_err(backend)?,
+        user_id: UserId(row.try_get("user_id").map_err(backend)?),
+        phone: PhoneNumber::from_stored(&phone).map_err(|e| corrupt("phone", e))?,
+        code_hash: CodeHash(hash),
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        used_at: row
+            .try_get::<Option<i64>, _>("used_at")
+            .map_err(backend)?
+            .map(Timestamp),
+        superseded: row.try_get::<i64, _>("superseded").map_err(backend)? != 0,
+    })
+}
+
+pub fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
+    let state: String = row.try_get("state").map_err(backend)?;
+    Ok(SessionRecord {
+        id_hash: row.try_get("id_hash").map_err(backend)?,
+        csrf_token: row.try_get("csrf_token").map_err(backend)?,
+        state: serde_json::from_str(&state).map_err(|e| corrupt("session state", e))?,
+        return_to: row.try_get("return_to").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        last_seen_at: Timestamp(row.try_get("last_seen_at").map_err(backend)?),
+    })
+}
+
+pub fn audit(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        at: Timestamp(row.try_get("at").map_err(backend)?),
+        kind: row.try_get("kind").map_err(backend)?,
+        outcome: row.try_get("outcome").map_err(backend)?,
+        user_id: row
+            .try_get::<Option<i64>, _>("user_id")
+            .map_err(backend)?
+            .map(UserId),
+        username: row.try_get("username").map_err(backend)?,
+        actor: row.try_get("actor").map_err(backend)?,
+        ip: row.try_get("ip").map_err(backend)?,
+        detail: row.try_get("detail").map_err(backend)?,
+    })
+}

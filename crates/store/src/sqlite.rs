@@ -1,0 +1,499 @@
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tweestap_core::audit::{AuditEvent, AuditRecord};
+use tweestap_core::ports::{
+    Challenge, ChallengeId, NewChallenge, SessionRecord, SmsCount, SmsRecord, Store, StoreError,
+};
+use tweestap_core::{
+    Method, MethodId, MethodKind, NewUser, PhoneNumber, Timestamp, User, UserId, Username,
+};
+
+use crate::rows::{self, backend};
+use crate::{OpenError, migrations};
+
+/// SQLite in WAL mode: readers never wait for the writer, and a crash loses nothing committed.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+const USER_COLUMNS: &str = "id, subject, username, display_name, email, password_hash, created_at";
+const CHALLENGE_COLUMNS: &str =
+    "id, flow, user_id, phone, code_hash, created_at, expires_at, attempts, used_at, superseded";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore, OpenError> {
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|source| OpenError::Open {
+                path: path.display().to_string(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        migrations::sqlite().run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_users(
+        &self,
+        users: &[(NewUser, String)],
+        now: Timestamp,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut ids = Vec::with_capacity(users.len());
+        for (user, subject) in users {
+            let id: i64 = sqlx::query(
+                "INSERT INTO users (subject, username, display_name, email, password_hash, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(subject)
+            .bind(user.username.as_str())
+            .bind(&user.display_name)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(user.username.as_str().to_string())
+                } else {
+                    backend(e)
+                }
+            })?
+            .try_get("id")
+            .map_err(backend)?;
+            if let Some(phone) = &user.phone {
+                sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at) VALUES (?, 'sms', ?, ?)")
+                    .bind(id)
+                    .bind(phone.e164())
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            ids.push(UserId(id));
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(ids)
+    }
+
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+        ))
+        .bind(username.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::user(&r))
+        .transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| rows::user(&r))
+            .transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::user)
+        .collect()
+    }
+
+    async fn set_password_hash(&self, id: UserId, phc: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(phc)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError> {
+        sqlx::query(
+            "SELECT id, user_id, kind, phone, created_at, last_used_at FROM mfa_methods WHERE user_id = ? ORDER BY id",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::method)
+        .collect()
+    }
+
+    async fn add_method(
+        &self,
+        user: UserId,
+        kind: &MethodKind,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError> {
+        let MethodKind::Sms { phone } = kind;
+        let id: i64 = sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at) VALUES (?, 'sms', ?, ?) RETURNING id")
+            .bind(user.0)
+            .bind(phone.e164())
+            .bind(now.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get("id")
+            .map_err(backend)?;
+        Ok(MethodId(id))
+    }
+
+    async fn replace_phone(
+        &self,
+        user: UserId,
+        phone: &PhoneNumber,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM mfa_methods WHERE user_id = ? AND kind = 'sms'")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let id: i64 = sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at) VALUES (?, 'sms', ?, ?) RETURNING id")
+            .bind(user.0)
+            .bind(phone.e164())
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?
+            .try_get("id")
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(MethodId(id))
+    }
+
+    async fn remove_methods(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mfa_methods SET last_used_at = ? WHERE id = ?")
+            .bind(now.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        sqlx::query(
+            "SELECT id_hash, csrf_token, state, return_to, created_at, last_seen_at FROM sessions WHERE id_hash = ?",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::session(&r))
+        .transpose()
+    }
+
+    async fn session_put(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        let state =
+            serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id_hash) DO UPDATE SET csrf_token = excluded.csrf_token, state = excluded.state,
+                 return_to = excluded.return_to, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.csrf_token)
+        .bind(state)
+        .bind(&s.return_to)
+        .bind(s.created_at.0)
+        .bind(s.last_seen_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn session_purge(
+        &self,
+        idle_before: Timestamp,
+        created_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?")
+            .bind(idle_before.0)
+            .bind(created_before.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn challenge_create(&self, c: &NewChallenge) -> Result<ChallengeId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("UPDATE sms_challenges SET superseded = 1 WHERE flow = ? AND used_at IS NULL")
+            .bind(&c.flow)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO sms_challenges (flow, user_id, phone, code_hash, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&c.flow)
+        .bind(c.user_id.0)
+        .bind(c.phone.e164())
+        .bind(&c.code_hash.0[..])
+        .bind(c.created_at.0)
+        .bind(c.expires_at.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .try_get("id")
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(ChallengeId(id))
+    }
+
+    async fn challenge_get(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CHALLENGE_COLUMNS} FROM sms_challenges WHERE id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::challenge(&r))
+        .transpose()
+    }
+
+    async fn challenge_attempt(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError> {
+        sqlx::query(&format!(
+            "UPDATE sms_challenges SET attempts = attempts + 1 WHERE id = ? RETURNING {CHALLENGE_COLUMNS}"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::challenge(&r))
+        .transpose()
+    }
+
+    async fn challenge_consume(&self, id: ChallengeId, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sms_challenges SET used_at = ? WHERE id = ? AND used_at IS NULL AND superseded = 0",
+        )
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sms_record(&self, r: &SmsRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sms_log (user_id, phone, gateway, status, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(r.user_id.map(|u| u.0))
+            .bind(r.phone.e164())
+            .bind(&r.gateway)
+            .bind(&r.status)
+            .bind(r.created_at.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_count_since(
+        &self,
+        what: SmsCount<'_>,
+        since: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let query = match what {
+            SmsCount::ToUser(user) => sqlx::query(
+                "SELECT COUNT(*) AS n FROM sms_log WHERE user_id = ? AND created_at >= ? AND status = 'sent'",
+            )
+            .bind(user.0),
+            SmsCount::ToPhone(phone) => sqlx::query(
+                "SELECT COUNT(*) AS n FROM sms_log WHERE phone = ? AND created_at >= ? AND status = 'sent'",
+            )
+            .bind(phone.e164().to_string()),
+        };
+        let n: i64 = query
+            .bind(since.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get("n")
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    async fn sms_last_to_user(&self, user: UserId) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query(
+            "SELECT MAX(created_at) AS at FROM sms_log WHERE user_id = ? AND status = 'sent'",
+        )
+        .bind(user.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?
+        .try_get("at")
+        .map_err(backend)?;
+        Ok(at.map(Timestamp))
+    }
+
+    async fn failure_record(&self, key: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO auth_failures (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(at.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn failure_count_since(&self, key: &str, since: Timestamp) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM auth_failures WHERE key = ? AND at >= ?")
+                .bind(key)
+                .bind(since.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?
+                .try_get("n")
+                .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    async fn failure_oldest_since(
+        &self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> =
+            sqlx::query("SELECT MIN(at) AS at FROM auth_failures WHERE key = ? AND at >= ?")
+                .bind(key)
+                .bind(since.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?
+                .try_get("at")
+                .map_err(backend)?;
+        Ok(at.map(Timestamp))
+    }
+
+    async fn failure_clear(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM auth_failures WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at.0)
+        .bind(e.kind.as_str())
+        .bind(e.outcome)
+        .bind(e.user_id.map(|u| u.0))
+        .bind(&e.username)
+        .bind(e.actor.as_string())
+        .bind(&e.ip)
+        .bind(&e.detail)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn audit_list(
+        &self,
+        user: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        // Newest first.
+        let rows = match user {
+            Some(u) => sqlx::query(
+                "SELECT at, kind, outcome, user_id, username, actor, ip, detail FROM audit_events
+                 WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            )
+            .bind(u.0),
+            None => sqlx::query(
+                "SELECT at, kind, outcome, user_id, username, actor, ip, detail FROM audit_events
+                 WHERE ? IS NULL ORDER BY id DESC LIMIT ?",
+            )
+            .bind(None::<i64>),
+        }
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(rows::audit).collect()
+    }
+}
