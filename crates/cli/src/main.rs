@@ -1,1 +1,36 @@
-fn main() {}
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use tweestap::cli::{Cli, Command};
+use tweestap::commands;
+use tweestap::config::Config;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Demo(args) = &cli.command {
+        return commands::demo::demo(args).await;
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => commands::serve::serve(&config).await,
+        Command::Migrate => commands::serve::migrate(&config).await,
+        Command::User(command) => commands::user::run(&config, command).await,
+        Command::Demo(_) => unreachable!("handled above"),
+    }
+}

@@ -240,6 +240,21 @@ impl AdminService {
         Ok(out)
     }
 
+    /// Sets a new password (checked against the length rules) and audits it.
+    pub async fn set_password(&self, username: &str, secret: Secret) -> Result<(), AdminError> {
+        let (user, _) = self.find(username).await?;
+        let phc = self.passwords.hash(secret).await?;
+        self.store.set_password_hash(user.id, &phc).await?;
+        self.audit(
+            AuditKind::PasswordSet,
+            Some(user.id),
+            Some(user.username.as_str()),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Removes every second factor: the user registers again at the next sign-in.
     pub async fn reset_mfa(&self, username: &str) -> Result<u64, AdminError> {
         let (user, _) = self.find(username).await?;

@@ -15,6 +15,7 @@ pub enum AuditKind {
     UsersImported,
     MfaReset,
     PhoneSet,
+    PasswordSet,
 }
 
 impl AuditKind {
@@ -31,6 +32,7 @@ impl AuditKind {
             AuditKind::UsersImported => "admin.users_imported",
             AuditKind::MfaReset => "admin.mfa_reset",
             AuditKind::PhoneSet => "admin.phone_set",
+            AuditKind::PasswordSet => "admin.password_set",
         }
     }
 }

@@ -11,7 +11,11 @@ pub struct Failover {
 
 impl Failover {
     pub fn new(gateways: Vec<Box<dyn SmsGateway>>) -> Self {
-        let name = gateways.iter().map(|g| g.name()).collect::<Vec<_>>().join(",");
+        let name = gateways
+            .iter()
+            .map(|g| g.name())
+            .collect::<Vec<_>>()
+            .join(",");
         Failover { gateways, name }
     }
 }

@@ -68,7 +68,9 @@ impl SmsGateway for OutboxGateway {
         file.write_all(line.as_bytes())
             .await
             .map_err(|e| SmsError::Unavailable(e.to_string()))?;
-        file.flush().await.map_err(|e| SmsError::Unavailable(e.to_string()))?;
+        file.flush()
+            .await
+            .map_err(|e| SmsError::Unavailable(e.to_string()))?;
         Ok(())
     }
 }

@@ -1,1 +1,21 @@
-//! placeholder
+//! tweestap's web layer: routes, server-rendered pages, translations, sessions and CSRF.
+//!
+//! Thin by design: a handler parses the request, calls a use case in `tweestap-core`, and
+//! renders the result. It knows nothing of SQL or SMS gateways: those arrive as the core's
+//! ports, wired by the CLI. Every page works without JavaScript; `static/app.js` only adds
+//! conveniences (auto-submit of the sixth digit, WebOTP, countdowns).
+
+mod app;
+mod context;
+mod error;
+pub mod i18n;
+pub mod passwords;
+mod return_to;
+mod routes;
+mod security;
+mod session;
+pub mod sms_text;
+pub mod system;
+mod templates;
+
+pub use app::{AppState, WebConfig, router};

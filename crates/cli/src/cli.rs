@@ -1,0 +1,73 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// tweestap: sign-in with a second factor (SMS codes) for your organisation.
+#[derive(Debug, Parser)]
+#[command(name = "tweestap", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Also read from TWEESTAP_CONFIG.
+    #[arg(long, global = true, env = "TWEESTAP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Try tweestap: a throw-away server with demo users and a demo phone page.
+    Demo(DemoArgs),
+    /// Bring the database schema up to date (serve does this too).
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account.
+    Add {
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Pre-register this mobile number: the user goes straight to the code at sign-in.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one account, its methods and recent events.
+    Show {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create accounts from a CSV file: username, display name, email, phone, password (or an
+    /// Argon2id PHC hash). All rows are checked first; one bad row means nothing is imported.
+    Import { file: PathBuf },
+    /// Remove the account's second factors, so the user registers again at the next sign-in.
+    ResetMfa { username: String },
+    /// Pre-register a mobile number for the account (replaces any registered phone).
+    SetPhone { username: String, phone: String },
+    /// Set a new password, read from the first line of standard input.
+    SetPassword { username: String },
+}

@@ -1,0 +1,343 @@
+//! Configuration: defaults, then the TOML file, then `TWEESTAP_…` environment variables
+//! (nested keys with `__`, e.g. `TWEESTAP_POLICY__MFA=optional`). Every key and its default is
+//! documented in `tweestap.example.toml`. Invalid configuration is refused with the key named.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use tweestap_core::policy::Policy;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port the HTTP server listens on.
+    pub listen: String,
+    /// The address users reach tweestap at (behind a proxy: the proxy's https address).
+    pub public_url: String,
+    /// Where the database, the secret key and (by default) the outbox live.
+    pub data_dir: PathBuf,
+    /// The SQLite database file; default `<data_dir>/tweestap.db`.
+    pub database_path: Option<PathBuf>,
+    /// Key for hashing one-time codes; default `<data_dir>/secret.key`, created on first start.
+    /// Several nodes must share the same file.
+    pub secret_key_file: Option<PathBuf>,
+    pub organisation: String,
+    pub default_language: String,
+    pub help_url: Option<String>,
+    #[serde(skip_serializing)]
+    pub policy: PolicySection,
+    pub sms: SmsConfig,
+}
+
+/// `Policy` lives in the core and is only deserialised; wrapping it keeps `Config` serialisable
+/// for the defaults layer without teaching the core to serialise.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct PolicySection(pub Policy);
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Tried in order; a gateway that is down passes the message to the next.
+    pub gateways: Vec<GatewayConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GatewayConfig {
+    /// Development sink: one JSON line per message in `path`.
+    Outbox { path: PathBuf },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://localhost:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_path: None,
+            secret_key_file: None,
+            organisation: "tweestap".into(),
+            default_language: "nl".into(),
+            help_url: None,
+            policy: PolicySection::default(),
+            sms: SmsConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("configuration: {0}")]
+    Parse(String),
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    /// Reads the configuration: the file (when given) and the environment over the defaults.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("TWEESTAP_")
+                .filter(|k| k != "config")
+                .split("__"),
+        );
+        let config: Config = figment.extract().map_err(|e| {
+            // figment's message names the key path; say which file it was in too.
+            let messages: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            ConfigError::Parse(messages.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let url = url::Url::parse(&self.public_url).map_err(|e| {
+            invalid(
+                "public_url",
+                format!("{e} (expected e.g. https://login.school.nl)"),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(invalid(
+                "public_url",
+                "must be an http:// or https:// address with a host",
+            ));
+        }
+        if self.organisation.trim().is_empty() {
+            return Err(invalid(
+                "organisation",
+                "must not be empty; it is shown on every page",
+            ));
+        }
+        if !matches!(self.default_language.as_str(), "nl" | "en") {
+            return Err(invalid(
+                "default_language",
+                format!(
+                    "{:?} is not supported; use \"nl\" or \"en\"",
+                    self.default_language
+                ),
+            ));
+        }
+        if let Some(help) = &self.help_url {
+            url::Url::parse(help).map_err(|e| invalid("help_url", e.to_string()))?;
+        }
+        let policy = &self.policy.0;
+        if policy.allowed_countries.is_empty() {
+            return Err(invalid(
+                "policy.allowed_countries",
+                "must name at least one country, e.g. [\"NL\"]",
+            ));
+        }
+        for code in &policy.allowed_countries {
+            if tweestap_core::country(code).is_none() {
+                return Err(invalid(
+                    "policy.allowed_countries",
+                    format!("{code:?} is not an ISO 3166-1 country code with phone numbers"),
+                ));
+            }
+        }
+        if !policy
+            .allowed_countries
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(&policy.default_country))
+        {
+            return Err(invalid(
+                "policy.default_country",
+                format!(
+                    "{:?} is not in policy.allowed_countries",
+                    policy.default_country
+                ),
+            ));
+        }
+        let code = &policy.code;
+        for (key, value) in [
+            ("policy.code.ttl_secs", code.ttl_secs),
+            ("policy.code.failure_window_secs", code.failure_window_secs),
+            ("policy.throttle.window_secs", policy.throttle.window_secs),
+            (
+                "policy.session.idle_timeout_secs",
+                policy.session.idle_timeout_secs,
+            ),
+            (
+                "policy.session.absolute_timeout_secs",
+                policy.session.absolute_timeout_secs,
+            ),
+        ] {
+            if value <= 0 {
+                return Err(invalid(key, "must be more than 0"));
+            }
+        }
+        if code.ttl_secs > 3600 {
+            return Err(invalid(
+                "policy.code.ttl_secs",
+                "must be at most 3600 (NIST allows 10 minutes; we allow up to an hour)",
+            ));
+        }
+        if code.resend_cooldown_secs < 0 {
+            return Err(invalid(
+                "policy.code.resend_cooldown_secs",
+                "must not be negative",
+            ));
+        }
+        for (key, value) in [
+            (
+                "policy.code.max_attempts_per_code",
+                code.max_attempts_per_code,
+            ),
+            (
+                "policy.code.max_failures_per_account",
+                code.max_failures_per_account,
+            ),
+            (
+                "policy.code.max_sends_per_account_per_hour",
+                code.max_sends_per_account_per_hour,
+            ),
+            (
+                "policy.code.max_sends_per_number_per_hour",
+                code.max_sends_per_number_per_hour,
+            ),
+            (
+                "policy.throttle.password_failures_per_username",
+                policy.throttle.password_failures_per_username,
+            ),
+            (
+                "policy.throttle.password_failures_per_ip",
+                policy.throttle.password_failures_per_ip,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        tweestap_core::password::argon2(&policy.password)
+            .map_err(|e| invalid("policy.password", e.to_string()))?;
+        if policy.password.argon2_memory_kib < 8 * 1024 {
+            return Err(invalid(
+                "policy.password.argon2_memory_kib",
+                "must be at least 8192 (OWASP's minimum is 19456)",
+            ));
+        }
+        if self.sms.gateways.is_empty() {
+            return Err(invalid(
+                "sms.gateways",
+                "no SMS gateway is configured; add at least one [[sms.gateways]] (kind = \"outbox\" for testing)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!(
+                    "{:?} is not an address and port, e.g. 127.0.0.1:8080",
+                    self.listen
+                ),
+            )
+        })
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.database_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("tweestap.db"))
+    }
+
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("t.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const GATEWAY: &str = "[[sms.gateways]]\nkind = \"outbox\"\npath = \"o.jsonl\"\n";
+
+    #[test]
+    fn the_example_file_is_valid_and_matches_the_defaults() {
+        let example = include_str!("../../../tweestap.example.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(Some(&write(dir.path(), example))).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.listen, defaults.listen);
+        assert_eq!(config.organisation, defaults.organisation);
+        assert_eq!(config.policy.0.code.ttl_secs, 600);
+        assert_eq!(config.policy.0.password.argon2_memory_kib, 19_456);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::load(Some(&write(
+            dir.path(),
+            &format!("listn = \"x\"\n{GATEWAY}"),
+        )))
+        .unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        for (toml, key) in [
+            ("listen = \"localhost\"", "listen"),
+            ("public_url = \"login.school.nl\"", "public_url"),
+            ("default_language = \"de\"", "default_language"),
+            (
+                "[policy]\nallowed_countries = [\"XX\"]",
+                "policy.allowed_countries",
+            ),
+            (
+                "[policy]\ndefault_country = \"BE\"",
+                "policy.default_country",
+            ),
+            ("[policy.code]\nttl_secs = 0", "policy.code.ttl_secs"),
+        ] {
+            let err =
+                Config::load(Some(&write(dir.path(), &format!("{toml}\n{GATEWAY}")))).unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+        let err = Config::load(Some(&write(dir.path(), ""))).unwrap_err();
+        assert!(err.to_string().contains("sms.gateways"), "{err}");
+        let err =
+            Config::load(Some(&write(dir.path(), "[policy]\nmfa = \"sometimes\"\n"))).unwrap_err();
+        assert!(err.to_string().contains("sometimes"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/tweestap.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::Missing(_)));
+    }
+}

@@ -1,0 +1,103 @@
+lang-name = English
+lang-switch-label = Nederlands
+skip-to-content = Skip to content
+demo-banner = Demo: text messages arrive on the demo phone.
+demo-phone-link = Open the demo phone
+
+sign-in-title = Sign in
+sign-in-intro = Sign in with your { $org } account.
+username = Username
+password = Password
+show-password = Show password
+sign-in-button = Sign in
+signed-out = You are signed out.
+error-bad-credentials = Your username or password is wrong. Check them and try again.
+error-throttled = Too many attempts. Try again in { $minutes ->
+    [one] 1 minute
+   *[other] { $minutes } minutes
+}.
+error-username-empty = Enter your username.
+error-password-empty = Enter your password.
+
+register-title = Secure your account
+register-intro = { $org } wants to be sure it's you when you sign in. Add your mobile number: you'll get a code by text message when you sign in.
+country = Country or region
+country-unavailable = not available
+phone-number = Mobile number
+phone-hint = For example 06 12345678
+register-button = Send me a code
+use-other-account = Use another account
+sms-risk-note = Text messages are handy, but not the safest way. You can switch to an app later.
+error-phone-empty = Enter your mobile number.
+error-phone-not-a-number = This is not a phone number. Use digits, for example 06 12345678.
+error-phone-too-short = This number is too short. A Dutch mobile number has 10 digits, like 06 12345678.
+error-phone-too-long = This number is too long. A Dutch mobile number has 10 digits, like 06 12345678.
+error-phone-invalid = This number does not exist. Check the number and the country you chose.
+error-phone-not-mobile = This is not a mobile number. Enter a number that can receive text messages.
+error-phone-country = We can't use numbers from { $country }. Choose a number from another country.
+
+code-title = Enter your code
+code-intro = We sent a text message to { $phone }. Enter the 6-digit code.
+code-not-sent = No code has been sent to { $phone } yet.
+code-label = Code
+verify-button = Verify
+resend-button = Send a new code
+send-button = Send a code
+code-resent = We sent a new code. The previous code no longer works.
+cancel = Cancel
+other-number = Use another number
+sign-in-other-way = Trouble? Sign in another way
+error-code-empty = Enter the code.
+error-code-format = A code is 6 digits.
+error-code-wrong = This code is wrong. You have { $left ->
+    [one] 1 try
+   *[other] { $left } tries
+} left.
+error-code-wrong-last = This code is wrong. Ask for a new code.
+error-code-expired = This code has expired. Ask for a new code.
+error-code-used = This code no longer works: it was used already or a newer one was sent. Use the newest code.
+error-code-exhausted = Too many wrong codes. Ask for a new code.
+error-no-code = No code has been sent yet. Ask for a code.
+error-account-locked = Too many wrong codes. Try again in { $minutes ->
+    [one] 1 minute
+   *[other] { $minutes } minutes
+}.
+error-cooldown = Wait { $seconds ->
+    [one] 1 second
+   *[other] { $seconds } seconds
+} before asking for a new code.
+error-account-budget = You asked for too many codes in the last hour. Try again later or sign in another way.
+error-number-budget = Too many codes were sent to this number in the last hour. Try again later.
+error-gateway-down = We can't send text messages right now. Try again shortly, or sign in another way.
+
+done-title = All set!
+done-text = Your phone has been added. From now on we'll ask for a code by text message when you sign in.
+continue = Continue
+continuing = You'll continue automatically.
+
+other-way-title = Sign in another way
+other-way-intro = Choose how you want to sign in.
+method-sms = Text message to { $phone }
+other-way-none = Can't use any of these? Contact the { $org } helpdesk.
+more-info = More information
+
+home-title = You're signed in
+home-hello = Hello { $name }!
+home-username = Username
+home-methods = Your sign-in methods
+home-no-methods = You haven't set up a second step yet.
+method-added = added on { $date }
+sign-out = Sign out
+
+demo-phone-title = Demo phone
+demo-phone-intro = Demo only: the text messages tweestap sends, newest first.
+demo-phone-empty = No messages yet.
+refresh = Refresh
+
+error-title = Something went wrong
+error-csrf = This page has expired, or the form came from another website. Reload the page and try again.
+error-internal = Something went wrong on our side. Try again later. Mention this code if you call the helpdesk: { $id }
+error-not-found = This page does not exist.
+back-to-start = Back to sign in
+
+sms-code = { $code } is your { $org } sign-in code. Don't share it with anyone.

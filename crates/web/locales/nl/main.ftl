@@ -1,0 +1,104 @@
+# Dutch is the default language. Address people with "je", keep it short and friendly.
+lang-name = Nederlands
+lang-switch-label = English
+skip-to-content = Naar de inhoud
+demo-banner = Demo: de sms'jes staan op de demotelefoon.
+demo-phone-link = Open de demotelefoon
+
+sign-in-title = Inloggen
+sign-in-intro = Log in met je account van { $org }.
+username = Gebruikersnaam
+password = Wachtwoord
+show-password = Wachtwoord tonen
+sign-in-button = Inloggen
+signed-out = Je bent uitgelogd.
+error-bad-credentials = Je gebruikersnaam of wachtwoord klopt niet. Controleer ze en probeer het opnieuw.
+error-throttled = Te veel pogingen. Probeer het over { $minutes ->
+    [one] 1 minuut
+   *[other] { $minutes } minuten
+} opnieuw.
+error-username-empty = Vul je gebruikersnaam in.
+error-password-empty = Vul je wachtwoord in.
+
+register-title = Beveilig je account
+register-intro = { $org } wil zeker weten dat jij het bent als je inlogt. Voeg je mobiele nummer toe: je krijgt dan bij het inloggen een code per sms.
+country = Land of regio
+country-unavailable = niet beschikbaar
+phone-number = Mobiel nummer
+phone-hint = Bijvoorbeeld 06 12345678
+register-button = Stuur mij een code
+use-other-account = Ander account gebruiken
+sms-risk-note = Sms is handig, maar niet de veiligste manier. Later kun je overstappen op een app.
+error-phone-empty = Vul je mobiele nummer in.
+error-phone-not-a-number = Dit is geen telefoonnummer. Gebruik cijfers, bijvoorbeeld 06 12345678.
+error-phone-too-short = Dit nummer is te kort. Een mobiel nummer in Nederland heeft 10 cijfers, zoals 06 12345678.
+error-phone-too-long = Dit nummer is te lang. Een mobiel nummer in Nederland heeft 10 cijfers, zoals 06 12345678.
+error-phone-invalid = Dit nummer bestaat niet. Controleer het nummer en het gekozen land.
+error-phone-not-mobile = Dit is geen mobiel nummer. Vul een nummer in dat sms'jes kan ontvangen.
+error-phone-country = Nummers uit { $country } kunnen we niet gebruiken. Kies een nummer uit een ander land.
+
+code-title = Vul je code in
+code-intro = We hebben een sms gestuurd naar { $phone }. Vul de code van 6 cijfers in.
+code-not-sent = Er is nog geen code gestuurd naar { $phone }.
+code-label = Code
+verify-button = Controleren
+resend-button = Stuur een nieuwe code
+send-button = Stuur een code
+code-resent = We hebben een nieuwe code gestuurd. De vorige code werkt niet meer.
+cancel = Annuleren
+other-number = Ander nummer gebruiken
+sign-in-other-way = Lukt het niet? Log op een andere manier in
+error-code-empty = Vul de code in.
+error-code-format = Een code bestaat uit 6 cijfers.
+error-code-wrong = Deze code klopt niet. Je kunt het nog { $left ->
+    [one] 1 keer
+   *[other] { $left } keer
+} proberen.
+error-code-wrong-last = Deze code klopt niet. Vraag een nieuwe code aan.
+error-code-expired = Deze code is verlopen. Vraag een nieuwe code aan.
+error-code-used = Deze code werkt niet meer: hij is al gebruikt of er is een nieuwere gestuurd. Gebruik de nieuwste code.
+error-code-exhausted = Te vaak een verkeerde code. Vraag een nieuwe code aan.
+error-no-code = Er is nog geen code gestuurd. Vraag een code aan.
+error-account-locked = Te veel verkeerde codes. Probeer het over { $minutes ->
+    [one] 1 minuut
+   *[other] { $minutes } minuten
+} opnieuw.
+error-cooldown = Wacht nog { $seconds ->
+    [one] 1 seconde
+   *[other] { $seconds } seconden
+} voordat je een nieuwe code vraagt.
+error-account-budget = Je hebt het afgelopen uur te veel codes gevraagd. Probeer het later opnieuw of log op een andere manier in.
+error-number-budget = Naar dit nummer zijn het afgelopen uur te veel codes gestuurd. Probeer het later opnieuw.
+error-gateway-down = We kunnen nu geen sms versturen. Probeer het zo opnieuw, of log op een andere manier in.
+
+done-title = Klaar!
+done-text = Je telefoon is toegevoegd. Voortaan vragen we bij het inloggen om een code per sms.
+continue = Doorgaan
+continuing = Je gaat zo vanzelf verder.
+
+other-way-title = Op een andere manier inloggen
+other-way-intro = Kies hoe je wilt inloggen.
+method-sms = Sms naar { $phone }
+other-way-none = Kun je geen van deze gebruiken? Neem contact op met de helpdesk van { $org }.
+more-info = Meer informatie
+
+home-title = Je bent ingelogd
+home-hello = Hallo { $name }!
+home-username = Gebruikersnaam
+home-methods = Je inlogmethodes
+home-no-methods = Je hebt nog geen tweede stap ingesteld.
+method-added = toegevoegd op { $date }
+sign-out = Uitloggen
+
+demo-phone-title = Demotelefoon
+demo-phone-intro = Alleen in de demo: hier zie je de sms'jes die tweestap verstuurt, de nieuwste bovenaan.
+demo-phone-empty = Nog geen berichten.
+refresh = Vernieuwen
+
+error-title = Er ging iets mis
+error-csrf = Deze pagina is verlopen, of het formulier kwam van een andere website. Laad de pagina opnieuw en probeer het nog eens.
+error-internal = Er ging iets mis aan onze kant. Probeer het later opnieuw. Noem deze code als je de helpdesk belt: { $id }
+error-not-found = Deze pagina bestaat niet.
+back-to-start = Terug naar inloggen
+
+sms-code = { $code } is je inlogcode voor { $org }. Deel hem met niemand.

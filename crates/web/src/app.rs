@@ -1,0 +1,78 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use tweestap_core::policy::Policy;
+use tweestap_core::ports::{Clock, Entropy, Store};
+use tweestap_core::signin::SignInService;
+
+use crate::i18n::Lang;
+use crate::templates::Templates;
+
+/// What the web layer needs to know about the deployment.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The address users reach tweestap at; its scheme decides whether cookies are `Secure`
+    /// and its host goes into the WebOTP line of text messages.
+    pub public_url: url::Url,
+    /// The organisation's name as shown on every page ("mboRijnland").
+    pub organisation: String,
+    pub default_language: Lang,
+    /// The organisation's help page, linked from "sign in another way".
+    pub help_url: Option<String>,
+    /// Set in demo mode only: the outbox file whose messages the demo phone page shows.
+    pub demo_outbox: Option<PathBuf>,
+}
+
+impl WebConfig {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    pub fn host(&self) -> String {
+        self.public_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_string()
+    }
+}
+
+pub struct Inner {
+    pub signin: SignInService,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub policy: Arc<Policy>,
+    pub config: WebConfig,
+    pub templates: Templates,
+}
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl AppState {
+    pub fn new(signin: SignInService, config: WebConfig) -> AppState {
+        AppState(Arc::new(Inner {
+            store: signin.store.clone(),
+            clock: signin.clock.clone(),
+            entropy: signin.entropy.clone(),
+            policy: signin.policy.clone(),
+            signin,
+            config,
+            templates: Templates::new(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    crate::routes::router(state)
+}

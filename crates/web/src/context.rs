@@ -1,0 +1,70 @@
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+
+use crate::app::AppState;
+use crate::i18n::Lang;
+
+/// What every handler needs to know about the request it is answering.
+pub struct Ctx {
+    pub lang: Lang,
+    pub ip: String,
+    /// Path and query of this request, for the language switch to come back to.
+    pub path: String,
+    pub cookies: HashMap<String, String>,
+}
+
+pub const LANG_COOKIE: &str = "tweestap_lang";
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let cookies = parse_cookies(parts);
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = Lang::negotiate(
+            cookies.get(LANG_COOKIE).map(String::as_str),
+            accept,
+            app.config.default_language,
+        );
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".to_string());
+        Ok(Ctx {
+            lang,
+            ip,
+            path,
+            cookies,
+        })
+    }
+}
+
+pub fn parse_cookies(parts: &Parts) -> HashMap<String, String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
+}

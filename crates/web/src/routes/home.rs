@@ -1,0 +1,96 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Serialize;
+use tweestap_core::signin::{Page, SignInState};
+
+use super::{page_url, render, see_other, to_current_step};
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::session::Session;
+
+#[derive(Serialize)]
+struct MethodView {
+    phone: String,
+    added: String,
+}
+
+fn date(ts: tweestap_core::Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts.0)
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+        .unwrap_or_default()
+}
+
+/// The signed-in landing page: who you are, your methods, and signing out.
+pub async fn get_home(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    let SignInState::SignedIn {
+        user_id,
+        just_registered: false,
+        ..
+    } = session.record.state
+    else {
+        if session.record.state.page() == Page::SignIn {
+            session.record.return_to = Some("/".to_string());
+        }
+        session.save(&app).await?;
+        let to = page_url(session.record.state.page());
+        return Ok(see_other(&app, &session, to));
+    };
+    session.save(&app).await?;
+    let Some(user) = app.store.user_by_id(user_id).await? else {
+        // The account was removed while signed in.
+        session.destroy(&app).await?;
+        return Ok(see_other(&app, &session, page_url(Page::SignIn)));
+    };
+    let methods: Vec<MethodView> = app
+        .store
+        .methods(user_id)
+        .await?
+        .iter()
+        .filter_map(|m| {
+            Some(MethodView {
+                phone: m.phone()?.masked(),
+                added: date(m.created_at),
+            })
+        })
+        .collect();
+    render(
+        &app,
+        &ctx,
+        &session,
+        StatusCode::OK,
+        "home.html",
+        context! { display_name => user.display_name, username => user.username.as_str(), methods },
+    )
+}
+
+/// "All set": shown once after registering, then on to where the user was going.
+pub async fn get_done(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    if session.record.state.page() != Page::Done {
+        return Ok(to_current_step(&app, &session));
+    }
+    if let SignInState::SignedIn {
+        just_registered, ..
+    } = &mut session.record.state
+    {
+        *just_registered = false;
+    }
+    let next = session
+        .record
+        .return_to
+        .take()
+        .unwrap_or_else(|| "/".to_string());
+    session.save(&app).await?;
+    render(
+        &app,
+        &ctx,
+        &session,
+        StatusCode::OK,
+        "done.html",
+        context! { next },
+    )
+}

@@ -1,0 +1,239 @@
+//! Routes: one module per page (or pair of GET/POST handlers).
+
+mod assets;
+mod code;
+mod demo;
+mod home;
+mod lang;
+mod other_way;
+mod register;
+mod sign_in;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::middleware;
+use axum::response::{Html, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+use tweestap_core::signin::{Page, RequestContext, SendRefusal, SignInError};
+
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::i18n::{Arg, Lang, t};
+use crate::session::Session;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(home::get_home))
+        .route(
+            "/sign-in",
+            get(sign_in::get_sign_in).post(sign_in::post_sign_in),
+        )
+        .route("/sign-in/restart", post(sign_in::post_restart))
+        .route("/sign-in/cancel", post(sign_in::post_cancel))
+        .route(
+            "/sign-in/phone",
+            get(register::get_phone_registration).post(register::post_phone_registration),
+        )
+        .route("/sign-in/code", get(code::get_code).post(code::post_code))
+        .route("/sign-in/code/resend", post(code::post_resend))
+        .route(
+            "/sign-in/other-way",
+            get(other_way::get_other_way).post(other_way::post_other_way),
+        )
+        .route("/sign-in/done", get(home::get_done))
+        .route("/sign-out", post(sign_in::post_sign_out))
+        .route("/lang/{code}", get(lang::get_lang))
+        .route("/demo/phone", get(demo::get_demo_phone))
+        .route("/static/app.css", get(assets::get_css))
+        .route("/static/app.js", get(assets::get_js))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::error::render_errors,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::headers,
+        ))
+        .with_state(state)
+}
+
+/// Where each step of the sign-in lives.
+pub fn page_url(page: Page) -> &'static str {
+    match page {
+        Page::SignIn => "/sign-in",
+        Page::RegisterPhone => "/sign-in/phone",
+        Page::EnterCode => "/sign-in/code",
+        Page::Done => "/sign-in/done",
+        Page::Home => "/",
+    }
+}
+
+/// Sends the browser to the page its sign-in is at. Used whenever a request does not fit the
+/// current step: typing a later step's URL never skips a step.
+pub fn to_current_step(app: &AppState, session: &Session) -> Response {
+    let target = match session.record.state.page() {
+        Page::Home => session
+            .record
+            .return_to
+            .clone()
+            .unwrap_or_else(|| "/".to_string()),
+        page => page_url(page).to_string(),
+    };
+    session.finish(app, Redirect::to(&target))
+}
+
+pub fn see_other(app: &AppState, session: &Session, to: &str) -> Response {
+    session.finish(app, Redirect::to(to))
+}
+
+pub fn request_context(ctx: &Ctx) -> RequestContext {
+    RequestContext { ip: ctx.ip.clone() }
+}
+
+/// Renders a page with what every page needs (language, organisation, CSRF token).
+pub fn render(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    status: StatusCode,
+    template: &str,
+    page: Value,
+) -> Result<Response, WebError> {
+    let next: String = url::form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect();
+    let full = context! {
+        lang => ctx.lang.code(),
+        other_lang => ctx.lang.other().code(),
+        lang_switch_href => format!("/lang/{}?next={next}", ctx.lang.other().code()),
+        org => app.config.organisation.clone(),
+        csrf => session.csrf(),
+        demo => app.config.demo_outbox.is_some(),
+        ..page
+    };
+    let body = app.templates.render(template, full)?;
+    Ok(session.finish(
+        app,
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            Html(body),
+        ),
+    ))
+}
+
+fn minutes(secs: i64) -> i64 {
+    (secs + 59) / 60
+}
+
+/// The user's message for a sign-in error, and the status that goes with it. Internal
+/// failures are not messages: they become a 500 page with a reference.
+pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String), WebError> {
+    use SignInError as E;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let too_many = StatusCode::TOO_MANY_REQUESTS;
+    Ok(match error {
+        E::BadCredentials => (unprocessable, t(lang, "error-bad-credentials", &[])),
+        E::Throttled { retry_after_secs } => (
+            too_many,
+            t(
+                lang,
+                "error-throttled",
+                &[("minutes", Arg::Num(minutes(*retry_after_secs)))],
+            ),
+        ),
+        E::Phone(p) => (unprocessable, phone_message(lang, p)),
+        E::MalformedCode(tweestap_core::OtpCodeError::Empty) => {
+            (unprocessable, t(lang, "error-code-empty", &[]))
+        }
+        E::MalformedCode(_) => (unprocessable, t(lang, "error-code-format", &[])),
+        E::WrongCode { attempts_left: 0 } => (unprocessable, t(lang, "error-code-wrong-last", &[])),
+        E::WrongCode { attempts_left } => (
+            unprocessable,
+            t(
+                lang,
+                "error-code-wrong",
+                &[("left", Arg::Num(i64::from(*attempts_left)))],
+            ),
+        ),
+        E::CodeExpired => (unprocessable, t(lang, "error-code-expired", &[])),
+        E::CodeUsed => (unprocessable, t(lang, "error-code-used", &[])),
+        E::CodeExhausted => (unprocessable, t(lang, "error-code-exhausted", &[])),
+        E::NoCode => (unprocessable, t(lang, "error-no-code", &[])),
+        E::AccountLocked { retry_after_secs } => (
+            too_many,
+            t(
+                lang,
+                "error-account-locked",
+                &[("minutes", Arg::Num(minutes(*retry_after_secs)))],
+            ),
+        ),
+        E::NotSent(refusal) => refusal_message(lang, *refusal),
+        E::WrongStep => return Err(WebError::Internal("wrong step reached describe()".into())),
+        E::Store(e) => return Err(WebError::Internal(e.to_string())),
+    })
+}
+
+pub fn refusal_message(lang: Lang, refusal: SendRefusal) -> (StatusCode, String) {
+    let too_many = StatusCode::TOO_MANY_REQUESTS;
+    match refusal {
+        SendRefusal::Cooldown { retry_after_secs } => (
+            too_many,
+            t(
+                lang,
+                "error-cooldown",
+                &[("seconds", Arg::Num(retry_after_secs))],
+            ),
+        ),
+        SendRefusal::AccountBudget => (too_many, t(lang, "error-account-budget", &[])),
+        SendRefusal::NumberBudget => (too_many, t(lang, "error-number-budget", &[])),
+        SendRefusal::AccountLocked { retry_after_secs } => (
+            too_many,
+            t(
+                lang,
+                "error-account-locked",
+                &[("minutes", Arg::Num(minutes(retry_after_secs)))],
+            ),
+        ),
+        SendRefusal::GatewayDown => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            t(lang, "error-gateway-down", &[]),
+        ),
+    }
+}
+
+/// Short names for refusals, for the `?problem=` of a redirect. Only these are accepted back.
+pub fn refusal_name(refusal: SendRefusal) -> &'static str {
+    match refusal {
+        SendRefusal::Cooldown { .. } => "cooldown",
+        SendRefusal::AccountBudget => "account-budget",
+        SendRefusal::NumberBudget => "number-budget",
+        SendRefusal::AccountLocked { .. } => "account-locked",
+        SendRefusal::GatewayDown => "gateway-down",
+    }
+}
+
+fn phone_message(lang: Lang, error: &tweestap_core::PhoneError) -> String {
+    use tweestap_core::PhoneError as P;
+    match error {
+        P::Empty => t(lang, "error-phone-empty", &[]),
+        P::NotANumber => t(lang, "error-phone-not-a-number", &[]),
+        P::TooShort => t(lang, "error-phone-too-short", &[]),
+        P::TooLong => t(lang, "error-phone-too-long", &[]),
+        P::Invalid | P::UnknownCountry(_) => t(lang, "error-phone-invalid", &[]),
+        P::NotMobile(_) => t(lang, "error-phone-not-mobile", &[]),
+        P::CountryNotAllowed(code) => {
+            let name = tweestap_core::country(code)
+                .map(|c| c.name(lang.code()))
+                .unwrap_or(code);
+            t(lang, "error-phone-country", &[("country", Arg::Str(name))])
+        }
+    }
+}
+
+/// Internal failures inside a use case are the only errors that escape as 500s.
+pub fn internal(error: SignInError) -> WebError {
+    WebError::Internal(error.to_string())
+}

@@ -1,0 +1,119 @@
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tweestap_core::signin::{Page, SignInError};
+
+use super::{describe, page_url, render, request_context, see_other, to_current_step};
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::session::Session;
+use crate::sms_text;
+
+#[derive(Serialize)]
+struct CountryOption {
+    code: &'static str,
+    name: &'static str,
+    calling_code: u16,
+    allowed: bool,
+    selected: bool,
+}
+
+/// Every country with its calling code, sorted by name in the user's language; only the
+/// allowed ones can be chosen.
+fn country_options(app: &AppState, lang: Lang, selected: &str) -> Vec<CountryOption> {
+    let allowed = &app.policy.allowed_countries;
+    let mut options: Vec<CountryOption> = tweestap_core::countries()
+        .iter()
+        .map(|c| CountryOption {
+            code: c.code,
+            name: c.name(lang.code()),
+            calling_code: c.calling_code,
+            allowed: allowed.iter().any(|a| a.eq_ignore_ascii_case(c.code)),
+            selected: c.code.eq_ignore_ascii_case(selected),
+        })
+        .collect();
+    options.sort_by(|a, b| a.name.cmp(b.name));
+    options
+}
+
+pub async fn get_phone_registration(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    if session.record.state.page() != Page::RegisterPhone {
+        return Ok(to_current_step(&app, &session));
+    }
+    session.save(&app).await?;
+    let countries = country_options(&app, ctx.lang, &app.policy.default_country);
+    render(
+        &app,
+        &ctx,
+        &session,
+        StatusCode::OK,
+        "register_phone.html",
+        context! { countries, phone => "" },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PhoneForm {
+    csrf: String,
+    country: String,
+    phone: String,
+}
+
+pub async fn post_phone_registration(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<PhoneForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if session.record.state.page() != Page::RegisterPhone {
+        return Ok(to_current_step(&app, &session));
+    }
+    let country = if form.country.is_empty() {
+        app.policy.default_country.clone()
+    } else {
+        form.country.clone()
+    };
+    let text = |code: &_| {
+        sms_text::sign_in_code(ctx.lang, &app.config.organisation, &app.config.host(), code)
+    };
+    match app
+        .signin
+        .register_phone(
+            &session.record.state,
+            &country,
+            &form.phone,
+            &request_context(&ctx),
+            &text,
+        )
+        .await
+    {
+        Ok(next) => {
+            session.record.state = next;
+            session.save(&app).await?;
+            Ok(see_other(&app, &session, page_url(Page::EnterCode)))
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            let countries = country_options(&app, ctx.lang, &country);
+            render(
+                &app,
+                &ctx,
+                &session,
+                status,
+                "register_phone.html",
+                context! { countries, error, phone => form.phone },
+            )
+        }
+    }
+}

@@ -1,0 +1,200 @@
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use tweestap_core::Secret;
+use tweestap_core::signin::{Page, SignInError, SignInState};
+
+use super::{
+    describe, page_url, refusal_name, render, request_context, see_other, to_current_step,
+};
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::i18n::t;
+use crate::return_to::safe_return_to;
+use crate::session::Session;
+use crate::sms_text;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignInQuery {
+    return_to: Option<String>,
+    signed_out: Option<String>,
+}
+
+pub async fn get_sign_in(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SignInQuery>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    if let Some(target) = q.return_to.as_deref().and_then(safe_return_to) {
+        session.record.return_to = Some(target);
+    }
+    session.save(&app).await?;
+    if session.record.state.page() != Page::SignIn {
+        return Ok(to_current_step(&app, &session));
+    }
+    let notice = q.signed_out.map(|_| t(ctx.lang, "signed-out", &[]));
+    render(
+        &app,
+        &ctx,
+        &session,
+        StatusCode::OK,
+        "sign_in.html",
+        context! { notice, username => "" },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignInForm {
+    csrf: String,
+    username: String,
+    password: String,
+}
+
+pub async fn post_sign_in(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if session.record.state.page() != Page::SignIn {
+        return Ok(to_current_step(&app, &session));
+    }
+    let again = |status, error: String, session: &Session| {
+        render(
+            &app,
+            &ctx,
+            session,
+            status,
+            "sign_in.html",
+            context! { error, username => form.username.trim() },
+        )
+    };
+    if form.username.trim().is_empty() {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t(ctx.lang, "error-username-empty", &[]),
+            &session,
+        );
+    }
+    if form.password.is_empty() {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t(ctx.lang, "error-password-empty", &[]),
+            &session,
+        );
+    }
+    let rc = request_context(&ctx);
+    let next = match app
+        .signin
+        .submit_password(&form.username, Secret::new(form.password.clone()), &rc)
+        .await
+    {
+        Ok(next) => next,
+        Err(SignInError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            let (status, message) = describe(ctx.lang, &e)?;
+            return again(status, message, &session);
+        }
+    };
+    session.record.state = next;
+    session.rotate(&app).await?;
+    // A user with a phone gets the code straight away: no extra click.
+    if let SignInState::AwaitingCode {
+        challenge: None, ..
+    } = &session.record.state
+    {
+        let text = |code: &_| {
+            sms_text::sign_in_code(ctx.lang, &app.config.organisation, &app.config.host(), code)
+        };
+        match app
+            .signin
+            .send_code(&session.record.state, &rc, &text)
+            .await
+        {
+            Ok(sent) => {
+                session.record.state = sent;
+                session.save(&app).await?;
+            }
+            Err(SignInError::NotSent(refusal)) => {
+                let to = format!(
+                    "{}?problem={}",
+                    page_url(Page::EnterCode),
+                    refusal_name(refusal)
+                );
+                return Ok(see_other(&app, &session, &to));
+            }
+            Err(e) => return Err(super::internal(e)),
+        }
+    }
+    Ok(to_current_step(&app, &session))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// "Use another account": back to the start, forgetting whoever got past the password.
+pub async fn post_restart(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if session.record.state.signed_in_user().is_none() {
+        session.record.state = SignInState::Start;
+        session.save(&app).await?;
+    }
+    Ok(to_current_step(&app, &session))
+}
+
+/// "Cancel" on the code page: while registering, back to the phone form; otherwise back to
+/// the start.
+pub async fn post_cancel(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    session.record.state = match &session.record.state {
+        SignInState::AwaitingCode {
+            flow,
+            user_id,
+            target,
+            ..
+        } if target.is_registration() => SignInState::MustRegister {
+            flow: flow.clone(),
+            user_id: *user_id,
+        },
+        SignInState::SignedIn { .. } => session.record.state.clone(),
+        _ => SignInState::Start,
+    };
+    session.save(&app).await?;
+    Ok(to_current_step(&app, &session))
+}
+
+pub async fn post_sign_out(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let user = session.record.state.user();
+    session.destroy(&app).await?;
+    app.signin
+        .audit_sign_out(user, &request_context(&ctx))
+        .await
+        .map_err(super::internal)?;
+    Ok(see_other(&app, &session, "/sign-in?signed_out=1"))
+}

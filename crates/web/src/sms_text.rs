@@ -1,0 +1,77 @@
+//! The text of the sign-in SMS: short, in the user's language, GSM-7 only (so it fits one
+//! 160-character message), and ending with the WebOTP line that lets phones fill the code in.
+
+use tweestap_core::OtpCode;
+
+use crate::i18n::{Arg, Lang, t};
+
+/// GSM 03.38 basic character set (without the escape table, whose characters count double).
+const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+pub fn is_gsm7(text: &str) -> bool {
+    text.chars().all(|c| GSM7.contains(c))
+}
+
+/// Replaces what GSM-7 cannot carry: common accents lose their accent, the rest becomes "?".
+fn to_gsm7(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if GSM7.contains(c) {
+                return c;
+            }
+            match c {
+                'á' | 'â' | 'ã' => 'a',
+                'Á' | 'À' | 'Â' | 'Ã' => 'A',
+                'ê' | 'ë' => 'e',
+                'È' | 'Ê' | 'Ë' => 'E',
+                'í' | 'î' | 'ï' => 'i',
+                'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+                'ó' | 'ô' | 'õ' => 'o',
+                'Ó' | 'Ò' | 'Ô' | 'Õ' => 'O',
+                'ú' | 'û' => 'u',
+                'Ú' | 'Ù' | 'Û' => 'U',
+                'ç' => 'c',
+                '’' | '‘' => '\'',
+                '“' | '”' => '"',
+                '–' | '—' => '-',
+                _ => '?',
+            }
+        })
+        .collect()
+}
+
+pub fn sign_in_code(lang: Lang, organisation: &str, host: &str, code: &OtpCode) -> String {
+    let body = t(
+        lang,
+        "sms-code",
+        &[
+            ("code", Arg::Str(code.expose())),
+            ("org", Arg::Str(organisation)),
+        ],
+    );
+    to_gsm7(&format!("{body}\n\n@{host} #{}", code.expose()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dutch_text_is_gsm7_short_and_ends_with_the_webotp_line() {
+        let code = OtpCode::parse("123456").unwrap();
+        let text = sign_in_code(Lang::Nl, "mboRijnland", "login.example.nl", &code);
+        assert!(is_gsm7(&text), "{text:?}");
+        assert!(text.len() <= 160, "{} characters", text.len());
+        assert!(text.starts_with("123456 is je inlogcode voor mboRijnland"));
+        assert!(text.ends_with("\n@login.example.nl #123456"));
+    }
+
+    #[test]
+    fn english_text_and_odd_organisation_names_stay_gsm7() {
+        let code = OtpCode::parse("000042").unwrap();
+        let text = sign_in_code(Lang::En, "Lycée Ōsaka “Zuid”", "localhost", &code);
+        assert!(is_gsm7(&text), "{text:?}");
+        assert!(text.contains("sign-in code"));
+        assert!(text.contains("Lycée ?saka \"Zuid\""));
+    }
+}
