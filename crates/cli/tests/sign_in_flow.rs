@@ -1,0 +1,354 @@
+//! The whole sign-in over real HTTP: registration, later sign-ins, pre-registered phones,
+//! reset, and the choices in between.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{PASSWORD, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn first_sign_in_registers_a_phone_then_later_sign_ins_ask_for_a_code() {
+    let app = spawn_app().await;
+    app.add_user("student", None).await;
+    let mut b = app.browser();
+
+    // 1. Password → the "secure your account" interrupt, which carries the phone form.
+    let page = b.sign_in("Student", PASSWORD).await;
+    page.assert_redirect("/sign-in/phone");
+    let page = b.open("/sign-in/phone").await;
+    page.assert_contains("Beveilig je account");
+    page.assert_contains("<option value=\"NL\" selected>Nederland (+31)</option>");
+    page.assert_contains("autocomplete=\"tel-national\"");
+    assert!(
+        app.sms().is_empty(),
+        "nothing is sent before a number is given"
+    );
+
+    // 2. The number as people type it → a code by SMS.
+    let page = b
+        .post(
+            "/sign-in/phone",
+            &[("country", "NL"), ("phone", "06 12345678")],
+        )
+        .await;
+    page.assert_redirect("/sign-in/code");
+    let sms = app.sms();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].to, "+31612345678");
+    let code = app.last_code();
+    assert!(
+        sms[0]
+            .text
+            .starts_with(&format!("{code} is je inlogcode voor Testschool")),
+        "{}",
+        sms[0].text
+    );
+    assert!(
+        sms[0].text.ends_with(&format!("\n@localhost #{code}")),
+        "{}",
+        sms[0].text
+    );
+
+    let page = b.open("/sign-in/code").await;
+    page.assert_contains("+31 6 •••• ••78");
+    page.assert_contains("autocomplete=\"one-time-code\"");
+    page.assert_contains("inputmode=\"numeric\"");
+
+    // 3. The code → done → where the user was going.
+    let page = b.post("/sign-in/code", &[("code", &code)]).await;
+    page.assert_redirect("/sign-in/done");
+    let page = b.open("/sign-in/done").await;
+    page.assert_contains("Klaar!");
+    page.assert_contains("href=\"/\"");
+    let page = b.open("/").await;
+    page.assert_contains("student Tester");
+    page.assert_contains("+31 6 •••• ••78");
+
+    let (_, methods) = app.admin.find("student").await.unwrap();
+    assert_eq!(methods.len(), 1);
+    assert_eq!(methods[0].phone().unwrap().e164(), "+31612345678");
+
+    // Sign out; the old session is gone.
+    let page = b.post("/sign-out", &[]).await;
+    page.assert_redirect("/sign-in?signed_out=1");
+    b.get("/").await.assert_redirect("/sign-in");
+
+    // Later: password → straight to the code, which is sent at once.
+    app.clock.advance(120);
+    let page = b.sign_in("student", PASSWORD).await;
+    page.assert_redirect("/sign-in/code");
+    assert_eq!(app.sms().len(), 2);
+    let page = b.open("/sign-in/code").await;
+    page.assert_contains("We hebben een sms gestuurd naar +31 6 •••• ••78");
+    page.assert_contains("Log op een andere manier in");
+    let page = b.post("/sign-in/code", &[("code", &app.last_code())]).await;
+    page.assert_redirect("/");
+    b.open("/").await.assert_contains("Je bent ingelogd");
+
+    let events: Vec<(String, String)> = app
+        .audit()
+        .await
+        .into_iter()
+        .map(|e| (e.kind, e.outcome))
+        .collect();
+    let expect = [
+        ("admin.user_added", "ok"),
+        ("sign_in.password", "ok"),
+        ("sms.code_sent", "ok"),
+        ("sign_in.code", "ok"),
+        ("method.registered", "ok"),
+        ("sign_in.completed", "ok"),
+        ("sign_out", "ok"),
+        ("sign_in.password", "ok"),
+        ("sms.code_sent", "ok"),
+        ("sign_in.code", "ok"),
+        ("sign_in.completed", "ok"),
+    ];
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(k, o)| (k.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(got, expect);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_pre_registered_phone_skips_registration() {
+    let app = spawn_app().await;
+    app.add_user("docent", None).await;
+    app.admin
+        .set_phone("docent", "0031 6 87654321")
+        .await
+        .unwrap();
+    let mut b = app.browser();
+    b.sign_in("docent", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    assert_eq!(app.sms()[0].to, "+31687654321");
+    b.open("/sign-in/code").await;
+    b.post("/sign-in/code", &[("code", &app.last_code())])
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reset_mfa_makes_the_user_register_again() {
+    let app = spawn_app().await;
+    app.add_user("piet", Some("06 11111111")).await;
+    assert_eq!(app.admin.reset_mfa("piet").await.unwrap(), 1);
+    let mut b = app.browser();
+    b.sign_in("piet", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/phone");
+    assert!(app.sms().is_empty());
+    let events = app.audit().await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "admin.mfa_reset" && e.actor == "admin:test")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_return_url_is_followed_only_when_it_stays_on_this_site() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = app.browser();
+    b.open("/sign-in?return_to=/apps/rooster%3Fweek%3D3").await;
+    b.post("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
+        .await;
+    b.open("/sign-in/code").await;
+    b.post("/sign-in/code", &[("code", &app.last_code())])
+        .await
+        .assert_redirect("/apps/rooster?week=3");
+
+    let mut b = app.browser();
+    app.clock.advance(61);
+    b.open("/sign-in?return_to=//evil.example/steal").await;
+    b.post("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
+        .await;
+    b.open("/sign-in/code").await;
+    b.post("/sign-in/code", &[("code", &app.last_code())])
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_another_way_offers_only_the_users_own_methods() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    app.add_user("kees", Some("0687654321")).await;
+    let (_, kees_methods) = app.admin.find("kees").await.unwrap();
+    let mut b = app.browser();
+    b.sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    let page = b.open("/sign-in/other-way").await;
+    page.assert_contains("Sms naar +31 6 •••• ••78");
+    assert!(
+        !page.body.contains("••21"),
+        "kees's phone must not be listed"
+    );
+
+    // Someone else's method id is refused, and nothing is sent to that phone.
+    let before = app.sms().len();
+    let page = b
+        .post(
+            "/sign-in/other-way",
+            &[("method", &kees_methods[0].id.0.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.sms().len(), before);
+
+    // Choosing the own method (after the cooldown) sends a new code to it.
+    app.clock.advance(60);
+    let (_, jan_methods) = app.admin.find("jan").await.unwrap();
+    let page = b
+        .post(
+            "/sign-in/other-way",
+            &[("method", &jan_methods[0].id.0.to_string())],
+        )
+        .await;
+    page.assert_redirect("/sign-in/code");
+    assert_eq!(app.sms().len(), before + 1);
+    assert_eq!(app.sms().last().unwrap().to, "+31612345678");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn english_is_chosen_by_the_browser_or_the_switch() {
+    let app = spawn_app().await;
+    app.add_user("jan", None).await;
+    let mut b = app.browser_with_language("en-GB,en;q=0.9,nl;q=0.5");
+    let page = b.open("/sign-in").await;
+    page.assert_contains("<html lang=\"en\">");
+    page.assert_contains("Sign in with your Testschool account.");
+    let page = b.get("/lang/nl?next=/sign-in").await;
+    page.assert_redirect("/sign-in");
+    assert!(
+        page.headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("tweestap_lang=nl")
+    );
+    b.open("/sign-in")
+        .await
+        .assert_contains("<html lang=\"nl\">");
+    // The switch never sends anyone to another site.
+    b.get("/lang/en?next=https://evil.example")
+        .await
+        .assert_redirect("/sign-in");
+
+    // An English text message for an English-speaking user.
+    let mut b = app.browser_with_language("en");
+    b.sign_in("jan", PASSWORD).await;
+    b.open("/sign-in/phone")
+        .await
+        .assert_contains("Secure your account");
+    b.post(
+        "/sign-in/phone",
+        &[("country", "NL"), ("phone", "0612345678")],
+    )
+    .await;
+    assert!(
+        app.sms()[0]
+            .text
+            .contains("is your Testschool sign-in code")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn optional_policy_lets_users_without_a_method_in_with_a_password() {
+    let app =
+        spawn_app_with(|c| c.policy.0.mfa = tweestap_core::policy::MfaRequirement::Optional).await;
+    app.add_user("gast", None).await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = app.browser();
+    b.sign_in("gast", PASSWORD).await.assert_redirect("/");
+    // A user who has a method still has to use it.
+    let mut b = app.browser();
+    b.sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_pages_carry_security_headers_and_safe_cookies() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = app.browser();
+    let page = b.open("/sign-in").await;
+    let h = &page.headers;
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    let first = b.last_cookie.clone().unwrap();
+    assert!(
+        first.contains("HttpOnly") && first.contains("SameSite=Lax") && first.contains("Path=/"),
+        "{first}"
+    );
+
+    // A new session id after the password and after the code (no session fixation).
+    b.post("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
+        .await;
+    let second = b.last_cookie.clone().unwrap();
+    assert_ne!(first, second);
+    b.open("/sign-in/code").await;
+    b.post("/sign-in/code", &[("code", &app.last_code())]).await;
+    let third = b.last_cookie.clone().unwrap();
+    assert_ne!(second, third);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn https_deployments_get_host_prefixed_secure_cookies_and_hsts() {
+    let app = spawn_app_with(|c| c.public_url = "https://login.school.nl".into()).await;
+    let mut b = app.browser();
+    let page = b.get("/sign-in").await;
+    let cookie = b.last_cookie.clone().unwrap();
+    assert!(
+        cookie.starts_with("__Host-tweestap=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    assert!(page.headers.contains_key("strict-transport-security"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_session_is_forgotten() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = app.browser();
+    b.sign_in("jan", PASSWORD).await;
+    b.open("/sign-in/code").await;
+    b.post("/sign-in/code", &[("code", &app.last_code())])
+        .await
+        .assert_redirect("/");
+    app.clock.advance(3599);
+    b.open("/").await;
+    app.clock.advance(3601);
+    b.get("/").await.assert_redirect("/sign-in");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_phone_page_exists_only_in_demo_mode() {
+    let app = spawn_app().await;
+    let mut b = app.browser();
+    assert_eq!(b.get("/demo/phone").await.status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
