@@ -241,6 +241,16 @@ impl Browser {
         .await
     }
 
+    /// Another handle on the same browser (same cookies and token), for parallel requests.
+    pub fn fork(&self) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            csrf: self.csrf.clone(),
+            last_cookie: None,
+        }
+    }
+
     /// Loads a page so that its CSRF token is current.
     pub async fn open(&mut self, path: &str) -> Page {
         let page = self.get(path).await;

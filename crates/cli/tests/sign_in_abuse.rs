@@ -1,0 +1,524 @@
+//! What an attacker or a clumsy user tries: each test fails if the protection breaks.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
+
+/// Signs in as a user with a registered phone and returns the browser on the code page.
+async fn at_code_page(app: &TestApp, username: &str) -> Browser {
+    let mut b = app.browser();
+    b.sign_in(username, PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    b.open("/sign-in/code").await;
+    b
+}
+
+fn wrong(code: &str) -> String {
+    // A code guaranteed to differ from the right one.
+    let first = if code.starts_with('9') { '0' } else { '9' };
+    format!("{first}{}", &code[1..])
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_look_the_same() {
+    let app = spawn_app().await;
+    app.add_user("jan", None).await;
+    let mut a = app.browser();
+    let wrong_password = a.sign_in("jan", "not the password").await;
+    let mut b = app.browser();
+    let unknown_user = b.sign_in("jan", "not the password").await;
+    // "jan" exists in one app state and not the other: compare against a name that does not exist.
+    let mut c = app.browser();
+    let nobody = c.sign_in("nobody", "not the password").await;
+
+    assert_eq!(wrong_password.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(nobody.status, wrong_password.status);
+    let normalise =
+        |body: &str, csrf: &str, name: &str| body.replace(csrf, "CSRF").replace(name, "NAME");
+    assert_eq!(
+        normalise(&wrong_password.body, &a.csrf, "jan"),
+        normalise(&nobody.body, &c.csrf, "nobody"),
+        "the two failures must render the same page"
+    );
+    assert_eq!(unknown_user.status, wrong_password.status);
+    wrong_password.assert_contains("Je gebruikersnaam of wachtwoord klopt niet.");
+    // The typed name is kept, the password is not.
+    wrong_password.assert_contains("value=\"jan\"");
+    assert!(!wrong_password.body.contains("not the password"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_username_whether_it_exists_or_not() {
+    let app = spawn_app().await;
+    app.add_user("jan", None).await;
+    for name in ["jan", "nobody"] {
+        let mut b = app.browser();
+        for _ in 0..10 {
+            let page = b.sign_in(name, "guess").await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        // The eleventh attempt is refused, even with the right password.
+        let page = b.sign_in(name, PASSWORD).await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{name}");
+        page.assert_contains("Te veel pogingen. Probeer het over 15 minuten opnieuw.");
+    }
+    // After the window the real user gets in, and success clears the count.
+    app.clock.advance(901);
+    let mut b = app.browser();
+    b.sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/phone");
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .filter(|e| e.outcome == "throttled")
+            .count()
+            >= 2
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_refused_with_the_tries_left() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = at_code_page(&app, "jan").await;
+    let code = app.last_code();
+    let page = b.post("/sign-in/code", &[("code", &wrong(&code))]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Deze code klopt niet. Je kunt het nog 4 keer proberen.");
+    for (input, message) in [
+        ("", "Vul de code in."),
+        ("12345", "Een code bestaat uit 6 cijfers."),
+        ("12a456", "Een code bestaat uit 6 cijfers."),
+    ] {
+        let page = b.post("/sign-in/code", &[("code", input)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains(message);
+    }
+    // Spaces as people type them are fine.
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    b.post("/sign-in/code", &[("code", &spaced)])
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_expires_after_ten_minutes_to_the_second() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = at_code_page(&app, "jan").await;
+    app.clock.advance(599);
+    b.post("/sign-in/code", &[("code", &app.last_code())])
+        .await
+        .assert_redirect("/");
+
+    app.clock.advance(61);
+    let mut b = at_code_page(&app, "jan").await;
+    app.clock.advance(600);
+    let page = b.post("/sign-in/code", &[("code", &app.last_code())]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Deze code is verlopen. Vraag een nieuwe code aan.");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_works_once_and_only_in_its_own_sign_in() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut first = at_code_page(&app, "jan").await;
+    let code_a = app.last_code();
+
+    // A second sign-in of the same user (another device) gets its own code.
+    app.clock.advance(60);
+    let mut second = at_code_page(&app, "jan").await;
+    let code_b = app.last_code();
+    if code_a != code_b {
+        let page = second.post("/sign-in/code", &[("code", &code_a)]).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a code from another sign-in is refused"
+        );
+    }
+    first
+        .post("/sign-in/code", &[("code", &code_a)])
+        .await
+        .assert_redirect("/");
+
+    // Replaying the used code in a fresh sign-in fails too.
+    app.clock.advance(60);
+    let mut third = at_code_page(&app, "jan").await;
+    if app.last_code() != code_a {
+        let page = third.post("/sign-in/code", &[("code", &code_a)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    second
+        .post("/sign-in/code", &[("code", &code_b)])
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_resent_code_replaces_the_old_one() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = at_code_page(&app, "jan").await;
+    let old = app.last_code();
+    app.clock.advance(60);
+    b.post("/sign-in/code/resend", &[])
+        .await
+        .assert_redirect("/sign-in/code?resent=1");
+    b.open("/sign-in/code?resent=1")
+        .await
+        .assert_contains("We hebben een nieuwe code gestuurd.");
+    let new = app.last_code();
+    if old != new {
+        let page = b.post("/sign-in/code", &[("code", &old)]).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the replaced code no longer works"
+        );
+    }
+    b.post("/sign-in/code", &[("code", &new)])
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn five_wrong_tries_use_up_a_code_and_ten_lock_the_account_across_resends() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = at_code_page(&app, "jan").await;
+    let code = app.last_code();
+    for left in (0..5).rev() {
+        let page = b.post("/sign-in/code", &[("code", &wrong(&code))]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        if left == 0 {
+            page.assert_contains("Vraag een nieuwe code aan.");
+        }
+    }
+    // The sixth try fails even with the right code.
+    let page = b.post("/sign-in/code", &[("code", &code)]).await;
+    page.assert_contains("Te vaak een verkeerde code. Vraag een nieuwe code aan.");
+
+    // A new code does not reset the account's count: four more failures lock it.
+    app.clock.advance(60);
+    b.post("/sign-in/code/resend", &[])
+        .await
+        .assert_redirect("/sign-in/code?resent=1");
+    b.open("/sign-in/code").await;
+    let code = app.last_code();
+    for _ in 0..4 {
+        b.post("/sign-in/code", &[("code", &wrong(&code))]).await;
+    }
+    let page = b.post("/sign-in/code", &[("code", &code)]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    page.assert_contains("Te veel verkeerde codes.");
+    // And no new codes are sent while locked.
+    app.clock.advance(60);
+    let sent = app.sms().len();
+    let page = b.post("/sign-in/code/resend", &[]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.sms().len(), sent);
+
+    // After the window the account works again (the idle session is gone by then: start over).
+    app.clock.advance(3600);
+    let mut b = at_code_page(&app, "jan").await;
+    b.post("/sign-in/code", &[("code", &app.last_code())])
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_cannot_exceed_the_per_code_limit() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let b = at_code_page(&app, "jan").await;
+    let code = app.last_code();
+    let right: u32 = code.parse().unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let mut fork = b.fork();
+        let guess = format!("{:06}", (right + 1 + i) % 1_000_000);
+        tasks.push(tokio::spawn(async move {
+            fork.post("/sign-in/code", &[("code", &guess)]).await.status
+        }));
+    }
+    for t in tasks {
+        assert_ne!(t.await.unwrap(), StatusCode::SEE_OTHER);
+    }
+    let wrong_evaluated = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "sign_in.code" && e.outcome == "wrong_code")
+        .count();
+    assert!(
+        wrong_evaluated <= 5,
+        "{wrong_evaluated} guesses were compared; the limit is 5"
+    );
+    let mut b = b.fork();
+    let page = b.post("/sign-in/code", &[("code", &code)]).await;
+    assert_ne!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "the right code after the limit must fail"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn resending_waits_for_the_cooldown_and_stops_at_the_hourly_budget() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = at_code_page(&app, "jan").await;
+    let page = b.post("/sign-in/code/resend", &[]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    page.assert_contains("Wacht nog 60 seconden voordat je een nieuwe code vraagt.");
+    page.assert_contains("data-wait=\"60\"");
+    app.clock.advance(30);
+    b.post("/sign-in/code/resend", &[])
+        .await
+        .assert_contains("Wacht nog 30 seconden");
+    assert_eq!(app.sms().len(), 1);
+    for sent in 2..=5 {
+        app.clock.advance(60);
+        b.post("/sign-in/code/resend", &[])
+            .await
+            .assert_redirect("/sign-in/code?resent=1");
+        assert_eq!(app.sms().len(), sent);
+    }
+    app.clock.advance(60);
+    let page = b.post("/sign-in/code/resend", &[]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    page.assert_contains("Je hebt het afgelopen uur te veel codes gevraagd.");
+    assert_eq!(app.sms().len(), 5);
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "sms.send_refused" && e.outcome == "account_budget")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_per_number_budget_holds_across_accounts() {
+    let app = spawn_app().await;
+    for i in 0..6 {
+        app.add_user(&format!("user{i}"), Some("0612345678")).await;
+    }
+    for i in 0..5 {
+        at_code_page(&app, &format!("user{i}")).await;
+    }
+    let mut b = app.browser();
+    b.sign_in("user5", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code?problem=number-budget");
+    b.open("/sign-in/code?problem=number-budget")
+        .await
+        .assert_contains("Naar dit nummer zijn het afgelopen uur te veel codes gestuurd.");
+    assert_eq!(app.sms().len(), 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn steps_cannot_be_skipped_by_typing_a_url() {
+    let app = spawn_app().await;
+    app.add_user("jan", None).await;
+    let mut b = app.browser();
+    // Before the password nothing but the sign-in page is reachable.
+    b.get("/").await.assert_redirect("/sign-in");
+    b.get("/sign-in/code").await.assert_redirect("/sign-in");
+    b.get("/sign-in/phone").await.assert_redirect("/sign-in");
+    b.get("/sign-in/done").await.assert_redirect("/sign-in");
+    b.open("/sign-in").await;
+    b.post("/sign-in/code", &[("code", "123456")])
+        .await
+        .assert_redirect("/sign-in");
+
+    // After the password only the registration is reachable, never the signed-in page.
+    b.post("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
+        .await
+        .assert_redirect("/sign-in/phone");
+    b.get("/").await.assert_redirect("/sign-in/phone");
+    b.get("/sign-in/code")
+        .await
+        .assert_redirect("/sign-in/phone");
+    b.get("/sign-in/done")
+        .await
+        .assert_redirect("/sign-in/phone");
+    b.get("/sign-in/other-way")
+        .await
+        .assert_redirect("/sign-in/phone");
+    b.open("/sign-in/phone").await;
+    b.post("/sign-in/code", &[("code", "123456")])
+        .await
+        .assert_redirect("/sign-in/phone");
+
+    // While the code is pending, the phone form is closed.
+    b.post(
+        "/sign-in/phone",
+        &[("country", "NL"), ("phone", "0612345678")],
+    )
+    .await;
+    b.get("/sign-in/phone")
+        .await
+        .assert_redirect("/sign-in/code");
+    b.get("/").await.assert_redirect("/sign-in/code");
+    assert!(
+        app.admin.find("jan").await.unwrap().1.is_empty(),
+        "no phone is registered before the code"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut b = app.browser();
+    b.open("/sign-in").await;
+    let page = b
+        .post_raw("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("Deze pagina is verlopen");
+    let page = b
+        .post_raw(
+            "/sign-in",
+            &[
+                ("username", "jan"),
+                ("password", PASSWORD),
+                ("csrf", "0000"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(app.sms().is_empty());
+
+    // A token from another browser's session does not work either.
+    let mut other = app.browser();
+    other.open("/sign-in").await;
+    let foreign = other.csrf.clone();
+    let page = b
+        .post_raw(
+            "/sign-in",
+            &[
+                ("username", "jan"),
+                ("password", PASSWORD),
+                ("csrf", &foreign),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+    // Signed in halfway, every other form checks it too.
+    b.sign_in("jan", PASSWORD).await;
+    b.open("/sign-in/code").await;
+    for path in [
+        "/sign-in/code",
+        "/sign-in/code/resend",
+        "/sign-in/cancel",
+        "/sign-out",
+        "/sign-in/other-way",
+        "/sign-in/restart",
+    ] {
+        let page = b.post_raw(path, &[("code", &app.last_code())]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_phone_numbers_get_a_clear_message_and_keep_what_was_typed() {
+    let app = spawn_app().await;
+    app.add_user("jan", None).await;
+    let mut b = app.browser();
+    b.sign_in("jan", PASSWORD).await;
+    b.open("/sign-in/phone").await;
+    for (country, input, message) in [
+        ("NL", "071 512 3456", "Dit is geen mobiel nummer."),
+        ("NL", "06 1234", "Dit nummer is te kort."),
+        ("NL", "06 123456789", "Dit nummer is te lang."),
+        ("NL", "0900 1234567", "Dit is geen mobiel nummer."),
+        (
+            "NL",
+            "+32 470 12 34 56",
+            "Nummers uit België kunnen we niet gebruiken.",
+        ),
+        (
+            "BE",
+            "0470 12 34 56",
+            "Nummers uit België kunnen we niet gebruiken.",
+        ),
+        ("NL", "bel me maar", "Dit is geen telefoonnummer."),
+        ("NL", "", "Vul je mobiele nummer in."),
+    ] {
+        let page = b
+            .post("/sign-in/phone", &[("country", country), ("phone", input)])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{input}");
+        page.assert_contains(message);
+        page.assert_contains(
+            &format!("value=\"{}\"", input.replace('+', "&#x2b;")).replace("&#x2b;", "+"),
+        );
+    }
+    assert!(app.sms().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn when_no_gateway_can_deliver_the_user_is_told_and_offered_another_way() {
+    let app = spawn_app_with(|c| {
+        // A path inside a file cannot be written: the only gateway is down.
+        let blocker = c.data_dir.join("not-a-dir");
+        std::fs::write(&blocker, "").unwrap();
+        c.sms.gateways = vec![tweestap::config::GatewayConfig::Outbox {
+            path: blocker.join("outbox.jsonl"),
+        }];
+    })
+    .await;
+    app.add_user("jan", Some("0612345678")).await;
+    app.add_user("piet", None).await;
+    let mut b = app.browser();
+    b.sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code?problem=gateway-down");
+    let page = b.open("/sign-in/code?problem=gateway-down").await;
+    page.assert_contains("We kunnen nu geen sms versturen.");
+    page.assert_contains("Log op een andere manier in");
+
+    let mut b = app.browser();
+    b.sign_in("piet", PASSWORD).await;
+    b.open("/sign-in/phone").await;
+    let page = b
+        .post(
+            "/sign-in/phone",
+            &[("country", "NL"), ("phone", "0687654321")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    page.assert_contains("We kunnen nu geen sms versturen.");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn internal_errors_show_a_reference_not_the_cause() {
+    let app = spawn_app().await;
+    let mut b = app.browser();
+    let page = b.get("/no-such-page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    page.assert_contains("Deze pagina bestaat niet.");
+    app.stop().await;
+}
