@@ -219,6 +219,15 @@ async fn import(admin: &AdminService, file: &Path) -> anyhow::Result<()> {
         if record.iter().all(str::is_empty) {
             continue;
         }
+        // An Argon2 PHC string holds commas ("m=19456,t=2,p=1"); accept it unquoted too.
+        let record = if record.len() > 5 && record.get(4).is_some_and(|f| f.starts_with("$argon2"))
+        {
+            let mut fields: Vec<String> = record.iter().take(4).map(str::to_string).collect();
+            fields.push(record.iter().skip(4).collect::<Vec<_>>().join(","));
+            csv::StringRecord::from(fields)
+        } else {
+            record
+        };
         if record.len() != 5 {
             problems.push((
                 line,

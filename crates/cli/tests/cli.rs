@@ -1,0 +1,311 @@
+//! The `tweestap` binary as an administrator uses it.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn tweestap(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tweestap"))
+        .args(args)
+        .env_remove("TWEESTAP_CONFIG")
+        .env("TWEESTAP_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn config_file(dir: &Path) -> String {
+    let path = dir.join("tweestap.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\norganisation = \"Testschool\"\n[[sms.gateways]]\nkind = \"outbox\"\npath = \"{}\"\n",
+            dir.display(),
+            dir.join("outbox.jsonl").display()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn show(dir: &Path, config: &str, user: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&tweestap(
+        dir,
+        &["--config", config, "user", "show", user, "--json"],
+        None,
+    )))
+    .unwrap()
+}
+
+#[test]
+fn add_list_show_set_phone_and_reset_mfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let c = config.as_str();
+    let out = tweestap(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "J.Jansen",
+            "--display-name",
+            "Jan Jansen",
+            "--phone",
+            "06 12345678",
+            "--password-stdin",
+            "--config",
+            c,
+        ],
+        Some("een lang wachtwoord\n"),
+    );
+    assert!(ok(&out).contains("Created user j.jansen"));
+    // The config flag works before the subcommand too, and from the environment.
+    let list = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "list"],
+        None,
+    ));
+    assert!(
+        list.contains("j.jansen")
+            && list.contains("Jan Jansen")
+            && list.contains("+31 6 •••• ••78"),
+        "{list}"
+    );
+
+    let shown = show(dir.path(), c, "J.JANSEN");
+    assert_eq!(shown["username"], "j.jansen");
+    assert_eq!(shown["password_set"], true);
+    assert_eq!(shown["methods"][0]["phone"], "+31612345678");
+    assert_eq!(shown["events"][0]["event"], "admin.user_added");
+
+    ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "user",
+            "set-phone",
+            "j.jansen",
+            "+31 6 8765 4321",
+        ],
+        None,
+    ));
+    assert_eq!(
+        show(dir.path(), c, "j.jansen")["methods"][0]["phone"],
+        "+31687654321"
+    );
+    let out = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "reset-mfa", "j.jansen"],
+        None,
+    ));
+    assert!(out.contains("Removed 1 method"), "{out}");
+    assert_eq!(
+        show(dir.path(), c, "j.jansen")["methods"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // Mistakes are explained.
+    let out = tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "j.jansen",
+            "--display-name",
+            "Dubbel",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = tweestap(
+        dir.path(),
+        &["--config", c, "user", "set-phone", "nobody", "0612345678"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user named"));
+    let out = tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "user",
+            "set-phone",
+            "j.jansen",
+            "071 5123456",
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a mobile number"));
+    let out = tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "kort",
+            "--display-name",
+            "K",
+            "--password-stdin",
+        ],
+        Some("kort\n"),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shorter than 8"));
+}
+
+#[test]
+fn import_creates_every_account_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let c = config.as_str();
+    let phc = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$XfkpxWgOAF2WfHb/A9yJM1q3lcrvZKQnA1uD2bsN3Ko";
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "username,display name,email,phone,password\n\
+             anna,Anna de Vries,anna@school.nl,06 11111111,wachtwoord-anna\n\
+             bob,,bob@school.nl,,wachtwoord-bob\n\
+             carla,Carla,carla-at-school,,wachtwoord-carla\n\
+             dirk,Dirk,,071 5123456,wachtwoord-dirk\n\
+             ANNA,Anna again,,,wachtwoord-anna2\n\
+             eva,Eva,,,kort\n\
+             frank,Frank,,,$2b$12$notanargonhash\n\
+             gina,Gina,,\n\
+             hans,Hans,,,{phc}\n"
+        ),
+    )
+    .unwrap();
+    let out = tweestap(
+        dir.path(),
+        &["--config", c, "user", "import", bad.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "bad.csv:3: display name: is empty",
+        "bad.csv:4: email: has no @",
+        "bad.csv:5: phone: this is not a mobile number",
+        "bad.csv:6: username \"anna\" appears twice in the file",
+        "bad.csv:7: password: the password is shorter than 8 characters",
+        "bad.csv:8: password: not an Argon2 hash",
+        "bad.csv:9: expected 5 columns",
+        "7 bad row(s); nothing was imported",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    let list = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "list", "--json"],
+        None,
+    ));
+    assert_eq!(list.trim(), "[]", "nothing may be half-imported");
+
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        format!("anna,Anna de Vries,anna@school.nl,06 11111111,wachtwoord-anna\n\"bob\",\"Bob, de Bouwer\",,,wachtwoord-bob\nhans,Hans,,,{phc}\n"),
+    )
+    .unwrap();
+    let out = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "import", good.to_str().unwrap()],
+        None,
+    ));
+    assert!(out.contains("Imported 3 account(s)"), "{out}");
+    assert_eq!(show(dir.path(), c, "bob")["display_name"], "Bob, de Bouwer");
+    assert_eq!(
+        show(dir.path(), c, "anna")["methods"][0]["phone"],
+        "+31611111111"
+    );
+    assert_eq!(show(dir.path(), c, "hans")["password_set"], true);
+
+    // Importing the same file again clashes with the existing accounts, and changes nothing.
+    let out = tweestap(
+        dir.path(),
+        &["--config", c, "user", "import", good.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("good.csv:1: a user named \"anna\" already exists")
+    );
+}
+
+#[test]
+fn configuration_mistakes_stop_the_program_with_the_key_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "listen = \"everywhere\"\n[[sms.gateways]]\nkind = \"outbox\"\npath = \"o.jsonl\"\n",
+    )
+    .unwrap();
+    let out = tweestap(
+        dir.path(),
+        &["--config", path.to_str().unwrap(), "migrate"],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`listen`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Environment variables override the file, and are checked the same way.
+    let config = config_file(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_tweestap"))
+        .args(["migrate"])
+        .env("TWEESTAP_CONFIG", &config)
+        .env("TWEESTAP_POLICY__CODE__TTL_SECS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("policy.code.ttl_secs"));
+
+    let out = tweestap(
+        dir.path(),
+        &["--config", "/nonexistent.toml", "migrate"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = ok(&tweestap(
+        dir.path(),
+        &["--config", &config, "migrate"],
+        None,
+    ));
+    assert!(out.contains("up to date"));
+    assert!(dir.path().join("tweestap.db").exists());
+}
