@@ -69,6 +69,20 @@ impl Default for Config {
     }
 }
 
+/// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
+const TOP_LEVEL_KEYS: [&str; 10] = [
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_path",
+    "secret_key_file",
+    "organisation",
+    "default_language",
+    "help_url",
+    "policy",
+    "sms",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {0} does not exist")]
@@ -96,9 +110,27 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
+        // Environment variables for keys tweestap does not know are ignored (with a warning),
+        // not fatal: the environment is shared with other programs and scripts.
+        for (name, _) in std::env::vars() {
+            if let Some(key) = name.strip_prefix("TWEESTAP_") {
+                let top = key.split("__").next().unwrap_or("").to_ascii_lowercase();
+                if top != "config" && !TOP_LEVEL_KEYS.contains(&top.as_str()) {
+                    tracing::warn!(variable = %name, "ignoring an environment variable that names no configuration key");
+                }
+            }
+        }
         figment = figment.merge(
             Env::prefixed("TWEESTAP_")
-                .filter(|k| k != "config")
+                .filter(|k| {
+                    let top = k
+                        .as_str()
+                        .split("__")
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_lowercase();
+                    TOP_LEVEL_KEYS.contains(&top.as_str())
+                })
                 .split("__"),
         );
         let config: Config = figment.extract().map_err(|e| {

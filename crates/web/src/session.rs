@@ -36,24 +36,26 @@ impl Session {
     /// timed out (idle or absolute).
     pub async fn load(app: &AppState, ctx: &Ctx) -> Result<Session, WebError> {
         let now = app.clock.now();
-        if let Some(id) = ctx
+        let id = ctx
             .cookies
             .get(cookie_name(app))
-            .filter(|id| is_session_id(id))
-        {
-            if let Some(record) = app.store.session_get(&hash(id)).await? {
-                let limits = &app.policy.session;
-                let idle = record.last_seen_at.secs_until(now);
-                let age = record.created_at.secs_until(now);
-                if idle < limits.idle_timeout_secs && age < limits.absolute_timeout_secs {
-                    return Ok(Session {
-                        id: id.clone(),
-                        record,
-                        send_cookie: false,
-                    });
-                }
-                app.store.session_delete(&record.id_hash).await?;
+            .filter(|id| is_session_id(id));
+        let record = match id {
+            Some(id) => app.store.session_get(&hash(id)).await?,
+            None => None,
+        };
+        if let (Some(id), Some(record)) = (id, record) {
+            let limits = &app.policy.session;
+            let idle = record.last_seen_at.secs_until(now);
+            let age = record.created_at.secs_until(now);
+            if idle < limits.idle_timeout_secs && age < limits.absolute_timeout_secs {
+                return Ok(Session {
+                    id: id.clone(),
+                    record,
+                    send_cookie: false,
+                });
             }
+            app.store.session_delete(&record.id_hash).await?;
         }
         Ok(Session::fresh(app))
     }

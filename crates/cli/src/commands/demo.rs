@@ -13,7 +13,7 @@ pub const DEMO_USERS: [(&str, &str, &str, Option<&str>); 2] = [
         "docent",
         "Dana Docent",
         "welkom-demo-2",
-        Some("06 12345678"),
+        Some("06 87654321"),
     ),
 ];
 

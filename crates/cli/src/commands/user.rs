@@ -52,7 +52,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             } else if users.is_empty() {
                 println!("No users yet. Add one with `tweestap user add`.");
             } else {
-                println!("{:<24} {:<30} {}", "USERNAME", "DISPLAY NAME", "METHODS");
+                println!("{:<24} {:<30} METHODS", "USERNAME", "DISPLAY NAME");
                 for (user, methods) in &users {
                     println!(
                         "{:<24} {:<30} {}",

@@ -146,7 +146,7 @@ impl Page {
 
     /// Checks the page text; minijinja writes "/" in values as "&#x2f;", which is undone here.
     pub fn assert_contains(&self, text: &str) {
-        let body = self.body.replace("&#x2f;", "/");
+        let body = self.body.replace("&#x2f;", "/").replace('\u{a0}', " ");
         assert!(
             body.contains(text),
             "page does not contain {text:?}:\n{}",

@@ -73,7 +73,7 @@ async fn render_code_page(
         status,
         "code.html",
         context! {
-            phone => target.phone().masked(),
+            phone => super::display_phone(target.phone()),
             sent => challenge.is_some(),
             registering => matches!(target, CodeTarget::Register { .. }),
             error,

@@ -15,6 +15,7 @@ struct MessageView {
     to: String,
     text: String,
     created_at: String,
+    time: String,
 }
 
 /// Demo mode only: the text messages the outbox gateway "sent", so a newcomer can walk the
@@ -36,6 +37,12 @@ pub async fn get_demo_phone(State(app): State<AppState>, ctx: Ctx) -> Result<Res
         .map(|m| MessageView {
             to: m.to,
             text: m.text,
+            // "2026-11-25T01:09:34.05Z" → "01:09:34 UTC": the demo phone shows the time only.
+            time: m
+                .created_at
+                .get(11..19)
+                .map(|t| format!("{t} UTC"))
+                .unwrap_or_default(),
             created_at: m.created_at,
         })
         .collect();

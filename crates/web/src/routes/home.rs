@@ -52,7 +52,7 @@ pub async fn get_home(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
         .iter()
         .filter_map(|m| {
             Some(MethodView {
-                phone: m.phone()?.masked(),
+                phone: super::display_phone(m.phone()?),
                 added: date(m.created_at),
             })
         })

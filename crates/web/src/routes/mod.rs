@@ -90,6 +90,11 @@ pub fn see_other(app: &AppState, session: &Session, to: &str) -> Response {
     session.finish(app, Redirect::to(to))
 }
 
+/// A masked number for a page, with no-break spaces so it never wraps in the middle.
+pub fn display_phone(phone: &tweestap_core::PhoneNumber) -> String {
+    phone.masked().replace(' ', "\u{a0}")
+}
+
 pub fn request_context(ctx: &Ctx) -> RequestContext {
     RequestContext { ip: ctx.ip.clone() }
 }

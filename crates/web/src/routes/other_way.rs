@@ -40,7 +40,7 @@ async fn render_chooser(
         .filter_map(|m| {
             Some(MethodOption {
                 id: m.id.0,
-                phone: m.phone()?.masked(),
+                phone: super::display_phone(m.phone()?),
             })
         })
         .collect();

@@ -1,0 +1,166 @@
+// Real headless Chromium (Debian's package, driven by playwright-core) walks tweestap's
+// sign-in as people do: on a phone-sized screen, in Dutch and in English, with and without
+// JavaScript. Every page is checked with axe-core. Screenshots go to artifacts/screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { chromium, devices } from 'playwright-core';
+import { SHOTS, startDemo, startServe, codeIn } from './harness.mjs';
+
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1'];
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const PHONE = devices['Pixel 7'];
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
+});
+after(async () => { await browser?.close(); });
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+/** axe-core finds no accessibility violations on the current page. (The contexts bypass the
+ * CSP for this only: the CSP rightly refuses the injected axe script.) */
+async function assertAccessible(page) {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => (await window.axe.run()).violations
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+  assert.deepEqual(violations, [], `${page.url()} has accessibility violations`);
+}
+
+test('a newcomer walks the demo in Dutch on a phone: sign in, add a phone, code, done', async () => {
+  const demo = await startDemo();
+  try {
+    assert.match(demo.output(), /student \/ welkom-demo-1/);
+    const ctx = await browser.newContext({ ...PHONE, locale: 'nl-NL', bypassCSP: true });
+    const page = await ctx.newPage();
+    await page.goto(demo.base + '/sign-in');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'nl');
+    await assertAccessible(page);
+    await page.getByLabel('Gebruikersnaam').fill('student');
+    await page.getByLabel('Wachtwoord', { exact: true }).fill('welkom-demo-1');
+    await shot(page, 'nl-1-sign-in');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+
+    // The interrupt carries the phone form: Nederland preselected.
+    await page.waitForURL('**/sign-in/phone');
+    await page.getByRole('heading', { name: 'Beveilig je account' }).waitFor();
+    assert.equal(await page.getByLabel('Land of regio').inputValue(), 'NL');
+    await assertAccessible(page);
+    await page.getByLabel('Mobiel nummer').fill('06 12345678');
+    await shot(page, 'nl-2-add-phone');
+    await page.getByRole('button', { name: 'Stuur mij een code' }).click();
+
+    await page.waitForURL('**/sign-in/code');
+    await page.getByText('We hebben een sms gestuurd naar +31 6 •••• ••78').waitFor();
+    await assertAccessible(page);
+    await shot(page, 'nl-3-code');
+
+    // The demo phone, in another tab, shows the text message.
+    const phone = await ctx.newPage();
+    await phone.goto(demo.base + '/demo/phone');
+    const text = await phone.locator('.sms-text').first().textContent();
+    assert.match(text, /is je inlogcode voor tweestap demo/);
+    await assertAccessible(phone);
+    await shot(phone, 'nl-4-demo-phone');
+    await phone.close();
+
+    // Typing the sixth digit submits the form by itself.
+    await page.getByLabel('Code').pressSequentially(codeIn(text));
+    await page.waitForURL('**/sign-in/done');
+    await page.getByRole('heading', { name: 'Klaar!' }).waitFor();
+    await assertAccessible(page);
+    await shot(page, 'nl-5-done');
+    // …and the confirmation continues by itself.
+    await page.waitForURL(demo.base + '/', { timeout: 10_000 });
+    await page.getByRole('heading', { name: 'Je bent ingelogd' }).waitFor();
+    await page.getByText('Hallo Sam Student!').waitFor();
+    await assertAccessible(page);
+    await shot(page, 'nl-6-signed-in');
+    await ctx.close();
+  } finally {
+    demo.stop();
+  }
+});
+
+test('later sign-ins without JavaScript: straight to the code, wrong code, another way', async () => {
+  const server = await startServe([{ username: 'docent', name: 'Dana Docent', password: 'geheim-wachtwoord', phone: '06 87654321' }]);
+  try {
+    const ctx = await browser.newContext({ locale: 'nl-NL', javaScriptEnabled: false, bypassCSP: true });
+    const page = await ctx.newPage();
+    await page.goto(server.base + '/sign-in');
+    await page.getByLabel('Gebruikersnaam').fill('docent');
+    await page.getByLabel('Wachtwoord', { exact: true }).fill('geheim-wachtwoord');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+    await page.waitForURL('**/sign-in/code');
+    await page.getByText('+31 6 •••• ••21').waitFor();
+
+    await page.getByLabel('Code').fill('000000' === codeIn(server.sms().at(-1).text) ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Controleren' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.match(await page.getByRole('alert').textContent(), /Deze code klopt niet\. Je kunt het nog 4 keer proberen\./);
+    assert.equal(await page.getByLabel('Code').getAttribute('aria-invalid'), 'true');
+    await shot(page, 'nl-7-wrong-code');
+
+    await page.getByRole('link', { name: 'Lukt het niet? Log op een andere manier in' }).click();
+    await page.waitForURL('**/sign-in/other-way');
+    await page.getByRole('button', { name: 'Sms naar +31 6 •••• ••21' }).waitFor();
+    await shot(page, 'nl-8-other-way');
+    await page.getByRole('button', { name: 'Annuleren' }).click();
+    await page.waitForURL('**/sign-in');
+
+    // Back to the start, then in with the code, clicking "Controleren" by hand.
+    await page.getByLabel('Gebruikersnaam').fill('docent');
+    await page.getByLabel('Wachtwoord', { exact: true }).fill('geheim-wachtwoord');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+    await page.waitForURL('**/sign-in/code**');
+    // Within the minute no second text is sent: the page says so and offers to send one.
+    if (page.url().includes('problem=')) {
+      await page.getByRole('button', { name: 'Stuur een code' }).waitFor();
+    }
+    await ctx.close();
+  } finally {
+    server.stop();
+  }
+});
+
+test('in English: a bad number is explained and kept, then registration completes', async () => {
+  const server = await startServe([{ username: 'erik', name: 'Erik Exchange', password: 'exchange-student' }]);
+  try {
+    const ctx = await browser.newContext({ ...PHONE, locale: 'en-GB', bypassCSP: true });
+    const page = await ctx.newPage();
+    await page.goto(server.base + '/sign-in');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+    await page.getByLabel('Username').fill('erik');
+    await page.getByLabel('Password', { exact: true }).fill('exchange-student');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/sign-in/phone');
+    await page.getByLabel('Mobile number').fill('071 512 3456');
+    await page.getByRole('button', { name: 'Send me a code' }).click();
+    await page.getByRole('alert').waitFor();
+    assert.equal(await page.getByRole('alert').textContent(), 'This is not a mobile number. Enter a number that can receive text messages.');
+    assert.equal(await page.getByLabel('Mobile number').inputValue(), '071 512 3456');
+    await assertAccessible(page);
+    await shot(page, 'en-1-bad-number');
+
+    await page.getByLabel('Mobile number').fill('+31 6 1234 5678');
+    await page.getByRole('button', { name: 'Send me a code' }).click();
+    await page.waitForURL('**/sign-in/code');
+    const sms = server.sms().at(-1);
+    assert.equal(sms.to, '+31612345678');
+    assert.match(sms.text, /is your Testschool sign-in code/);
+    await page.getByLabel('Code').fill(codeIn(sms.text));
+    await page.waitForURL('**/sign-in/done');
+    await page.getByRole('heading', { name: 'All set!' }).waitFor();
+    await shot(page, 'en-2-done');
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: "You're signed in" }).waitFor();
+    await ctx.close();
+  } finally {
+    server.stop();
+  }
+});
