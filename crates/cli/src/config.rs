@@ -27,6 +27,9 @@ pub struct Config {
     pub organisation: String,
     pub default_language: String,
     pub help_url: Option<String>,
+    /// Reverse proxies in front of tweestap (IP addresses). Only from these is the client
+    /// address taken from `X-Forwarded-For`; from anyone else that header is ignored.
+    pub trusted_proxies: Vec<String>,
     #[serde(skip_serializing)]
     pub policy: PolicySection,
     pub sms: SmsConfig,
@@ -63,6 +66,7 @@ impl Default for Config {
             organisation: "tweestap".into(),
             default_language: "nl".into(),
             help_url: None,
+            trusted_proxies: Vec::new(),
             policy: PolicySection::default(),
             sms: SmsConfig::default(),
         }
@@ -70,7 +74,7 @@ impl Default for Config {
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 10] = [
+const TOP_LEVEL_KEYS: [&str; 11] = [
     "listen",
     "public_url",
     "data_dir",
@@ -79,6 +83,7 @@ const TOP_LEVEL_KEYS: [&str; 10] = [
     "organisation",
     "default_language",
     "help_url",
+    "trusted_proxies",
     "policy",
     "sms",
 ];
@@ -174,6 +179,7 @@ impl Config {
         if let Some(help) = &self.help_url {
             url::Url::parse(help).map_err(|e| invalid("help_url", e.to_string()))?;
         }
+        self.trusted_proxy_addrs()?;
         let policy = &self.policy.0;
         if policy.allowed_countries.is_empty() {
             return Err(invalid(
@@ -291,6 +297,20 @@ impl Config {
         })
     }
 
+    pub fn trusted_proxy_addrs(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    invalid(
+                        "trusted_proxies",
+                        format!("{p:?} is not an IP address, e.g. \"127.0.0.1\""),
+                    )
+                })
+            })
+            .collect()
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.database_path
             .clone()
@@ -355,6 +375,7 @@ mod tests {
                 "policy.default_country",
             ),
             ("[policy.code]\nttl_secs = 0", "policy.code.ttl_secs"),
+            ("trusted_proxies = [\"proxy.local\"]", "trusted_proxies"),
         ] {
             let err =
                 Config::load(Some(&write(dir.path(), &format!("{toml}\n{GATEWAY}")))).unwrap_err();

@@ -137,6 +137,7 @@ impl Wiring {
             organisation: config.organisation.clone(),
             default_language: Lang::parse(&config.default_language).unwrap_or_default(),
             help_url: config.help_url.clone(),
+            trusted_proxies: config.trusted_proxy_addrs()?,
             demo_outbox,
         };
         Ok(AppState::new(signin, web))
@@ -234,7 +235,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// Forgets expired sessions every few minutes, so the table does not grow without bound.
+/// Forgets expired sessions, old failure counts and old codes every few minutes, so the
+/// tables do not grow without bound.
 async fn purge_sessions(
     store: Arc<SqliteStore>,
     clock: Arc<dyn Clock>,
@@ -248,6 +250,10 @@ async fn purge_sessions(
         let old = now.minus_secs(policy.session.absolute_timeout_secs);
         if let Err(e) = store.session_purge(idle, old).await {
             tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+        // Failure counts and codes matter for an hour or so; a week is far beyond any window.
+        if let Err(e) = store.purge_before(now.minus_secs(7 * 24 * 3600)).await {
+            tracing::warn!(error = %e, "purging old failure counts and codes failed");
         }
     }
 }

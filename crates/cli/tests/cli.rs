@@ -309,3 +309,165 @@ fn configuration_mistakes_stop_the_program_with_the_key_named() {
     assert!(out.contains("up to date"));
     assert!(dir.path().join("tweestap.db").exists());
 }
+
+/// Passwords and codes appear in no log line and (for the password) nowhere in the database.
+#[test]
+fn secrets_stay_out_of_logs_and_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let password = "sentinel-Wachtwoord-7Q";
+    ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            &config,
+            "user",
+            "add",
+            "jan",
+            "--display-name",
+            "Jan",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    ));
+    let log = dir.path().join("serve.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tweestap"))
+        .args(["--config", &config, "serve"])
+        .env("TWEESTAP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "trace")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let code = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let csrf = |body: String| {
+            let marker = "name=\"csrf\" value=\"";
+            let start = body.find(marker).unwrap() + marker.len();
+            body[start..start + 64].to_string()
+        };
+        let form = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let post = |path: &str, body: String| {
+            client
+                .post(format!("{base}{path}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+        };
+        let token = csrf(
+            client
+                .get(format!("{base}/sign-in"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        post(
+            "/sign-in",
+            form(&[
+                ("csrf", &token),
+                ("username", "jan"),
+                ("password", password),
+            ]),
+        )
+        .await
+        .unwrap();
+        let token = csrf(
+            client
+                .get(format!("{base}/sign-in/phone"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        post(
+            "/sign-in/phone",
+            form(&[("csrf", &token), ("country", "NL"), ("phone", "0612345678")]),
+        )
+        .await
+        .unwrap();
+        let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+        let message: serde_json::Value =
+            serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
+        let code = message["text"]
+            .as_str()
+            .unwrap()
+            .rsplit('#')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(code.len(), 6, "{outbox}");
+        let token = csrf(
+            client
+                .get(format!("{base}/sign-in/code"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        let done = post("/sign-in/code", form(&[("csrf", &token), ("code", &code)]))
+            .await
+            .unwrap();
+        assert_eq!(done.headers()["location"], "/sign-in/done");
+        code
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let whole_word = |haystack: &[u8], needle: &str| {
+        haystack.windows(needle.len()).enumerate().any(|(i, w)| {
+            w == needle.as_bytes()
+                && (i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
+                && haystack
+                    .get(i + needle.len())
+                    .is_none_or(|b| !b.is_ascii_alphanumeric())
+        })
+    };
+    let logged = std::fs::read(&log).unwrap();
+    assert!(
+        logged.len() > 1000,
+        "trace logging was on: {} bytes",
+        logged.len()
+    );
+    assert!(!whole_word(&logged, password), "the password is in the log");
+    assert!(!whole_word(&logged, &code), "the code is in the log");
+    for file in ["tweestap.db", "tweestap.db-wal"] {
+        let Ok(bytes) = std::fs::read(dir.path().join(file)) else {
+            continue;
+        };
+        assert!(!whole_word(&bytes, password), "the password is in {file}");
+        assert!(!whole_word(&bytes, &code), "the code is in {file}");
+    }
+}

@@ -352,3 +352,79 @@ async fn the_demo_phone_page_exists_only_in_demo_mode() {
     assert_eq!(b.get("/demo/phone").await.status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+    for (trusted, expected) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+        let app = spawn_app_with(|c| {
+            if trusted {
+                c.trusted_proxies = vec!["127.0.0.1".into()];
+            }
+        })
+        .await;
+        // The client claims an address (left-most); the proxy appends the one it saw.
+        let mut b = app.browser_with_headers(&[("x-forwarded-for", "198.51.100.1, 203.0.113.9")]);
+        b.sign_in("nobody", "wrong").await;
+        let events = app.audit().await;
+        assert_eq!(
+            events.last().unwrap().ip.as_deref(),
+            Some(expected),
+            "trusted={trusted}"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_password_hashed_with_old_parameters_is_rehashed_at_sign_in() {
+    let app = spawn_app().await;
+    let old = tweestap_core::policy::PasswordPolicy {
+        argon2_memory_kib: 8192,
+        argon2_iterations: 1,
+        ..Default::default()
+    };
+    let phc = tweestap_core::password::hash(PASSWORD, &[5; 16], &old).unwrap();
+    let input = tweestap_core::admin::UserInput {
+        username: "oud".into(),
+        display_name: "Oud Wachtwoord".into(),
+        password: Some(tweestap_core::admin::PasswordInput::Hash(phc.clone())),
+        ..Default::default()
+    };
+    app.admin
+        .create(vec![app.admin.validate(&input).unwrap()], &|| {})
+        .await
+        .unwrap();
+
+    // A failed attempt changes nothing.
+    app.browser().sign_in("oud", "not it").await;
+    assert_eq!(
+        app.admin
+            .find("oud")
+            .await
+            .unwrap()
+            .0
+            .password_hash
+            .as_deref(),
+        Some(phc.as_str())
+    );
+
+    app.browser()
+        .sign_in("oud", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/phone");
+    let now = app
+        .admin
+        .find("oud")
+        .await
+        .unwrap()
+        .0
+        .password_hash
+        .unwrap();
+    assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
+    // And the new hash still verifies.
+    app.browser()
+        .sign_in("oud", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/phone");
+    app.stop().await;
+}

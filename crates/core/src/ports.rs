@@ -171,6 +171,8 @@ pub trait Store: Send + Sync {
         since: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError>;
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets failure counts and one-time codes older than `before`; returns rows removed.
+    async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError>;
 
     // Audit trail.
     async fn audit(&self, event: &AuditEvent) -> Result<(), StoreError>;

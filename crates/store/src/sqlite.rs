@@ -453,6 +453,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let failures = sqlx::query("DELETE FROM auth_failures WHERE at < ?")
+            .bind(before.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let codes = sqlx::query("DELETE FROM sms_challenges WHERE expires_at < ?")
+            .bind(before.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(failures + codes)
+    }
+
     async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail)

@@ -215,6 +215,17 @@ async fn failures_are_counted_per_key_and_window_and_cleared() {
             .unwrap(),
         Some(Timestamp(20))
     );
+    assert_eq!(
+        s.purge_before(Timestamp(15)).await.unwrap(),
+        1,
+        "only the failure at 10 is older"
+    );
+    assert_eq!(
+        s.failure_count_since("pwd:user:jan", Timestamp(0))
+            .await
+            .unwrap(),
+        2
+    );
     s.failure_clear("pwd:user:jan").await.unwrap();
     assert_eq!(
         s.failure_count_since("pwd:user:jan", Timestamp(0))

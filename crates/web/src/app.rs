@@ -20,6 +20,8 @@ pub struct WebConfig {
     pub default_language: Lang,
     /// The organisation's help page, linked from "sign in another way".
     pub help_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Set in demo mode only: the outbox file whose messages the demo phone page shows.
     pub demo_outbox: Option<PathBuf>,
 }

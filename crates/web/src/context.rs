@@ -1,5 +1,5 @@
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
@@ -36,11 +36,14 @@ impl FromRequestParts<AppState> for Ctx {
             accept,
             app.config.default_language,
         );
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_string());
+            .map(|ConnectInfo(addr)| addr.ip());
+        let ip = match peer {
+            Some(peer) => client_ip(peer, parts, &app.config.trusted_proxies).to_string(),
+            None => "unknown".to_string(),
+        };
         let path = parts
             .uri
             .path_and_query()
@@ -53,6 +56,30 @@ impl FromRequestParts<AppState> for Ctx {
             cookies,
         })
     }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the right-most
+/// address in `X-Forwarded-For` that is not itself a trusted proxy. Left-most entries are
+/// whatever the client claimed and are never believed.
+fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .map(|s| s.parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
 }
 
 pub fn parse_cookies(parts: &Parts) -> HashMap<String, String> {

@@ -5,6 +5,7 @@
 //! ports, wired by the CLI. Every page works without JavaScript; `static/app.js` only adds
 //! conveniences (auto-submit of the sixth digit, WebOTP, countdowns).
 
+mod access_log;
 mod app;
 mod context;
 mod error;

@@ -79,11 +79,16 @@ impl TestApp {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser::new(&self.base, None)
+        Browser::new(&self.base, &[])
     }
 
     pub fn browser_with_language(&self, accept_language: &str) -> Browser {
-        Browser::new(&self.base, Some(accept_language))
+        Browser::new(&self.base, &[("accept-language", accept_language)])
+    }
+
+    /// A browser that sends these headers with every request.
+    pub fn browser_with_headers(&self, headers: &[(&str, &str)]) -> Browser {
+        Browser::new(&self.base, headers)
     }
 
     pub fn sms(&self) -> Vec<tweestap_sms::OutboxMessage> {
@@ -156,10 +161,13 @@ impl Page {
 }
 
 impl Browser {
-    fn new(base: &str, accept_language: Option<&str>) -> Browser {
+    fn new(base: &str, extra: &[(&str, &str)]) -> Browser {
         let mut headers = HeaderMap::new();
-        if let Some(lang) = accept_language {
-            headers.insert(reqwest::header::ACCEPT_LANGUAGE, lang.parse().unwrap());
+        for (name, value) in extra {
+            headers.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
         }
         Browser {
             client: reqwest::Client::builder()

@@ -3,12 +3,14 @@
 
 mod code_check;
 mod error;
+mod request;
 mod send_limits;
 mod service;
 mod state;
 
 pub use code_check::{CodeCheck, check_code};
 pub use error::{SendRefusal, SignInError};
+pub use request::RequestContext;
 pub use send_limits::{SendCounts, may_send};
-pub use service::{RequestContext, SignInService, SmsText};
+pub use service::{SignInService, SmsText};
 pub use state::{CodeTarget, Page, SignInState};

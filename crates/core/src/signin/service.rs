@@ -12,17 +12,12 @@ use crate::ports::{
 };
 
 use super::{
-    CodeCheck, CodeTarget, SendCounts, SendRefusal, SignInError, SignInState, check_code, may_send,
+    CodeCheck, CodeTarget, RequestContext, SendCounts, SendRefusal, SignInError, SignInState,
+    check_code, may_send,
 };
 
 /// Writes the text message for a code, in the user's language. The web layer owns the wording.
 pub type SmsText<'a> = &'a (dyn Fn(&OtpCode) -> String + Send + Sync);
-
-/// Facts about the request that the audit trail and throttles need.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub ip: String,
-}
 
 /// The sign-in use cases. Each takes the current state and returns the next one; the caller
 /// stores it. None of them trusts the caller to have checked the step: each matches the state.
@@ -54,7 +49,7 @@ impl SignInService {
             .map(|u| u.as_str().to_string())
             .unwrap_or_else(|| username_input.trim().to_lowercase());
         let name_key = format!("pwd:user:{typed_name}");
-        let ip_key = format!("pwd:ip:{}", ctx.ip);
+        let ip_key = format!("pwd:ip:{}", ctx.network());
         let throttle = &self.policy.throttle;
         let since = now.minus_secs(throttle.window_secs);
 

@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::security::headers,
         ))
+        .layer(middleware::from_fn(crate::access_log::log_requests))
         .with_state(state)
 }
 
