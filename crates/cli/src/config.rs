@@ -53,6 +53,76 @@ pub struct SmsConfig {
 pub enum GatewayConfig {
     /// Development sink: one JSON line per message in `path`.
     Outbox { path: PathBuf },
+    /// Kannel's smsbox `sendsms` interface.
+    Kannel {
+        /// e.g. "http://127.0.0.1:13013/cgi-bin/sendsms"
+        url: String,
+        username: String,
+        /// The sendsms-user password: inline, from a file, or from an environment variable.
+        password: Option<Redacted>,
+        password_file: Option<PathBuf>,
+        password_env: Option<String>,
+        /// Sender name or number shown on the phone.
+        from: Option<String>,
+        #[serde(default = "default_timeout")]
+        timeout_secs: u64,
+        /// Ask Kannel for delivery reports (sent to <public_url>/sms/dlr/kannel).
+        #[serde(default = "yes")]
+        delivery_reports: bool,
+    },
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A secret in the configuration. `Debug` never shows it.
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(transparent)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// Where a secret comes from: given inline, in a file, or in an environment variable.
+pub struct SecretSource<'a> {
+    pub password: Option<&'a Redacted>,
+    pub password_file: Option<&'a PathBuf>,
+    pub password_env: Option<&'a String>,
+}
+
+impl SecretSource<'_> {
+    /// Reads the secret; `key` names the setting in error messages.
+    pub fn resolve(&self, key: &'static str) -> Result<String, ConfigError> {
+        match (&self.password, &self.password_file, &self.password_env) {
+            (Some(p), None, None) => Ok(p.0.clone()),
+            (None, Some(path), None) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|e| {
+                    invalid(
+                        key,
+                        format!("cannot read password_file {}: {e}", path.display()),
+                    )
+                }),
+            (None, None, Some(var)) => std::env::var(var)
+                .map_err(|_| invalid(key, format!("environment variable {var} is not set"))),
+            (None, None, None) => Err(invalid(
+                key,
+                "needs one of password, password_file or password_env",
+            )),
+            _ => Err(invalid(
+                key,
+                "give only one of password, password_file or password_env",
+            )),
+        }
+    }
 }
 
 impl Default for Config {
@@ -108,6 +178,13 @@ fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
 impl Config {
     /// Reads the configuration: the file (when given) and the environment over the defaults.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let config = Config::read(file)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Like [`Config::load`], without the final checks (the demo overrides what they cover).
+    pub fn read(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
@@ -143,7 +220,6 @@ impl Config {
             let messages: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
             ConfigError::Parse(messages.join("; "))
         })?;
-        config.validate()?;
         Ok(config)
     }
 
@@ -275,6 +351,31 @@ impl Config {
                 "policy.password.argon2_memory_kib",
                 "must be at least 8192 (OWASP's minimum is 19456)",
             ));
+        }
+        for gateway in &self.sms.gateways {
+            if let GatewayConfig::Kannel {
+                url,
+                password,
+                password_file,
+                password_env,
+                ..
+            } = gateway
+            {
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| invalid("sms.gateways.url", format!("{url:?}: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(invalid(
+                        "sms.gateways.url",
+                        "must be an http:// or https:// address",
+                    ));
+                }
+                let source = SecretSource {
+                    password: password.as_ref(),
+                    password_file: password_file.as_ref(),
+                    password_env: password_env.as_ref(),
+                };
+                source.resolve("sms.gateways.password")?;
+            }
         }
         if self.sms.gateways.is_empty() {
             return Err(invalid(

@@ -9,18 +9,19 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::sync::oneshot;
-use tweestap_core::CodeKey;
+use tweestap_core::Keys;
 use tweestap_core::admin::AdminService;
-use tweestap_core::ports::{Clock, Entropy, PasswordHashing, SmsGateway, Store};
+use tweestap_core::metrics::Metrics;
+use tweestap_core::ports::{Clock, Entropy, PasswordHashing, SmsGateway, SmsOutbox, Store};
 use tweestap_core::signin::SignInService;
-use tweestap_sms::{Failover, OutboxGateway};
+use tweestap_sms::{ConversionWatch, DispatchSettings, Dispatcher, KannelGateway, OutboxGateway};
 use tweestap_store::SqliteStore;
 use tweestap_web::i18n::Lang;
 use tweestap_web::passwords::Argon2Pool;
 use tweestap_web::system::OsEntropy;
 use tweestap_web::{AppState, WebConfig};
 
-use crate::config::{Config, GatewayConfig};
+use crate::config::{Config, GatewayConfig, SecretSource};
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     let path = config.database_path();
@@ -31,8 +32,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(SqliteStore::open(&path).await?))
 }
 
-/// Reads the code-hashing key, creating it (readable by the owner only) on first start.
-pub fn load_or_create_key(path: &Path, entropy: &dyn Entropy) -> anyhow::Result<CodeKey> {
+/// Reads the secret key file, creating it (readable by the owner only) on first start. Every
+/// key tweestap uses is derived from it (see `Keys`).
+pub fn load_or_create_key(path: &Path, entropy: &dyn Entropy) -> anyhow::Result<Keys> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let bytes = hex::decode(text.trim())
@@ -44,7 +46,7 @@ pub fn load_or_create_key(path: &Path, entropy: &dyn Entropy) -> anyhow::Result<
                     bytes.len()
                 );
             }
-            Ok(CodeKey::new(bytes))
+            Ok(Keys::derive(&bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = vec![0u8; 32];
@@ -61,29 +63,65 @@ pub fn load_or_create_key(path: &Path, entropy: &dyn Entropy) -> anyhow::Result<
                 .with_context(|| format!("creating {}", path.display()))?;
             writeln!(file, "{}", hex::encode(&bytes))?;
             tracing::info!(path = %path.display(), "created a new secret key");
-            Ok(CodeKey::new(bytes))
+            Ok(Keys::derive(&bytes))
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }
 
-pub fn gateways(config: &Config) -> Failover {
-    let list: Vec<Box<dyn SmsGateway>> = config
-        .sms
-        .gateways
-        .iter()
-        .map(|g| match g {
-            GatewayConfig::Outbox { path } => {
-                Box::new(OutboxGateway::new(path)) as Box<dyn SmsGateway>
+/// The configured gateways, in order.
+pub fn gateways(config: &Config, keys: &Arc<Keys>) -> anyhow::Result<Vec<Arc<dyn SmsGateway>>> {
+    let public = config.public_url.trim_end_matches('/').to_string();
+    let mut list: Vec<Arc<dyn SmsGateway>> = Vec::new();
+    for (index, gateway) in config.sms.gateways.iter().enumerate() {
+        let built: Arc<dyn SmsGateway> = match gateway {
+            GatewayConfig::Outbox { path } => Arc::new(OutboxGateway::new(path)),
+            GatewayConfig::Kannel {
+                url,
+                username,
+                password,
+                password_file,
+                password_env,
+                from,
+                timeout_secs,
+                delivery_reports,
+            } => {
+                let secret = SecretSource {
+                    password: password.as_ref(),
+                    password_file: password_file.as_ref(),
+                    password_env: password_env.as_ref(),
+                }
+                .resolve("sms.gateways.password")?;
+                let signer = keys.clone();
+                Arc::new(KannelGateway::new(
+                    format!(
+                        "kannel{}",
+                        if index == 0 {
+                            String::new()
+                        } else {
+                            format!("#{}", index + 1)
+                        }
+                    ),
+                    url.clone(),
+                    username.clone(),
+                    secret,
+                    from.clone(),
+                    delivery_reports.then(|| format!("{public}/sms/dlr/kannel")),
+                    Box::new(move |reference| signer.callback.sign(reference)),
+                    Duration::from_secs(*timeout_secs),
+                ))
             }
-        })
-        .collect();
-    Failover::new(list)
+        };
+        list.push(built);
+    }
+    Ok(list)
 }
 
 /// Everything the services need, built once from the configuration.
 pub struct Wiring {
     pub store: Arc<SqliteStore>,
+    pub keys: Arc<Keys>,
+    pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub passwords: Arc<dyn PasswordHashing>,
@@ -97,8 +135,14 @@ impl Wiring {
         let policy = Arc::new(config.policy.0.clone());
         let passwords: Arc<dyn PasswordHashing> =
             Arc::new(Argon2Pool::new(policy.password.clone(), entropy.clone())?);
+        let keys = Arc::new(load_or_create_key(
+            &config.secret_key_path(),
+            entropy.as_ref(),
+        )?);
         Ok(Wiring {
             store,
+            keys,
+            metrics: Arc::new(Metrics::default()),
             clock,
             entropy,
             passwords,
@@ -117,19 +161,35 @@ impl Wiring {
         }
     }
 
+    /// The SMS worker for the configured gateways.
+    pub fn dispatcher(&self, config: &Config) -> anyhow::Result<Arc<Dispatcher>> {
+        let settings = DispatchSettings {
+            max_rounds: self.policy.sms.max_rounds.max(1),
+            ..DispatchSettings::default()
+        };
+        Ok(Arc::new(Dispatcher::new(
+            self.store.clone() as Arc<dyn SmsOutbox>,
+            gateways(config, &self.keys)?,
+            self.keys.clone(),
+            self.clock.clone(),
+            self.metrics.clone(),
+            settings,
+        )))
+    }
+
     pub fn app_state(
         &self,
         config: &Config,
+        dispatcher: &Dispatcher,
         demo_outbox: Option<std::path::PathBuf>,
     ) -> anyhow::Result<AppState> {
-        let code_key = load_or_create_key(&config.secret_key_path(), self.entropy.as_ref())?;
         let signin = SignInService {
             store: self.store.clone() as Arc<dyn Store>,
-            sms: Arc::new(gateways(config)),
+            sms_queue: dispatcher.waker(),
             clock: self.clock.clone(),
             entropy: self.entropy.clone(),
             passwords: self.passwords.clone(),
-            code_key,
+            keys: self.keys.clone(),
             policy: self.policy.clone(),
         };
         let web = WebConfig {
@@ -140,7 +200,7 @@ impl Wiring {
             trusted_proxies: config.trusted_proxy_addrs()?,
             demo_outbox,
         };
-        Ok(AppState::new(signin, web))
+        Ok(AppState::new(signin, web, self.metrics.clone()))
     }
 }
 
@@ -174,7 +234,16 @@ pub async fn start(
     demo_outbox: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Running> {
     let wiring = Wiring::new(config, clock).await?;
-    let state = wiring.app_state(config, demo_outbox)?;
+    let dispatcher = wiring.dispatcher(config)?;
+    let state = wiring.app_state(config, &dispatcher, demo_outbox)?;
+    let worker = tokio::spawn(dispatcher.clone().run());
+    let watch = Arc::new(ConversionWatch::new(
+        wiring.store.clone() as Arc<dyn Store>,
+        wiring.clock.clone(),
+        wiring.metrics.clone(),
+        wiring.policy.sms.clone(),
+    ));
+    let watcher = tokio::spawn(watch.run(Duration::from_secs(60)));
     // The first phone-number parse loads metadata (~80 ms): do it now, not in a user's request.
     let _ = tweestap_core::PhoneNumber::parse("0612345678", "NL", &["NL".to_string()]);
     let listener = tokio::net::TcpListener::bind(config.listen_addr()?)
@@ -207,6 +276,8 @@ pub async fn start(
             tracing::error!(error = %e, "server stopped with an error");
         }
         purge.abort();
+        worker.abort();
+        watcher.abort();
     });
     Ok(Running {
         addr,

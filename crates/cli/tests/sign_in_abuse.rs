@@ -291,14 +291,27 @@ async fn resending_waits_for_the_cooldown_and_stops_at_the_hourly_budget() {
         .await
         .assert_contains("Wacht nog 30 seconden");
     assert_eq!(app.sms().len(), 1);
-    for sent in 2..=5 {
-        app.clock.advance(60);
+    app.clock.advance(30);
+    b.post("/sign-in/code/resend", &[])
+        .await
+        .assert_redirect("/sign-in/code?resent=1");
+    assert_eq!(app.sms().len(), 2);
+    // The wait doubles with every unused code: 1, 2, 4, 8 minutes.
+    for (sent, wait) in [(3, 120), (4, 240), (5, 480)] {
+        app.clock.advance(wait - 1);
+        let page = b.post("/sign-in/code/resend", &[]).await;
+        assert_eq!(
+            page.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "one second before the {wait} s wait ends"
+        );
+        app.clock.advance(1);
         b.post("/sign-in/code/resend", &[])
             .await
             .assert_redirect("/sign-in/code?resent=1");
         assert_eq!(app.sms().len(), sent);
     }
-    app.clock.advance(60);
+    app.clock.advance(960);
     let page = b.post("/sign-in/code/resend", &[]).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
     page.assert_contains("Je hebt het afgelopen uur te veel codes gevraagd.");
@@ -393,7 +406,8 @@ async fn forms_without_the_csrf_token_are_refused() {
         .post_raw("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    page.assert_contains("Deze pagina is verlopen");
+    page.assert_contains("Deze pagina was verlopen. Vul je gegevens opnieuw in");
+    page.assert_contains("value=\"jan\"");
     let page = b
         .post_raw(
             "/sign-in",

@@ -240,6 +240,20 @@ impl AdminService {
         Ok(out)
     }
 
+    /// Lifts a block set by an "I didn't ask for this" report.
+    pub async fn unblock_sms(&self, username: &str) -> Result<bool, AdminError> {
+        let (user, _) = self.find(username).await?;
+        let lifted = self.store.sms_unblock(user.id).await?;
+        self.audit(
+            AuditKind::SmsBlockCleared,
+            Some(user.id),
+            Some(user.username.as_str()),
+            None,
+        )
+        .await?;
+        Ok(lifted)
+    }
+
     /// Sets a new password (checked against the length rules) and audits it.
     pub async fn set_password(&self, username: &str, secret: Secret) -> Result<(), AdminError> {
         let (user, _) = self.find(username).await?;
@@ -259,6 +273,8 @@ impl AdminService {
     pub async fn reset_mfa(&self, username: &str) -> Result<u64, AdminError> {
         let (user, _) = self.find(username).await?;
         let removed = self.store.remove_methods(user.id).await?;
+        // Sign-ins under way would still send codes to, and accept codes from, the old phone.
+        self.store.sessions_delete_for_user(user.id).await?;
         self.audit(
             AuditKind::MfaReset,
             Some(user.id),
@@ -280,6 +296,7 @@ impl AdminService {
         self.store
             .replace_phone(user.id, &phone, self.clock.now())
             .await?;
+        self.store.sessions_delete_for_user(user.id).await?;
         self.audit(
             AuditKind::PhoneSet,
             Some(user.id),

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod audit;
 pub mod domain;
+pub mod metrics;
 pub mod password;
 pub mod policy;
 pub mod ports;

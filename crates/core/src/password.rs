@@ -21,6 +21,8 @@ pub enum PasswordError {
 }
 
 pub const MAX_LENGTH: usize = 1024;
+/// The most memory an imported hash may ask for per verification (256 MiB).
+const MAX_IMPORT_MEMORY_KIB: u32 = 262_144;
 
 /// NFKC, so the same password typed on different keyboards (composed or decomposed accents)
 /// verifies; NIST SP 800-63B asks for this. No other change: no trimming, no case folding.
@@ -71,7 +73,16 @@ pub fn parse_phc(phc: &str) -> Result<(), PasswordError> {
     if parsed.algorithm.as_str() != "argon2id" {
         return Err(PasswordError::BadHash);
     }
-    Params::try_from(&parsed).map_err(|e| PasswordError::BadParams(e.to_string()))?;
+    let params = Params::try_from(&parsed).map_err(|e| PasswordError::BadParams(e.to_string()))?;
+    // A hash with absurd parameters would cost that much memory or time at every sign-in.
+    if params.m_cost() > MAX_IMPORT_MEMORY_KIB || params.t_cost() > 10 || params.p_cost() > 8 {
+        return Err(PasswordError::BadParams(format!(
+            "m={} t={} p={} is too costly (at most m={MAX_IMPORT_MEMORY_KIB} t=10 p=8)",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        )));
+    }
     Ok(())
 }
 
@@ -150,6 +161,12 @@ mod tests {
         assert!(check_new("12345678", &p).is_ok());
         assert!(check_new(&"🙂".repeat(8), &p).is_ok());
         assert!(check_new(&"x".repeat(200), &p).is_ok());
+    }
+
+    #[test]
+    fn imported_hashes_with_absurd_costs_are_refused() {
+        let huge = "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$XfkpxWgOAF2WfHb/A9yJM1q3lcrvZKQnA1uD2bsN3Ko";
+        assert!(matches!(parse_phc(huge), Err(PasswordError::BadParams(_))));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub struct Policy {
     /// The country preselected on the phone form, and assumed for numbers typed without "+".
     pub default_country: String,
     pub code: CodePolicy,
+    pub sms: SmsPolicy,
     pub throttle: ThrottlePolicy,
     pub password: PasswordPolicy,
     pub session: SessionPolicy,
@@ -34,6 +35,7 @@ impl Default for Policy {
             allowed_countries: vec!["NL".to_string()],
             default_country: "NL".to_string(),
             code: CodePolicy::default(),
+            sms: SmsPolicy::default(),
             throttle: ThrottlePolicy::default(),
             password: PasswordPolicy::default(),
             session: SessionPolicy::default(),
@@ -68,6 +70,54 @@ impl Default for CodePolicy {
             resend_cooldown_secs: 60,
             max_sends_per_account_per_hour: 5,
             max_sends_per_number_per_hour: 5,
+        }
+    }
+}
+
+/// Text messages cost money and attract fraud (SMS pumping): budgets beyond the per-account
+/// and per-number ones in [`CodePolicy`], and how the queue behaves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsPolicy {
+    /// Codes requested from one client network (IPv4 address or IPv6 /64) per hour.
+    pub max_sends_per_network_per_hour: u32,
+    /// Codes to numbers of one country per hour.
+    pub max_sends_per_country_per_hour: u32,
+    /// Codes in all, per hour and per day.
+    pub max_sends_per_hour: u32,
+    pub max_sends_per_day: u32,
+    /// The wait between resends doubles with every code that is not used
+    /// (code.resend_cooldown_secs, ×2, ×4 …) up to this.
+    pub max_resend_wait_secs: i64,
+    /// Add a "didn't ask for this?" link to each text message.
+    pub report_link: bool,
+    /// How long sends to an account stop after its owner reports an unrequested code.
+    pub report_block_secs: i64,
+    /// Alert when fewer than this share of codes sent in the last hour were used…
+    pub alert_min_verified_ratio: f64,
+    /// …once at least this many were sent.
+    pub alert_min_sent: u32,
+    /// How often the whole gateway list is tried before a message fails.
+    pub max_rounds: u32,
+    /// How long a sign-in page waits for the first gateway's answer before showing the code
+    /// page anyway (which then follows the message's progress).
+    pub wait_for_send_ms: u64,
+}
+
+impl Default for SmsPolicy {
+    fn default() -> Self {
+        SmsPolicy {
+            max_sends_per_network_per_hour: 10,
+            max_sends_per_country_per_hour: 500,
+            max_sends_per_hour: 2000,
+            max_sends_per_day: 20_000,
+            max_resend_wait_secs: 1920,
+            report_link: true,
+            report_block_secs: 86_400,
+            alert_min_verified_ratio: 0.5,
+            alert_min_sent: 20,
+            max_rounds: 3,
+            wait_for_send_ms: 2500,
         }
     }
 }

@@ -1,10 +1,17 @@
-//! SMS gateway adapters behind `tweestap-core`'s `SmsGateway` port, one module per gateway.
+//! SMS delivery: gateway adapters behind `tweestap-core`'s `SmsGateway` port, and the worker
+//! that empties the durable outbox through them.
 //!
 //! - [`outbox`]: the development sink, one JSON line per message in a file.
-//! - [`failover`]: an ordered list of gateways, tried in turn.
+//! - [`kannel`]: Kannel's `sendsms` interface, with delivery reports.
+//! - [`alert`]: the SMS-pumping alarm (few sent codes used).
+//! - [`dispatcher`]: the worker: failover down the gateway list, retries, expiry.
 
-pub mod failover;
+pub mod alert;
+pub mod dispatcher;
+pub mod kannel;
 pub mod outbox;
 
-pub use failover::Failover;
+pub use alert::ConversionWatch;
+pub use dispatcher::{DispatchSettings, Dispatcher};
+pub use kannel::KannelGateway;
 pub use outbox::{OutboxGateway, OutboxMessage, read_outbox};

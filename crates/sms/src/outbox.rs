@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
-use tweestap_core::ports::{OutgoingSms, SmsError, SmsGateway};
+use tweestap_core::ports::{Accepted, OutgoingSms, SmsError, SmsGateway};
 
 /// Writes each message as one JSON line to a file instead of sending it: for development, the
 /// demo and tests. The file is the only place a code appears in clear text, by design.
@@ -41,7 +41,7 @@ impl SmsGateway for OutboxGateway {
         "outbox"
     }
 
-    async fn send(&self, sms: &OutgoingSms) -> Result<(), SmsError> {
+    async fn send(&self, sms: &OutgoingSms) -> Result<Accepted, SmsError> {
         let created_at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| SmsError::Unavailable(e.to_string()))?;
@@ -71,7 +71,7 @@ impl SmsGateway for OutboxGateway {
         file.flush()
             .await
             .map_err(|e| SmsError::Unavailable(e.to_string()))?;
-        Ok(())
+        Ok(Accepted::default())
     }
 }
 

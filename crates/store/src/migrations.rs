@@ -4,11 +4,18 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// The migrations, compiled into the binary so a deployment is one file. Built at run time
 /// rather than with `sqlx::migrate!` to keep sqlx's macro stack out of the build.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "sms outbox",
+        include_str!("../migrations/sqlite/0002_sms_outbox.sql"),
+    ),
+];
 
 pub fn sqlite() -> Migrator {
     Migrator {

@@ -9,8 +9,10 @@ use sqlx::sqlite::{
 };
 use tweestap_core::audit::{AuditEvent, AuditRecord};
 use tweestap_core::ports::{
-    Challenge, ChallengeId, NewChallenge, SessionRecord, SmsCount, SmsRecord, Store, StoreError,
+    Challenge, ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCounts, SendCountsQuery,
+    SessionRecord, Store, StoreError,
 };
+use tweestap_core::signin::SendRefusal;
 use tweestap_core::{
     Method, MethodId, MethodKind, NewUser, PhoneNumber, Timestamp, User, UserId, Username,
 };
@@ -21,7 +23,7 @@ use crate::{OpenError, migrations};
 /// SQLite in WAL mode: readers never wait for the writer, and a crash loses nothing committed.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 const USER_COLUMNS: &str = "id, subject, username, display_name, email, password_hash, created_at";
@@ -225,14 +227,14 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE mfa_methods SET last_used_at = ? WHERE id = ?")
+    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE mfa_methods SET last_used_at = ? WHERE id = ?")
             .bind(now.0)
             .bind(id.0)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -251,10 +253,10 @@ impl Store for SqliteStore {
         let state =
             serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at, user_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id_hash) DO UPDATE SET csrf_token = excluded.csrf_token, state = excluded.state,
-                 return_to = excluded.return_to, last_seen_at = excluded.last_seen_at",
+                 return_to = excluded.return_to, last_seen_at = excluded.last_seen_at, user_id = excluded.user_id",
         )
         .bind(&s.id_hash)
         .bind(&s.csrf_token)
@@ -262,6 +264,7 @@ impl Store for SqliteStore {
         .bind(&s.return_to)
         .bind(s.created_at.0)
         .bind(s.last_seen_at.0)
+        .bind(s.state.user().map(|u| u.0))
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -275,6 +278,15 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn sessions_delete_for_user(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 
     async fn session_purge(
@@ -291,13 +303,28 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn challenge_create(&self, c: &NewChallenge) -> Result<ChallengeId, StoreError> {
+    async fn challenge_create(
+        &self,
+        c: &NewChallenge,
+        sms: &NewQueuedSms,
+        counts: &SendCountsQuery<'_>,
+        check: &(dyn for<'c> Fn(&'c SendCounts) -> Result<(), SendRefusal> + Sync),
+    ) -> Result<Result<ChallengeId, SendRefusal>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Writing first takes SQLite's write lock: the counts below cannot change under us.
         sqlx::query("UPDATE sms_challenges SET superseded = 1 WHERE flow = ? AND used_at IS NULL")
             .bind(&c.flow)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        sqlx::query(
+            "UPDATE sms_outbox SET state = 'failed', sealed_text = NULL, last_error = 'replaced by a newer code'
+             WHERE state = 'queued' AND challenge_id IN (SELECT id FROM sms_challenges WHERE flow = ? AND superseded = 1)",
+        )
+        .bind(&c.flow)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         let id: i64 = sqlx::query(
             "INSERT INTO sms_challenges (flow, user_id, phone, code_hash, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -313,8 +340,14 @@ impl Store for SqliteStore {
         .map_err(backend)?
         .try_get("id")
         .map_err(backend)?;
+        let found = crate::outbox::send_counts(&mut tx, counts).await?;
+        if let Err(refusal) = check(&found) {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(Err(refusal));
+        }
+        crate::outbox::enqueue(&mut tx, sms, ChallengeId(id)).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(ChallengeId(id))
+        Ok(Ok(ChallengeId(id)))
     }
 
     async fn challenge_get(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError> {
@@ -341,71 +374,91 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn challenge_consume(&self, id: ChallengeId, now: Timestamp) -> Result<bool, StoreError> {
+    async fn challenge_consume(
+        &self,
+        id: ChallengeId,
+        now: Timestamp,
+        register: Option<(UserId, &PhoneNumber)>,
+    ) -> Result<Consumed, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query(
             "UPDATE sms_challenges SET used_at = ? WHERE id = ? AND used_at IS NULL AND superseded = 0",
         )
         .bind(now.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(Consumed::AlreadyUsed);
+        }
+        let mut new_method = None;
+        if let Some((user, phone)) = register {
+            let existing: i64 =
+                sqlx::query("SELECT COUNT(*) AS n FROM mfa_methods WHERE user_id = ?")
+                    .bind(user.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .try_get("n")
+                    .map_err(backend)?;
+            if existing > 0 {
+                tx.rollback().await.map_err(backend)?;
+                return Ok(Consumed::AlreadyRegistered);
+            }
+            let method: i64 = sqlx::query(
+                "INSERT INTO mfa_methods (user_id, kind, phone, created_at, last_used_at) VALUES (?, 'sms', ?, ?, ?) RETURNING id",
+            )
+            .bind(user.0)
+            .bind(phone.e164())
+            .bind(now.0)
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?
+            .try_get("id")
+            .map_err(backend)?;
+            new_method = Some(MethodId(method));
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Consumed::Done { new_method })
     }
 
-    async fn sms_record(&self, r: &SmsRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sms_log (user_id, phone, gateway, status, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(r.user_id.map(|u| u.0))
-            .bind(r.phone.e164())
-            .bind(&r.gateway)
-            .bind(&r.status)
-            .bind(r.created_at.0)
+    async fn failure_record(&self, key: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO auth_failures (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(at.0)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
         Ok(())
     }
 
-    async fn sms_count_since(
+    async fn failure_reserve(
         &self,
-        what: SmsCount<'_>,
+        key: &str,
+        at: Timestamp,
         since: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let query = match what {
-            SmsCount::ToUser(user) => sqlx::query(
-                "SELECT COUNT(*) AS n FROM sms_log WHERE user_id = ? AND created_at >= ? AND status = 'sent'",
-            )
-            .bind(user.0),
-            SmsCount::ToPhone(phone) => sqlx::query(
-                "SELECT COUNT(*) AS n FROM sms_log WHERE phone = ? AND created_at >= ? AND status = 'sent'",
-            )
-            .bind(phone.e164().to_string()),
-        };
-        let n: i64 = query
-            .bind(since.0)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?
-            .try_get("n")
-            .map_err(backend)?;
-        Ok(n as u64)
-    }
-
-    async fn sms_last_to_user(&self, user: UserId) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> = sqlx::query(
-            "SELECT MAX(created_at) AS at FROM sms_log WHERE user_id = ? AND status = 'sent'",
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        // One statement: SQLite runs it under its write lock, so check and insert are atomic.
+        let done = sqlx::query(
+            "INSERT INTO auth_failures (key, at)
+             SELECT ?, ? WHERE (SELECT COUNT(*) FROM auth_failures WHERE key = ? AND at >= ?) < ?",
         )
-        .bind(user.0)
-        .fetch_one(&self.pool)
+        .bind(key)
+        .bind(at.0)
+        .bind(key)
+        .bind(since.0)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
         .await
-        .map_err(backend)?
-        .try_get("at")
         .map_err(backend)?;
-        Ok(at.map(Timestamp))
+        Ok(done.rows_affected() == 1)
     }
 
-    async fn failure_record(&self, key: &str, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO auth_failures (key, at) VALUES (?, ?)")
+    async fn failure_unreserve(&self, key: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM auth_failures WHERE rowid = (SELECT rowid FROM auth_failures WHERE key = ? AND at = ? LIMIT 1)")
             .bind(key)
             .bind(at.0)
             .execute(&self.pool)
@@ -461,6 +514,12 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        let messages = sqlx::query("DELETE FROM sms_outbox WHERE created_at < ?")
+            .bind(before.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
         let codes = sqlx::query("DELETE FROM sms_challenges WHERE expires_at < ?")
             .bind(before.0)
             .execute(&mut *tx)
@@ -468,7 +527,7 @@ impl Store for SqliteStore {
             .map_err(backend)?
             .rows_affected();
         tx.commit().await.map_err(backend)?;
-        Ok(failures + codes)
+        Ok(failures + messages + codes)
     }
 
     async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {

@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use tweestap_core::ports::{NewChallenge, SessionRecord, SmsCount, SmsRecord, Store, StoreError};
+use tweestap_core::ports::{
+    ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCountsQuery, SessionRecord, SmsCount,
+    SmsOutbox, SmsState, Store, StoreError,
+};
+use tweestap_core::signin::SendRefusal;
 use tweestap_core::signin::SignInState;
 use tweestap_core::{
     CodeKey, MethodKind, NewUser, OtpCode, PhoneNumber, Timestamp, UserId, Username,
@@ -109,6 +113,41 @@ fn challenge(user: UserId, flow: &str, now: i64) -> NewChallenge {
     }
 }
 
+fn message(user: UserId, reference: &str, now: i64) -> NewQueuedSms {
+    NewQueuedSms {
+        reference: reference.into(),
+        user_id: Some(user),
+        phone: PhoneNumber::from_stored("+31612345678").unwrap(),
+        sealed_text: vec![1, 2, 3],
+        network: Some("192.0.2.1".into()),
+        report_token_hash: Some(format!("hash-{reference}")),
+        created_at: Timestamp(now),
+        expires_at: Timestamp(now + 600),
+    }
+}
+
+/// Creates a code and its queued message, with every budget allowing it.
+async fn create(s: &SqliteStore, user: UserId, flow: &str, now: i64) -> ChallengeId {
+    let phone = PhoneNumber::from_stored("+31612345678").unwrap();
+    let query = SendCountsQuery {
+        user,
+        phone: &phone,
+        network: "192.0.2.1",
+        now: Timestamp(now),
+        failure_key: "code:user:x",
+        failure_since: Timestamp(0),
+    };
+    s.challenge_create(
+        &challenge(user, flow, now),
+        &message(user, &format!("{flow}-{now}"), now),
+        &query,
+        &|_| Ok(()),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_new_code_supersedes_the_old_one_of_the_same_flow_only() {
     let (s, _dir) = store().await;
@@ -116,17 +155,33 @@ async fn a_new_code_supersedes_the_old_one_of_the_same_flow_only() {
         .create_users(&[new_user("jan", None)], Timestamp(1))
         .await
         .unwrap()[0];
-    let a1 = s.challenge_create(&challenge(u, "A", 10)).await.unwrap();
-    let b1 = s.challenge_create(&challenge(u, "B", 10)).await.unwrap();
-    let a2 = s.challenge_create(&challenge(u, "A", 20)).await.unwrap();
+    let a1 = create(&s, u, "A", 10).await;
+    let b1 = create(&s, u, "B", 10).await;
+    let a2 = create(&s, u, "A", 20).await;
     assert!(s.challenge_get(a1).await.unwrap().unwrap().superseded);
     assert!(!s.challenge_get(a2).await.unwrap().unwrap().superseded);
     assert!(!s.challenge_get(b1).await.unwrap().unwrap().superseded);
-    assert!(!s.challenge_consume(a1, Timestamp(30)).await.unwrap());
-    assert!(s.challenge_consume(a2, Timestamp(30)).await.unwrap());
-    assert!(
-        !s.challenge_consume(a2, Timestamp(31)).await.unwrap(),
+    assert_eq!(
+        s.challenge_consume(a1, Timestamp(30), None).await.unwrap(),
+        Consumed::AlreadyUsed
+    );
+    assert_eq!(
+        s.challenge_consume(a2, Timestamp(30), None).await.unwrap(),
+        Consumed::Done { new_method: None }
+    );
+    assert_eq!(
+        s.challenge_consume(a2, Timestamp(31), None).await.unwrap(),
+        Consumed::AlreadyUsed,
         "single use"
+    );
+    // The superseded code's message, still queued, is cancelled.
+    assert_eq!(
+        s.sms_by_reference("A-10").await.unwrap().unwrap().state,
+        SmsState::Failed
+    );
+    assert_eq!(
+        s.sms_by_reference("A-20").await.unwrap().unwrap().state,
+        SmsState::Queued
     );
 }
 
@@ -138,7 +193,7 @@ async fn parallel_attempts_are_each_counted_once() {
         .create_users(&[new_user("jan", None)], Timestamp(1))
         .await
         .unwrap()[0];
-    let id = s.challenge_create(&challenge(u, "A", 10)).await.unwrap();
+    let id = create(&s, u, "A", 10).await;
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let s = s.clone();
@@ -159,37 +214,185 @@ async fn parallel_attempts_are_each_counted_once() {
 }
 
 #[tokio::test]
-async fn sms_budgets_count_only_delivered_messages_in_the_window() {
+async fn a_refused_budget_writes_neither_code_nor_message() {
+    let (s, _dir) = store().await;
+    let u = s
+        .create_users(&[new_user("jan", None)], Timestamp(1))
+        .await
+        .unwrap()[0];
+    create(&s, u, "A", 10).await;
+    let phone = PhoneNumber::from_stored("+31612345678").unwrap();
+    let query = SendCountsQuery {
+        user: u,
+        phone: &phone,
+        network: "192.0.2.1",
+        now: Timestamp(20),
+        failure_key: "code:user:x",
+        failure_since: Timestamp(0),
+    };
+    let seen = std::sync::Mutex::new(None);
+    let refused = s
+        .challenge_create(
+            &challenge(u, "A", 20),
+            &message(u, "A-20", 20),
+            &query,
+            &|counts| {
+                *seen.lock().unwrap() = Some(*counts);
+                Err(SendRefusal::AccountBudget)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(SendRefusal::AccountBudget));
+    let counts = seen.lock().unwrap().unwrap();
+    assert_eq!(
+        counts.sent_to_account_last_hour, 1,
+        "the new message is not counted, the old one is"
+    );
+    assert_eq!(counts.sent_from_network_last_hour, 1);
+    assert_eq!(counts.last_sent_to_account, Some(Timestamp(10)));
+    assert!(s.sms_by_reference("A-20").await.unwrap().is_none());
+    assert_eq!(
+        s.sms_count_since(SmsCount::All, Timestamp(0))
+            .await
+            .unwrap(),
+        1
+    );
+    // The earlier code was not superseded either: the rollback undid that too.
+    assert_eq!(
+        s.sms_by_reference("A-10").await.unwrap().unwrap().state,
+        SmsState::Queued
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions() {
+    let (s, _dir) = store().await;
+    let u = s
+        .create_users(&[new_user("jan", None)], Timestamp(1))
+        .await
+        .unwrap()[0];
+    create(&s, u, "A", 10).await;
+    create(&s, u, "B", 10).await;
+    let claimed = s.sms_claim(Timestamp(10), Timestamp(70), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        s.sms_claim(Timestamp(11), Timestamp(71), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed messages are leased"
+    );
+    s.sms_mark_sent(claimed[0].id, "kannel", Some("k-1"), Timestamp(12))
+        .await
+        .unwrap();
+    // The second worker died: after the lease the message comes back, marked interrupted.
+    let again = s
+        .sms_claim(Timestamp(71), Timestamp(131), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].reference, claimed[1].reference);
+    assert!(again[0].interrupted);
+    // A retry waits for its time.
+    s.sms_mark_retry(again[0].id, 1, 0, Timestamp(200), "timeout")
+        .await
+        .unwrap();
+    assert!(
+        s.sms_claim(Timestamp(199), Timestamp(259), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = s
+        .sms_claim(Timestamp(200), Timestamp(260), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried[0].gateway_index, retried[0].interrupted),
+        (1, false)
+    );
+    // Sent messages keep no text; delivery reports move them on.
+    let sent = s
+        .sms_by_reference(&claimed[0].reference)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sent.state, sent.gateway.as_deref()),
+        (SmsState::Sent, Some("kannel"))
+    );
+    assert!(
+        s.sms_delivery_report(&claimed[0].reference, true, "delivered", Timestamp(15))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.sms_by_reference(&claimed[0].reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        SmsState::Delivered
+    );
+    assert!(
+        !s.sms_delivery_report("nope", true, "", Timestamp(15))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn registration_adds_the_first_phone_only() {
     let (s, _dir) = store().await;
     let u = s
         .create_users(&[new_user("jan", None)], Timestamp(1))
         .await
         .unwrap()[0];
     let phone = PhoneNumber::from_stored("+31612345678").unwrap();
-    for (at, status) in [(100, "sent"), (200, "failed"), (300, "sent")] {
-        s.sms_record(&SmsRecord {
-            user_id: Some(u),
-            phone: phone.clone(),
-            gateway: "outbox".into(),
-            status: status.into(),
-            created_at: Timestamp(at),
-        })
+    let a = create(&s, u, "A", 10).await;
+    let b = create(&s, u, "B", 10).await;
+    assert!(matches!(
+        s.challenge_consume(a, Timestamp(11), Some((u, &phone)))
+            .await
+            .unwrap(),
+        Consumed::Done {
+            new_method: Some(_)
+        }
+    ));
+    assert_eq!(
+        s.challenge_consume(b, Timestamp(12), Some((u, &phone)))
+            .await
+            .unwrap(),
+        Consumed::AlreadyRegistered
+    );
+    assert_eq!(s.methods(u).await.unwrap().len(), 1);
+    // The refused registration did not use up its code either.
+    assert!(s.challenge_get(b).await.unwrap().unwrap().used_at.is_none());
+}
+
+#[tokio::test]
+async fn blocking_an_account_cancels_what_is_queued_and_uses_up_the_report_link() {
+    let (s, _dir) = store().await;
+    let u = s
+        .create_users(&[new_user("jan", None)], Timestamp(1))
+        .await
+        .unwrap()[0];
+    create(&s, u, "A", 10).await;
+    assert!(s.sms_report_lookup("hash-A-10").await.unwrap().is_some());
+    s.sms_block(u, Timestamp(1000), Some("hash-A-10"), "reported")
         .await
         .unwrap();
-    }
-    assert_eq!(
-        s.sms_count_since(SmsCount::ToUser(u), Timestamp(0))
-            .await
-            .unwrap(),
-        2
+    assert!(
+        s.sms_report_lookup("hash-A-10").await.unwrap().is_none(),
+        "a link works once"
     );
     assert_eq!(
-        s.sms_count_since(SmsCount::ToPhone(&phone), Timestamp(150))
-            .await
-            .unwrap(),
-        1
+        s.sms_by_reference("A-10").await.unwrap().unwrap().state,
+        SmsState::Failed
     );
-    assert_eq!(s.sms_last_to_user(u).await.unwrap(), Some(Timestamp(300)));
+    assert!(s.sms_unblock(u).await.unwrap());
+    assert!(!s.sms_unblock(u).await.unwrap());
 }
 
 #[tokio::test]

@@ -45,6 +45,7 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub policy: Arc<Policy>,
+    pub metrics: Arc<tweestap_core::metrics::Metrics>,
     pub config: WebConfig,
     pub templates: Templates,
 }
@@ -54,12 +55,17 @@ pub struct Inner {
 pub struct AppState(pub(crate) Arc<Inner>);
 
 impl AppState {
-    pub fn new(signin: SignInService, config: WebConfig) -> AppState {
+    pub fn new(
+        signin: SignInService,
+        config: WebConfig,
+        metrics: Arc<tweestap_core::metrics::Metrics>,
+    ) -> AppState {
         AppState(Arc::new(Inner {
             store: signin.store.clone(),
             clock: signin.clock.clone(),
             entropy: signin.entropy.clone(),
             policy: signin.policy.clone(),
+            metrics,
             signin,
             config,
             templates: Templates::new(),

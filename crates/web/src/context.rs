@@ -15,6 +15,8 @@ pub struct Ctx {
     /// Path and query of this request, for the language switch to come back to.
     pub path: String,
     pub cookies: HashMap<String, String>,
+    /// A GET (a page that can be linked to, e.g. by the language switch).
+    pub is_get: bool,
 }
 
 pub const LANG_COOKIE: &str = "tweestap_lang";
@@ -54,6 +56,7 @@ impl FromRequestParts<AppState> for Ctx {
             ip,
             path,
             cookies,
+            is_get: parts.method == axum::http::Method::GET,
         })
     }
 }
@@ -65,21 +68,25 @@ fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
-    let forwarded: Vec<IpAddr> = parts
+    let entries: Vec<&str> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .map(|s| s.parse::<IpAddr>())
-        .collect::<Result<_, _>>()
-        .unwrap_or_default();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+        .collect();
+    // From the right: skip our own proxies; the first other address is the client. An entry
+    // that is not an address ends the walk (what lies left of it is unverifiable).
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 pub fn parse_cookies(parts: &Parts) -> HashMap<String, String> {

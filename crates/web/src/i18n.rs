@@ -114,6 +114,7 @@ pub fn has_key(lang: Lang, key: &str) -> bool {
     // A message with variables only formats when they are given: offer every name we use.
     let args: HashMap<Cow<'static, str>, FluentValue> = [
         "org", "phone", "code", "minutes", "seconds", "left", "name", "date", "country", "id",
+        "link", "until",
     ]
     .into_iter()
     .map(|name| (Cow::Borrowed(name), FluentValue::from(1)))
@@ -167,6 +168,7 @@ mod tests {
             include_str!("../templates/home.html"),
             include_str!("../templates/demo_phone.html"),
             include_str!("../templates/error.html"),
+            include_str!("../templates/report.html"),
         ];
         for src in templates {
             for piece in src.split("t(\"").skip(1) {

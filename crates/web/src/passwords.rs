@@ -17,6 +17,10 @@ pub struct Argon2Pool {
     /// A real hash of a random password, verified when the user does not exist, so unknown
     /// users cost the same time as known ones.
     dummy: String,
+    /// The time a verification against the dummy takes here: every check lasts at least this
+    /// long, so hashes with other (older, cheaper) parameters or unreadable ones do not answer
+    /// faster than an unknown user does.
+    floor: std::time::Duration,
 }
 
 impl Argon2Pool {
@@ -35,11 +39,15 @@ impl Argon2Pool {
         entropy.fill(&mut secret);
         entropy.fill(&mut salt);
         let dummy = password::hash(&hex::encode(secret), &salt, &policy)?;
+        let started = std::time::Instant::now();
+        let _ = password::verify("not the password", &dummy, &policy);
+        let floor = started.elapsed();
         Ok(Argon2Pool {
             policy: Arc::new(policy),
             permits: Arc::new(Semaphore::new(permits)),
             entropy,
             dummy,
+            floor,
         })
     }
 }
@@ -53,12 +61,14 @@ impl PasswordHashing for Argon2Pool {
                 needs_rehash: false,
             };
         };
+        let started = tokio::time::Instant::now();
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
         let policy = self.policy.clone();
         let result =
             tokio::task::spawn_blocking(move || password::verify(secret.expose(), &phc, &policy))
                 .await;
+        tokio::time::sleep_until(started + self.floor).await;
         match result {
             Ok((ok, needs_rehash)) => PasswordCheck {
                 ok: ok && known,

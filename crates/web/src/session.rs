@@ -11,10 +11,16 @@ use crate::error::WebError;
 
 /// A browser's session. The cookie carries 256 random bits; the database keeps only their
 /// SHA-256, so a copy of the database cannot be used to hijack sessions.
+///
+/// A visitor who has only looked at the sign-in page has no row at all: the CSRF token is
+/// derived from the session id with a server key, so nothing needs storing until the first
+/// form is sent. Anonymous page views cannot fill the database.
 pub struct Session {
     id: String,
     pub record: SessionRecord,
     send_cookie: bool,
+    /// A row exists for this session.
+    stored: bool,
 }
 
 fn hash(id: &str) -> String {
@@ -31,76 +37,102 @@ pub fn cookie_name(app: &AppState) -> &'static str {
     }
 }
 
+fn csrf_for(app: &AppState, id: &str) -> String {
+    app.signin.keys.callback.sign(&format!("csrf:{id}"))
+}
+
 impl Session {
     /// The session named by the request's cookie, or a new one when there is none or it has
     /// timed out (idle or absolute).
     pub async fn load(app: &AppState, ctx: &Ctx) -> Result<Session, WebError> {
         let now = app.clock.now();
-        let id = ctx
+        let Some(id) = ctx
             .cookies
             .get(cookie_name(app))
-            .filter(|id| is_session_id(id));
-        let record = match id {
-            Some(id) => app.store.session_get(&hash(id)).await?,
-            None => None,
+            .filter(|id| is_session_id(id))
+        else {
+            return Ok(Session::fresh(app));
         };
-        if let (Some(id), Some(record)) = (id, record) {
-            let limits = &app.policy.session;
-            let idle = record.last_seen_at.secs_until(now);
-            let age = record.created_at.secs_until(now);
-            if idle < limits.idle_timeout_secs && age < limits.absolute_timeout_secs {
-                return Ok(Session {
-                    id: id.clone(),
-                    record,
-                    send_cookie: false,
-                });
+        match app.store.session_get(&hash(id)).await? {
+            Some(mut record) => {
+                let limits = &app.policy.session;
+                let idle = record.last_seen_at.secs_until(now);
+                let age = record.created_at.secs_until(now);
+                if idle < limits.idle_timeout_secs && age < limits.absolute_timeout_secs {
+                    record.csrf_token = csrf_for(app, id);
+                    return Ok(Session {
+                        id: id.clone(),
+                        record,
+                        send_cookie: false,
+                        stored: true,
+                    });
+                }
+                app.store.session_delete(&record.id_hash).await?;
+                Ok(Session::fresh(app))
             }
-            app.store.session_delete(&record.id_hash).await?;
+            // A visitor who only looked at a page: keep their id (their form carries its token).
+            None => Ok(Session::with_id(app, id.clone(), false)),
         }
-        Ok(Session::fresh(app))
     }
 
     fn fresh(app: &AppState) -> Session {
+        Session::with_id(app, random_hex(app.entropy.as_ref(), 32), true)
+    }
+
+    fn with_id(app: &AppState, id: String, send_cookie: bool) -> Session {
         let now = app.clock.now();
-        let id = random_hex(app.entropy.as_ref(), 32);
         Session {
             record: SessionRecord {
                 id_hash: hash(&id),
-                csrf_token: random_hex(app.entropy.as_ref(), 32),
+                csrf_token: csrf_for(app, &id),
                 state: SignInState::Start,
                 return_to: None,
                 created_at: now,
                 last_seen_at: now,
             },
             id,
-            send_cookie: true,
+            send_cookie,
+            stored: false,
         }
     }
 
+    /// Stores the session, unless there is nothing worth storing (an anonymous visitor).
     pub async fn save(&mut self, app: &AppState) -> Result<(), WebError> {
+        if !self.stored
+            && self.record.state == SignInState::Start
+            && self.record.return_to.is_none()
+        {
+            return Ok(());
+        }
         self.record.last_seen_at = app.clock.now();
         app.store.session_put(&self.record).await?;
+        self.stored = true;
         Ok(())
     }
 
-    /// A new id (and CSRF token) for the same session, after each authentication step, so an
-    /// id known before a step (session fixation) is worthless after it.
+    /// A new id (and so a new CSRF token) for the same session, after each authentication
+    /// step, so an id known before a step (session fixation) is worthless after it.
     pub async fn rotate(&mut self, app: &AppState) -> Result<(), WebError> {
-        app.store.session_delete(&self.record.id_hash).await?;
+        if self.stored {
+            app.store.session_delete(&self.record.id_hash).await?;
+        }
         let fresh = Session::fresh(app);
         self.id = fresh.id;
         self.record.id_hash = fresh.record.id_hash;
         self.record.csrf_token = fresh.record.csrf_token;
         self.record.created_at = fresh.record.created_at;
         self.send_cookie = true;
+        self.stored = false;
         self.save(app).await
     }
 
     /// Ends the session and starts an empty one in its place.
     pub async fn destroy(&mut self, app: &AppState) -> Result<(), WebError> {
-        app.store.session_delete(&self.record.id_hash).await?;
+        if self.stored {
+            app.store.session_delete(&self.record.id_hash).await?;
+        }
         *self = Session::fresh(app);
-        self.save(app).await
+        Ok(())
     }
 
     pub fn check_csrf(&self, token: &str) -> Result<(), WebError> {

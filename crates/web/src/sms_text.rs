@@ -40,7 +40,14 @@ fn to_gsm7(text: &str) -> String {
         .collect()
 }
 
-pub fn sign_in_code(lang: Lang, organisation: &str, host: &str, code: &OtpCode) -> String {
+/// `report_link`: where the phone's owner can say "I didn't ask for this".
+pub fn sign_in_code(
+    lang: Lang,
+    organisation: &str,
+    host: &str,
+    code: &OtpCode,
+    report_link: Option<&str>,
+) -> String {
     let body = t(
         lang,
         "sms-code",
@@ -49,7 +56,10 @@ pub fn sign_in_code(lang: Lang, organisation: &str, host: &str, code: &OtpCode) 
             ("org", Arg::Str(organisation)),
         ],
     );
-    to_gsm7(&format!("{body}\n\n@{host} #{}", code.expose()))
+    let report = report_link
+        .map(|link| format!("\n{}", t(lang, "sms-report", &[("link", Arg::Str(link))])))
+        .unwrap_or_default();
+    to_gsm7(&format!("{body}{report}\n\n@{host} #{}", code.expose()))
 }
 
 #[cfg(test)]
@@ -59,19 +69,36 @@ mod tests {
     #[test]
     fn dutch_text_is_gsm7_short_and_ends_with_the_webotp_line() {
         let code = OtpCode::parse("123456").unwrap();
-        let text = sign_in_code(Lang::Nl, "mboRijnland", "login.example.nl", &code);
+        let link = "https://login.mborijnland.nl/r/0123456789abcdef01";
+        let text = sign_in_code(
+            Lang::Nl,
+            "mboRijnland",
+            "login.mborijnland.nl",
+            &code,
+            Some(link),
+        );
         assert!(is_gsm7(&text), "{text:?}");
-        assert!(text.len() <= 160, "{} characters", text.len());
-        assert!(text.starts_with("123456 is je inlogcode voor mboRijnland"));
+        assert!(
+            text.chars().count() <= 160,
+            "{} characters: {text}",
+            text.chars().count()
+        );
+        assert!(
+            text.contains("Niet aangevraagd? https://login.mborijnland.nl/r/0123456789abcdef01"),
+            "{text}"
+        );
+        assert!(text.ends_with("\n@login.mborijnland.nl #123456"));
+        let text = sign_in_code(Lang::Nl, "mboRijnland", "login.example.nl", &code, None);
+        assert!(text.starts_with("123456 is je code voor mboRijnland"));
         assert!(text.ends_with("\n@login.example.nl #123456"));
     }
 
     #[test]
     fn english_text_and_odd_organisation_names_stay_gsm7() {
         let code = OtpCode::parse("000042").unwrap();
-        let text = sign_in_code(Lang::En, "Lycée Ōsaka “Zuid”", "localhost", &code);
+        let text = sign_in_code(Lang::En, "Lycée Ōsaka “Zuid”", "localhost", &code, None);
         assert!(is_gsm7(&text), "{text:?}");
-        assert!(text.contains("sign-in code"));
+        assert!(text.contains("is your Lyc"));
         assert!(text.contains("Lycée ?saka \"Zuid\""));
     }
 }

@@ -28,6 +28,7 @@ const PAGES: &[(&str, &str)] = &[
         include_str!("../templates/demo_phone.html"),
     ),
     ("error.html", include_str!("../templates/error.html")),
+    ("report.html", include_str!("../templates/report.html")),
 ];
 
 impl Templates {

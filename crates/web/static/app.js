@@ -49,6 +49,11 @@
     setTimeout(function () { window.location.assign(a.href); }, 2500);
   });
 
+  // While a text message is on its way, look again shortly.
+  if (document.querySelector("[data-sending]")) {
+    setTimeout(function () { window.location.reload(); }, 2000);
+  }
+
   // The demo phone shows new messages as they arrive.
   if (document.querySelector("[data-live-reload]")) {
     setTimeout(function () { window.location.reload(); }, 3000);

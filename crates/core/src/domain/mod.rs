@@ -1,6 +1,7 @@
 //! Value types that can only hold valid values ("parse, don't validate").
 
 mod country;
+mod keys;
 mod otp;
 mod phone;
 mod secret;
@@ -9,6 +10,7 @@ mod user;
 mod username;
 
 pub use country::{Country, countries, country};
+pub use keys::{CallbackKey, Keys, SealError, SealKey};
 pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use secret::Secret;

@@ -14,6 +14,14 @@ pub enum SendRefusal {
     NumberBudget,
     /// Too many wrong codes for this account: no new codes until the window passes.
     AccountLocked { retry_after_secs: i64 },
+    /// Too many codes from this client network this hour.
+    NetworkBudget,
+    /// Too many codes to this country this hour.
+    CountryBudget,
+    /// The organisation-wide hourly or daily budget is spent.
+    GlobalBudget,
+    /// The owner reported an unrequested code: no sends until then.
+    Blocked { until: crate::domain::Timestamp },
     /// No gateway could deliver the message.
     GatewayDown,
 }

@@ -4,13 +4,16 @@
 mod code_check;
 mod error;
 mod request;
+mod send;
 mod send_limits;
 mod service;
 mod state;
+mod verify;
 
 pub use code_check::{CodeCheck, check_code};
 pub use error::{SendRefusal, SignInError};
 pub use request::RequestContext;
-pub use send_limits::{SendCounts, may_send};
-pub use service::{SignInService, SmsText};
+pub use send::{ReportOutcome, SmsText};
+pub use send_limits::{may_send, resend_wait};
+pub use service::SignInService;
 pub use state::{CodeTarget, Page, SignInState};

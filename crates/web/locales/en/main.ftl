@@ -69,6 +69,10 @@ error-cooldown = Wait { $seconds ->
 error-account-budget = You asked for too many codes in the last hour. Try again later or sign in another way.
 error-number-budget = Too many codes were sent to this number in the last hour. Try again later.
 error-gateway-down = We can't send text messages right now. Try again shortly, or sign in another way.
+error-sms-busy = Too many codes are being requested right now. Try again later or sign in another way.
+error-sms-blocked = We are not sending codes for this account for now, because someone reported a code they had not asked for. Contact the helpdesk.
+code-sending = We're sending a text message to { $phone }. This usually takes a few seconds.
+code-sending-refresh = Nothing yet? Refresh this page.
 
 done-title = All set!
 done-text = Your phone has been added. From now on we'll ask for a code by text message when you sign in.
@@ -96,8 +100,17 @@ refresh = Refresh
 
 error-title = Something went wrong
 error-csrf = This page has expired, or the form came from another website. Reload the page and try again.
+error-form-expired = This page had expired. Enter your details again and try once more.
 error-internal = Something went wrong on our side. Try again later. Mention this code if you call the helpdesk: { $id }
 error-not-found = This page does not exist.
 back-to-start = Back to sign in
 
-sms-code = { $code } is your { $org } sign-in code. Don't share it with anyone.
+report-title = Didn't ask for this code?
+report-intro = Someone tried to sign in to a { $org } account using your phone number ({ $phone }). If that wasn't you, report it: we'll stop sending codes for this account for now, and the helpdesk will see your report.
+report-button = I didn't ask for this
+report-done-title = Thank you for reporting
+report-done = We won't send codes for this account until { $until }. The { $org } helpdesk will look into it. Did you give your password to someone? Then change it.
+report-invalid = This link doesn't work (any more): it was used already or is too old. Getting codes you didn't ask for? Contact the { $org } helpdesk.
+
+sms-code = { $code } is your { $org } code. Don't share it.
+sms-report = Didn't ask? { $link }

@@ -70,6 +70,10 @@ error-cooldown = Wacht nog { $seconds ->
 error-account-budget = Je hebt het afgelopen uur te veel codes gevraagd. Probeer het later opnieuw of log op een andere manier in.
 error-number-budget = Naar dit nummer zijn het afgelopen uur te veel codes gestuurd. Probeer het later opnieuw.
 error-gateway-down = We kunnen nu geen sms versturen. Probeer het zo opnieuw, of log op een andere manier in.
+error-sms-busy = Er worden nu te veel codes gevraagd. Probeer het later opnieuw of log op een andere manier in.
+error-sms-blocked = Voor dit account sturen we tijdelijk geen codes, omdat gemeld is dat er een code werd gevraagd die niet door de eigenaar was aangevraagd. Neem contact op met de helpdesk.
+code-sending = We versturen een sms naar { $phone }. Dat duurt meestal een paar seconden.
+code-sending-refresh = Nog niets ontvangen? Vernieuw deze pagina.
 
 done-title = Klaar!
 done-text = Je telefoon is toegevoegd. Voortaan vragen we bij het inloggen om een code per sms.
@@ -97,8 +101,17 @@ refresh = Vernieuwen
 
 error-title = Er ging iets mis
 error-csrf = Deze pagina is verlopen, of het formulier kwam van een andere website. Laad de pagina opnieuw en probeer het nog eens.
+error-form-expired = Deze pagina was verlopen. Vul je gegevens opnieuw in en probeer het nog eens.
 error-internal = Er ging iets mis aan onze kant. Probeer het later opnieuw. Noem deze code als je de helpdesk belt: { $id }
 error-not-found = Deze pagina bestaat niet.
 back-to-start = Terug naar inloggen
 
-sms-code = { $code } is je inlogcode voor { $org }. Deel hem met niemand.
+report-title = Heb je niet om deze code gevraagd?
+report-intro = Iemand probeerde in te loggen op een account van { $org } met jouw telefoonnummer ({ $phone }). Als jij dat niet was, meld het: dan sturen we voorlopig geen codes meer voor dit account en ziet de helpdesk je melding.
+report-button = Ik heb hier niet om gevraagd
+report-done-title = Bedankt voor je melding
+report-done = We sturen tot { $until } geen codes meer voor dit account. De helpdesk van { $org } kijkt ernaar. Heb je je wachtwoord aan iemand gegeven? Verander het dan.
+report-invalid = Deze link werkt niet (meer). Hij is al gebruikt of te oud. Krijg je codes waar je niet om vroeg? Neem contact op met de helpdesk van { $org }.
+
+sms-code = { $code } is je code voor { $org }. Deel hem met niemand.
+sms-report = Niet aangevraagd? { $link }

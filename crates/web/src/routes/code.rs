@@ -3,6 +3,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
+use tweestap_core::ports::SmsState;
 use tweestap_core::signin::{CodeTarget, Page, SendRefusal, SignInError, SignInState};
 
 use super::{
@@ -14,7 +15,6 @@ use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::t;
 use crate::session::Session;
-use crate::sms_text;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -32,6 +32,12 @@ fn problem_from_query(name: &str) -> Option<SendRefusal> {
         },
         SendRefusal::AccountBudget,
         SendRefusal::NumberBudget,
+        SendRefusal::NetworkBudget,
+        SendRefusal::CountryBudget,
+        SendRefusal::GlobalBudget,
+        SendRefusal::Blocked {
+            until: tweestap_core::Timestamp(0),
+        },
         SendRefusal::AccountLocked {
             retry_after_secs: 0,
         },
@@ -60,12 +66,43 @@ async fn render_code_page(
     };
     // How long until a new code may be asked for, for the button's countdown.
     let now = app.clock.now();
-    let wait_secs = app
+    let network = request_context(ctx).network();
+    let failure_key = format!("code:user:{}", user_id.0);
+    let counts = app
         .store
-        .sms_last_to_user(*user_id)
-        .await?
-        .map(|last| now.secs_until(last.plus_secs(app.policy.code.resend_cooldown_secs)))
+        .sms_send_counts(&tweestap_core::ports::SendCountsQuery {
+            user: *user_id,
+            phone: target.phone(),
+            network: &network,
+            now,
+            failure_key: &failure_key,
+            failure_since: now,
+        })
+        .await?;
+    let wait = tweestap_core::signin::resend_wait(
+        counts.sent_to_account_since_success,
+        &app.policy.code,
+        &app.policy.sms,
+    );
+    let wait_secs = counts
+        .last_sent_to_account
+        .map(|last| now.secs_until(last.plus_secs(wait)))
         .filter(|s| *s > 0);
+    // Where the text message is: still on its way, or given up.
+    let message = app
+        .signin
+        .message_status(&session.record.state)
+        .await
+        .map_err(super::internal)?;
+    let sending = message
+        .as_ref()
+        .is_some_and(|m| matches!(m.state, SmsState::Queued | SmsState::Sending) && m.round == 0);
+    let undeliverable = message.as_ref().is_some_and(|m| {
+        matches!(m.state, SmsState::Failed | SmsState::Expired)
+            || (!m.state.is_final() && m.round >= 1)
+    });
+    let error = error
+        .or_else(|| undeliverable.then(|| refusal_message(ctx.lang, SendRefusal::GatewayDown).1));
     render(
         app,
         ctx,
@@ -75,6 +112,7 @@ async fn render_code_page(
         context! {
             phone => super::display_phone(target.phone()),
             sent => challenge.is_some(),
+            sending => sending && !undeliverable,
             registering => matches!(target, CodeTarget::Register { .. }),
             error,
             notice,
@@ -132,6 +170,12 @@ pub async fn post_code(
             Ok(to_current_step(&app, &session))
         }
         Err(SignInError::Store(e)) => Err(e.into()),
+        // The method was removed meanwhile (reset by the helpdesk): start over.
+        Err(SignInError::WrongStep) => {
+            session.record.state = SignInState::Start;
+            session.save(&app).await?;
+            Ok(to_current_step(&app, &session))
+        }
         Err(e) => {
             let (status, error) = describe(ctx.lang, &e)?;
             render_code_page(&app, &ctx, &session, status, Some(error), None).await
@@ -155,9 +199,7 @@ pub async fn post_resend(
     if session.record.state.page() != Page::EnterCode {
         return Ok(to_current_step(&app, &session));
     }
-    let text = |code: &_| {
-        sms_text::sign_in_code(ctx.lang, &app.config.organisation, &app.config.host(), code)
-    };
+    let text = super::sms_text(&app, ctx.lang);
     match app
         .signin
         .send_code(&session.record.state, &request_context(&ctx), &text)
@@ -166,6 +208,10 @@ pub async fn post_resend(
         Ok(next) => {
             session.record.state = next;
             session.save(&app).await?;
+            if super::delivery_failed(&app, &session.record.state).await? {
+                let (status, error) = refusal_message(ctx.lang, SendRefusal::GatewayDown);
+                return render_code_page(&app, &ctx, &session, status, Some(error), None).await;
+            }
             Ok(see_other(
                 &app,
                 &session,

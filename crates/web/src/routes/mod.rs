@@ -7,7 +7,9 @@ mod home;
 mod lang;
 mod other_way;
 mod register;
+mod report;
 mod sign_in;
+mod sms_callbacks;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -48,6 +50,12 @@ pub fn router(state: AppState) -> Router {
         .route("/demo/phone", get(demo::get_demo_phone))
         .route("/static/app.css", get(assets::get_css))
         .route("/static/app.js", get(assets::get_js))
+        .route(
+            "/r/{token}",
+            get(report::get_report).post(report::post_report),
+        )
+        .route("/sms/dlr/kannel", get(sms_callbacks::get_kannel_report))
+        .route("/metrics", get(sms_callbacks::get_metrics))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(
@@ -109,7 +117,14 @@ pub fn render(
     template: &str,
     page: Value,
 ) -> Result<Response, WebError> {
-    let next: String = url::form_urlencoded::byte_serialize(ctx.path.as_bytes()).collect();
+    // After a POST the language switch returns to the step's own page (a POST URL cannot be
+    // opened with GET).
+    let here = if ctx.is_get {
+        ctx.path.as_str()
+    } else {
+        page_url(session.record.state.page())
+    };
+    let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     let full = context! {
         lang => ctx.lang.code(),
         other_lang => ctx.lang.other().code(),
@@ -203,6 +218,10 @@ pub fn refusal_message(lang: Lang, refusal: SendRefusal) -> (StatusCode, String)
                 &[("minutes", Arg::Num(minutes(retry_after_secs)))],
             ),
         ),
+        SendRefusal::NetworkBudget | SendRefusal::CountryBudget | SendRefusal::GlobalBudget => {
+            (too_many, t(lang, "error-sms-busy", &[]))
+        }
+        SendRefusal::Blocked { .. } => (StatusCode::FORBIDDEN, t(lang, "error-sms-blocked", &[])),
         SendRefusal::GatewayDown => (
             StatusCode::SERVICE_UNAVAILABLE,
             t(lang, "error-gateway-down", &[]),
@@ -217,6 +236,10 @@ pub fn refusal_name(refusal: SendRefusal) -> &'static str {
         SendRefusal::AccountBudget => "account-budget",
         SendRefusal::NumberBudget => "number-budget",
         SendRefusal::AccountLocked { .. } => "account-locked",
+        SendRefusal::NetworkBudget => "network-budget",
+        SendRefusal::CountryBudget => "country-budget",
+        SendRefusal::GlobalBudget => "global-budget",
+        SendRefusal::Blocked { .. } => "blocked",
         SendRefusal::GatewayDown => "gateway-down",
     }
 }
@@ -236,6 +259,55 @@ fn phone_message(lang: Lang, error: &tweestap_core::PhoneError) -> String {
                 .unwrap_or(code);
             t(lang, "error-phone-country", &[("country", Arg::Str(name))])
         }
+    }
+}
+
+/// The text-message writer for this request's language; the report link points back here.
+pub fn sms_text(
+    app: &AppState,
+    lang: Lang,
+) -> impl Fn(&tweestap_core::OtpCode, Option<&str>) -> String + Send + Sync + '_ {
+    move |code, token| {
+        let link = token.map(|t| {
+            format!(
+                "{}/r/{t}",
+                app.config.public_url.as_str().trim_end_matches('/')
+            )
+        });
+        crate::sms_text::sign_in_code(
+            lang,
+            &app.config.organisation,
+            &app.config.host(),
+            code,
+            link.as_deref(),
+        )
+    }
+}
+
+/// Waits briefly for the first answer from a gateway, so a user hears straight away when no
+/// text message can go out, instead of waiting for one that never comes. `true`: it failed.
+pub async fn delivery_failed(
+    app: &AppState,
+    state: &tweestap_core::signin::SignInState,
+) -> Result<bool, WebError> {
+    use tweestap_core::ports::SmsState;
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(app.policy.sms.wait_for_send_ms);
+    loop {
+        match app.signin.message_status(state).await.map_err(internal)? {
+            None => return Ok(false),
+            Some(m) => match m.state {
+                SmsState::Sent | SmsState::Delivered => return Ok(false),
+                SmsState::Failed | SmsState::Expired => return Ok(true),
+                // Every gateway has failed once; it keeps trying, but the user should know.
+                SmsState::Queued | SmsState::Sending if m.round >= 1 => return Ok(true),
+                SmsState::Queued | SmsState::Sending => {}
+            },
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

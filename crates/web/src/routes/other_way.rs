@@ -11,7 +11,6 @@ use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
 use crate::session::Session;
-use crate::sms_text;
 
 #[derive(Serialize)]
 struct MethodOption {
@@ -83,9 +82,7 @@ pub async fn post_other_way(
     let Ok(id) = form.method.parse::<i64>() else {
         return render_chooser(&app, &ctx, &session, StatusCode::UNPROCESSABLE_ENTITY, None).await;
     };
-    let text = |code: &_| {
-        sms_text::sign_in_code(ctx.lang, &app.config.organisation, &app.config.host(), code)
-    };
+    let text = super::sms_text(&app, ctx.lang);
     match app
         .signin
         .choose_method(
@@ -99,6 +96,10 @@ pub async fn post_other_way(
         Ok(next) => {
             session.record.state = next;
             session.save(&app).await?;
+            if super::delivery_failed(&app, &session.record.state).await? {
+                let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
+                return Ok(see_other(&app, &session, &to));
+            }
             Ok(see_other(&app, &session, page_url(Page::EnterCode)))
         }
         // Not one of this user's methods (or not a choosing step): show the list again.

@@ -11,7 +11,6 @@ use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::session::Session;
-use crate::sms_text;
 
 #[derive(Serialize)]
 struct CountryOption {
@@ -83,27 +82,41 @@ pub async fn post_phone_registration(
     } else {
         form.country.clone()
     };
-    let text = |code: &_| {
-        sms_text::sign_in_code(ctx.lang, &app.config.organisation, &app.config.host(), code)
-    };
-    match app
+    let text = super::sms_text(&app, ctx.lang);
+    let before = session.record.state.clone();
+    let result = app
         .signin
         .register_phone(
-            &session.record.state,
+            &before,
             &country,
             &form.phone,
             &request_context(&ctx),
             &text,
         )
-        .await
-    {
+        .await;
+    let error = match result {
         Ok(next) => {
             session.record.state = next;
             session.save(&app).await?;
-            Ok(see_other(&app, &session, page_url(Page::EnterCode)))
+            if !super::delivery_failed(&app, &session.record.state).await? {
+                return Ok(see_other(&app, &session, page_url(Page::EnterCode)));
+            }
+            // No gateway took the message: stay on the form, say so, keep the number.
+            session.record.state = before;
+            session.save(&app).await?;
+            SignInError::NotSent(tweestap_core::signin::SendRefusal::GatewayDown)
         }
-        Err(SignInError::Store(e)) => Err(e.into()),
-        Err(e) => {
+        Err(e) => e,
+    };
+    match error {
+        SignInError::Store(e) => Err(e.into()),
+        SignInError::WrongStep => {
+            // The account got a method meanwhile (another tab, an administrator): start over.
+            session.record.state = tweestap_core::signin::SignInState::Start;
+            session.save(&app).await?;
+            Ok(to_current_step(&app, &session))
+        }
+        e => {
             let (status, error) = describe(ctx.lang, &e)?;
             let countries = country_options(&app, ctx.lang, &country);
             render(

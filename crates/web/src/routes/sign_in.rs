@@ -15,7 +15,6 @@ use crate::error::WebError;
 use crate::i18n::t;
 use crate::return_to::safe_return_to;
 use crate::session::Session;
-use crate::sms_text;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -62,10 +61,6 @@ pub async fn post_sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
-    session.check_csrf(&form.csrf)?;
-    if session.record.state.page() != Page::SignIn {
-        return Ok(to_current_step(&app, &session));
-    }
     let again = |status, error: String, session: &Session| {
         render(
             &app,
@@ -76,6 +71,15 @@ pub async fn post_sign_in(
             context! { error, username => form.username.trim() },
         )
     };
+    // A stale page (expired session) or a forged form: nothing is checked, but the person
+    // gets the form back with a fresh token and their username, not a dead end.
+    if session.check_csrf(&form.csrf).is_err() {
+        let message = t(ctx.lang, "error-form-expired", &[]);
+        return again(StatusCode::FORBIDDEN, message, &session);
+    }
+    if session.record.state.page() != Page::SignIn {
+        return Ok(to_current_step(&app, &session));
+    }
     if form.username.trim().is_empty() {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -110,9 +114,7 @@ pub async fn post_sign_in(
         challenge: None, ..
     } = &session.record.state
     {
-        let text = |code: &_| {
-            sms_text::sign_in_code(ctx.lang, &app.config.organisation, &app.config.host(), code)
-        };
+        let text = super::sms_text(&app, ctx.lang);
         match app
             .signin
             .send_code(&session.record.state, &rc, &text)
@@ -121,6 +123,10 @@ pub async fn post_sign_in(
             Ok(sent) => {
                 session.record.state = sent;
                 session.save(&app).await?;
+                if super::delivery_failed(&app, &session.record.state).await? {
+                    let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
+                    return Ok(see_other(&app, &session, &to));
+                }
             }
             Err(SignInError::NotSent(refusal)) => {
                 let to = format!(

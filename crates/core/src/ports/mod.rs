@@ -2,15 +2,19 @@
 //! `tweestap-store` the [`Store`], `tweestap-sms` the [`SmsGateway`], the web crate the clock,
 //! randomness and the password-hashing pool.
 
+mod sms;
+
 use async_trait::async_trait;
 use thiserror::Error;
+
+pub use sms::*;
 
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::domain::{
     CodeHash, Method, MethodId, MethodKind, NewUser, PhoneNumber, Secret, Timestamp, User, UserId,
     Username,
 };
-use crate::signin::SignInState;
+use crate::signin::{SendRefusal, SignInState};
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
@@ -71,6 +75,17 @@ pub struct NewChallenge {
     pub expires_at: Timestamp,
 }
 
+/// What consuming a code did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumed {
+    Done {
+        new_method: Option<MethodId>,
+    },
+    AlreadyUsed,
+    /// Registration refused: the user has a method by now.
+    AlreadyRegistered,
+}
+
 /// A browser's server-side session. The cookie holds a random id; the database only its hash.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -83,24 +98,8 @@ pub struct SessionRecord {
     pub last_seen_at: Timestamp,
 }
 
-/// One text message handed to a gateway, kept for budgets and for administrators.
-#[derive(Debug, Clone)]
-pub struct SmsRecord {
-    pub user_id: Option<UserId>,
-    pub phone: PhoneNumber,
-    pub gateway: String,
-    pub status: String,
-    pub created_at: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub enum SmsCount<'a> {
-    ToUser(UserId),
-    ToPhone(&'a PhoneNumber),
-}
-
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: SmsOutbox + Send + Sync {
     // Accounts.
     /// Creates all users or none (one transaction). A clash names the username that clashed.
     async fn create_users(
@@ -130,12 +129,15 @@ pub trait Store: Send + Sync {
     ) -> Result<MethodId, StoreError>;
     /// Removes every method; returns how many there were.
     async fn remove_methods(&self, user: UserId) -> Result<u64, StoreError>;
-    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<(), StoreError>;
+    /// Records that a method was used; `false` when it no longer exists.
+    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError>;
 
     // Sessions.
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
     async fn session_put(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user (after their methods change under them).
+    async fn sessions_delete_for_user(&self, user: UserId) -> Result<u64, StoreError>;
     /// Drops sessions idle since `idle_before` or created before `created_before`.
     async fn session_purge(
         &self,
@@ -144,26 +146,47 @@ pub trait Store: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     // One-time codes.
-    /// Stores a new code and supersedes earlier unused codes of the same sign-in, atomically.
-    async fn challenge_create(&self, challenge: &NewChallenge) -> Result<ChallengeId, StoreError>;
+    /// Stores a new code and queues its text message in one transaction, so neither exists
+    /// without the other. Earlier unused codes of the same sign-in are superseded, and their
+    /// messages still waiting in the queue are cancelled.
+    ///
+    /// `check` decides on the budgets with counts taken inside the same transaction, after the
+    /// new rows hold the write lock: parallel requests cannot all slip under a limit. When it
+    /// refuses, nothing is written.
+    async fn challenge_create(
+        &self,
+        challenge: &NewChallenge,
+        sms: &NewQueuedSms,
+        counts: &SendCountsQuery<'_>,
+        check: &(dyn for<'c> Fn(&'c SendCounts) -> Result<(), SendRefusal> + Sync),
+    ) -> Result<Result<ChallengeId, SendRefusal>, StoreError>;
     async fn challenge_get(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError>;
     /// Counts one verification attempt, atomically, and returns the challenge as it is after it.
     /// Concurrent attempts cannot slip past the per-code limit: each one is counted first.
     async fn challenge_attempt(&self, id: ChallengeId) -> Result<Option<Challenge>, StoreError>;
-    /// Marks the code used; `false` when it already was (a concurrent request won).
-    async fn challenge_consume(&self, id: ChallengeId, now: Timestamp) -> Result<bool, StoreError>;
-
-    // SMS log and budgets.
-    async fn sms_record(&self, record: &SmsRecord) -> Result<(), StoreError>;
-    async fn sms_count_since(
+    /// Marks the code used and, for a registration, adds the phone as the user's first method,
+    /// in one transaction. A code used already (a concurrent request won) or a user who has
+    /// a method by now changes nothing.
+    async fn challenge_consume(
         &self,
-        what: SmsCount<'_>,
-        since: Timestamp,
-    ) -> Result<u64, StoreError>;
-    async fn sms_last_to_user(&self, user: UserId) -> Result<Option<Timestamp>, StoreError>;
+        id: ChallengeId,
+        now: Timestamp,
+        register: Option<(UserId, &PhoneNumber)>,
+    ) -> Result<Consumed, StoreError>;
 
     // Failure counters for throttling (keys such as "pwd:user:jan" or "code:user:7").
     async fn failure_record(&self, key: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Records a failure only if fewer than `limit` were recorded since `since`, atomically;
+    /// `false` means the limit is reached (and nothing was recorded).
+    async fn failure_reserve(
+        &self,
+        key: &str,
+        at: Timestamp,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<bool, StoreError>;
+    /// Takes back one failure recorded at `at` (an attempt that turned out to succeed).
+    async fn failure_unreserve(&self, key: &str, at: Timestamp) -> Result<(), StoreError>;
     async fn failure_count_since(&self, key: &str, since: Timestamp) -> Result<u64, StoreError>;
     async fn failure_oldest_since(
         &self,
@@ -181,31 +204,6 @@ pub trait Store: Send + Sync {
         user: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
-}
-
-#[derive(Debug, Clone)]
-pub struct OutgoingSms {
-    pub to: PhoneNumber,
-    pub text: String,
-    /// Our own id for the message, for delivery reports and support.
-    pub reference: String,
-}
-
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum SmsError {
-    /// The gateway could not be reached or failed; another gateway may succeed.
-    #[error("gateway unavailable: {0}")]
-    Unavailable(String),
-    /// The gateway refused this message; retrying it will not help.
-    #[error("gateway refused the message: {0}")]
-    Rejected(String),
-}
-
-#[async_trait]
-pub trait SmsGateway: Send + Sync {
-    /// A short name for logs and the SMS log ("outbox", "kannel"…).
-    fn name(&self) -> &str;
-    async fn send(&self, sms: &OutgoingSms) -> Result<(), SmsError>;
 }
 
 /// The outcome of checking a password against a stored hash.

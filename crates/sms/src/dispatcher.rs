@@ -1,0 +1,244 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tweestap_core::Keys;
+use tweestap_core::metrics::Metrics;
+use tweestap_core::ports::{
+    Clock, OutgoingSms, QueuedSms, SmsError, SmsGateway, SmsOutbox, SmsState, SmsWaker, StoreError,
+};
+
+/// How the worker treats the gateway list.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// How often the whole list is tried before a message fails.
+    pub max_rounds: u32,
+    /// How long a claimed message belongs to this worker; longer than any gateway timeout.
+    pub lease_secs: i64,
+    /// First wait between rounds; it doubles each round.
+    pub round_backoff_secs: i64,
+    /// How often the queue is looked at when nobody wakes the worker (retries, other nodes).
+    pub poll: Duration,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        DispatchSettings {
+            max_rounds: 3,
+            lease_secs: 60,
+            round_backoff_secs: 2,
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Empties the SMS outbox: each message goes to the first configured gateway; one that fails
+/// passes it to the next at once; when all failed, the list is tried again after a growing
+/// wait, until the code expires or `max_rounds` is reached. A message a gateway accepted is
+/// never handed to that gateway again, also not after a crash in the middle of sending.
+pub struct Dispatcher {
+    outbox: Arc<dyn SmsOutbox>,
+    gateways: Vec<Arc<dyn SmsGateway>>,
+    keys: Arc<Keys>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    settings: DispatchSettings,
+    notify: Arc<Notify>,
+}
+
+struct Waker(Arc<Notify>);
+
+impl SmsWaker for Waker {
+    fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        outbox: Arc<dyn SmsOutbox>,
+        gateways: Vec<Arc<dyn SmsGateway>>,
+        keys: Arc<Keys>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        settings: DispatchSettings,
+    ) -> Dispatcher {
+        Dispatcher {
+            outbox,
+            gateways,
+            keys,
+            clock,
+            metrics,
+            settings,
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// What the sign-in uses to say "a message is waiting".
+    pub fn waker(&self) -> Arc<dyn SmsWaker> {
+        Arc::new(Waker(self.notify.clone()))
+    }
+
+    /// Runs until the task is dropped or aborted. Each claimed message is sent concurrently.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            match self.run_once().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.notify.notified() => {}
+                        _ = tokio::time::sleep(self.settings.poll) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the SMS outbox could not be read; retrying");
+                    tokio::time::sleep(self.settings.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Claims what is due and sends it; returns how many messages were handled.
+    pub async fn run_once(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let claimed = self
+            .outbox
+            .sms_claim(now, now.plus_secs(self.settings.lease_secs), 32)
+            .await?;
+        let count = claimed.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        for message in claimed {
+            let me = self.clone();
+            tasks.spawn(async move {
+                if let Err(e) = me.process(message).await {
+                    tracing::error!(error = %e, "recording an SMS outcome failed");
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(count)
+    }
+
+    async fn process(&self, message: QueuedSms) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        if now >= message.expires_at {
+            Metrics::inc(&self.metrics.sms_expired);
+            tracing::warn!(reference = %message.reference, "SMS dropped: its code expired before a gateway took it");
+            return self
+                .outbox
+                .sms_mark_final(
+                    message.id,
+                    SmsState::Expired,
+                    "the code expired before a gateway took the message",
+                    now,
+                )
+                .await;
+        }
+        let count = self.gateways.len() as u32;
+        let mut index = message.gateway_index;
+        if message.interrupted {
+            // That gateway may have taken it just before the crash: never give it the same
+            // message twice; the next gateway gets it instead.
+            index += 1;
+        }
+        if index >= count {
+            Metrics::inc(&self.metrics.sms_failed);
+            let reason = if message.interrupted {
+                "interrupted while sending and no other gateway is left; not resent to the same gateway"
+            } else {
+                "no SMS gateway is configured"
+            };
+            return self
+                .outbox
+                .sms_mark_final(message.id, SmsState::Failed, reason, now)
+                .await;
+        }
+        let Ok(text) = self
+            .keys
+            .seal
+            .open(&message.sealed_text, message.reference.as_bytes())
+        else {
+            Metrics::inc(&self.metrics.sms_failed);
+            return self
+                .outbox
+                .sms_mark_final(
+                    message.id,
+                    SmsState::Failed,
+                    "the queued text cannot be decrypted (was the secret key replaced?)",
+                    now,
+                )
+                .await;
+        };
+        let gateway = &self.gateways[index as usize];
+        let sms = OutgoingSms {
+            to: message.phone.clone(),
+            text: String::from_utf8_lossy(&text).into_owned(),
+            reference: message.reference.clone(),
+        };
+        match gateway.send(&sms).await {
+            Ok(accepted) => {
+                Metrics::inc(&self.metrics.sms_sent);
+                tracing::info!(gateway = gateway.name(), reference = %message.reference, to = %message.phone.masked(), "SMS handed to gateway");
+                self.outbox
+                    .sms_mark_sent(
+                        message.id,
+                        gateway.name(),
+                        accepted.provider_id.as_deref(),
+                        self.clock.now(),
+                    )
+                    .await
+            }
+            Err(error) => {
+                Metrics::inc(&self.metrics.sms_gateway_errors);
+                tracing::warn!(gateway = gateway.name(), reference = %message.reference, error = %error, "SMS gateway failed");
+                self.after_failure(&message, index, &error).await
+            }
+        }
+    }
+
+    async fn after_failure(
+        &self,
+        message: &QueuedSms,
+        index: u32,
+        error: &SmsError,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let detail = format!("{}: {error}", self.gateways[index as usize].name());
+        if index + 1 < self.gateways.len() as u32 {
+            // Fail over to the next gateway straight away.
+            self.outbox
+                .sms_mark_retry(message.id, index + 1, message.round, now, &detail)
+                .await?;
+            self.notify.notify_one();
+            return Ok(());
+        }
+        let round = message.round + 1;
+        if round >= self.settings.max_rounds {
+            Metrics::inc(&self.metrics.sms_failed);
+            let reason = format!("every gateway failed, {round} times; last: {detail}");
+            return self
+                .outbox
+                .sms_mark_final(message.id, SmsState::Failed, &reason, now)
+                .await;
+        }
+        let wait = self
+            .settings
+            .round_backoff_secs
+            .saturating_mul(1 << (round - 1).min(16));
+        if now.plus_secs(wait) >= message.expires_at {
+            Metrics::inc(&self.metrics.sms_expired);
+            return self
+                .outbox
+                .sms_mark_final(
+                    message.id,
+                    SmsState::Expired,
+                    &format!("the code expires before the next try; last: {detail}"),
+                    now,
+                )
+                .await;
+        }
+        self.outbox
+            .sms_mark_retry(message.id, 0, round, now.plus_secs(wait), &detail)
+            .await
+    }
+}

@@ -1,0 +1,499 @@
+//! The SMS outbox on SQLite: queueing in the code's transaction, claiming with a lease, and the
+//! counts the budgets are decided on.
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Row, Sqlite, Transaction};
+use tweestap_core::ports::{
+    ChallengeId, NewQueuedSms, QueuedSms, SendCounts, SendCountsQuery, SmsCount, SmsId, SmsOutbox,
+    SmsState, SmsStatus, StoreError,
+};
+use tweestap_core::{PhoneNumber, Timestamp, UserId};
+
+use crate::SqliteStore;
+use crate::rows::backend;
+
+const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
+                              created_at, sent_at, delivered_at";
+
+fn status(row: &SqliteRow) -> Result<SmsStatus, StoreError> {
+    let phone: String = row.try_get("phone").map_err(backend)?;
+    let state: String = row.try_get("state").map_err(backend)?;
+    Ok(SmsStatus {
+        id: SmsId(row.try_get("id").map_err(backend)?),
+        reference: row.try_get("reference").map_err(backend)?,
+        user_id: row
+            .try_get::<Option<i64>, _>("user_id")
+            .map_err(backend)?
+            .map(UserId),
+        phone: PhoneNumber::from_stored(&phone).map_err(|e| StoreError::Backend(e.to_string()))?,
+        state: SmsState::parse(&state)
+            .ok_or_else(|| StoreError::Backend(format!("unknown SMS state {state}")))?,
+        gateway: row.try_get("gateway").map_err(backend)?,
+        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
+        round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
+        last_error: row.try_get("last_error").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        sent_at: row
+            .try_get::<Option<i64>, _>("sent_at")
+            .map_err(backend)?
+            .map(Timestamp),
+        delivered_at: row
+            .try_get::<Option<i64>, _>("delivered_at")
+            .map_err(backend)?
+            .map(Timestamp),
+    })
+}
+
+pub(crate) async fn enqueue(
+    tx: &mut Transaction<'_, Sqlite>,
+    sms: &NewQueuedSms,
+    challenge: ChallengeId,
+) -> Result<SmsId, StoreError> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO sms_outbox (reference, challenge_id, user_id, phone, country, network, sealed_text,
+                                 report_token_hash, next_attempt_at, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&sms.reference)
+    .bind(challenge.0)
+    .bind(sms.user_id.map(|u| u.0))
+    .bind(sms.phone.e164())
+    .bind(sms.phone.country())
+    .bind(&sms.network)
+    .bind(&sms.sealed_text)
+    .bind(&sms.report_token_hash)
+    .bind(sms.created_at.0)
+    .bind(sms.created_at.0)
+    .bind(sms.expires_at.0)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(backend)?
+    .try_get("id")
+    .map_err(backend)?;
+    Ok(SmsId(id))
+}
+
+async fn count(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    bind: Option<&str>,
+    since: Timestamp,
+) -> Result<u64, StoreError> {
+    let mut query = sqlx::query(sql);
+    if let Some(value) = bind {
+        query = query.bind(value);
+    }
+    let n: i64 = query
+        .bind(since.0)
+        .fetch_one(conn)
+        .await
+        .map_err(backend)?
+        .try_get("n")
+        .map_err(backend)?;
+    Ok(n as u64)
+}
+
+/// Every requested code counts, whatever became of it: a failing gateway must not turn the
+/// budgets off.
+pub(crate) async fn send_counts(
+    conn: &mut SqliteConnection,
+    q: &SendCountsQuery<'_>,
+) -> Result<SendCounts, StoreError> {
+    let hour = q.now.minus_secs(3600);
+    let day = q.now.minus_secs(86_400);
+    let user = q.user.0.to_string();
+    let last_success: Option<i64> =
+        sqlx::query("SELECT MAX(used_at) AS t FROM sms_challenges WHERE user_id = ?")
+            .bind(q.user.0)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?
+            .try_get("t")
+            .map_err(backend)?;
+    let since_success = Timestamp(last_success.unwrap_or(0).max(day.0));
+    let last_sent: Option<i64> =
+        sqlx::query("SELECT MAX(created_at) AS t FROM sms_outbox WHERE user_id = ?")
+            .bind(q.user.0)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?
+            .try_get("t")
+            .map_err(backend)?;
+    let blocked_until: Option<i64> = sqlx::query("SELECT until FROM sms_blocks WHERE user_id = ?")
+        .bind(q.user.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .map(|r| r.try_get("until"))
+        .transpose()
+        .map_err(backend)?;
+    let by_user = "SELECT COUNT(*) AS n FROM sms_outbox WHERE user_id = ? AND created_at >= ?";
+    Ok(SendCounts {
+        last_sent_to_account: last_sent.map(Timestamp),
+        sent_to_account_since_success: count(conn, by_user, Some(&user), since_success).await?,
+        sent_to_account_last_hour: count(conn, by_user, Some(&user), hour).await?,
+        sent_to_number_last_hour: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE phone = ? AND created_at >= ?",
+            Some(q.phone.e164()),
+            hour,
+        )
+        .await?,
+        sent_from_network_last_hour: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE network = ? AND created_at >= ?",
+            Some(q.network),
+            hour,
+        )
+        .await?,
+        sent_to_country_last_hour: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE country = ? AND created_at >= ?",
+            Some(q.phone.country()),
+            hour,
+        )
+        .await?,
+        sent_last_hour: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE created_at >= ?",
+            None,
+            hour,
+        )
+        .await?,
+        sent_last_day: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE created_at >= ?",
+            None,
+            day,
+        )
+        .await?,
+        account_failures_in_window: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM auth_failures WHERE key = ? AND at >= ?",
+            Some(q.failure_key),
+            q.failure_since,
+        )
+        .await?,
+        oldest_failure_in_window: sqlx::query(
+            "SELECT MIN(at) AS t FROM auth_failures WHERE key = ? AND at >= ?",
+        )
+        .bind(q.failure_key)
+        .bind(q.failure_since.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?
+        .try_get::<Option<i64>, _>("t")
+        .map_err(backend)?
+        .map(Timestamp),
+        blocked_until: blocked_until.map(Timestamp),
+    })
+}
+
+#[async_trait]
+impl SmsOutbox for SqliteStore {
+    async fn sms_claim(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<QueuedSms>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // A message still "sending" after its lease ran out belonged to a worker that died.
+        sqlx::query("UPDATE sms_outbox SET interrupted = 1, state = 'queued' WHERE state = 'sending' AND lease_until < ?")
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let rows = sqlx::query(
+            "UPDATE sms_outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM sms_outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?)
+             RETURNING id, reference, phone, sealed_text, expires_at, gateway_index, round, interrupted",
+        )
+        .bind(lease_until.0)
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let phone: String = row.try_get("phone").map_err(backend)?;
+                Ok(QueuedSms {
+                    id: SmsId(row.try_get("id").map_err(backend)?),
+                    reference: row.try_get("reference").map_err(backend)?,
+                    phone: PhoneNumber::from_stored(&phone)
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    sealed_text: row
+                        .try_get::<Option<Vec<u8>>, _>("sealed_text")
+                        .map_err(backend)?
+                        .unwrap_or_default(),
+                    expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+                    gateway_index: row.try_get::<i64, _>("gateway_index").map_err(backend)? as u32,
+                    round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
+                    interrupted: row.try_get::<i64, _>("interrupted").map_err(backend)? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn sms_mark_sent(
+        &self,
+        id: SmsId,
+        gateway: &str,
+        provider_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // A delivery report can overtake this update: "delivered" stays "delivered".
+        sqlx::query(
+            "UPDATE sms_outbox SET state = CASE WHEN state = 'delivered' THEN 'delivered' ELSE 'sent' END,
+                 gateway = ?, provider_id = ?, sent_at = ?, sealed_text = NULL, lease_until = NULL, interrupted = 0,
+                 last_error = NULL
+             WHERE id = ?",
+        )
+        .bind(gateway)
+        .bind(provider_id)
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_mark_retry(
+        &self,
+        id: SmsId,
+        gateway_index: u32,
+        round: u32,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sms_outbox SET state = 'queued', gateway_index = ?, round = ?, next_attempt_at = ?, last_error = ?,
+                 lease_until = NULL, interrupted = 0
+             WHERE id = ? AND state = 'sending'",
+        )
+        .bind(i64::from(gateway_index))
+        .bind(i64::from(round))
+        .bind(next_attempt_at.0)
+        .bind(error)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_mark_final(
+        &self,
+        id: SmsId,
+        state: SmsState,
+        reason: &str,
+        _now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sms_outbox SET state = ?, last_error = ?, sealed_text = NULL, lease_until = NULL, interrupted = 0
+             WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_delivery_report(
+        &self,
+        reference: &str,
+        delivered: bool,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = if delivered {
+            sqlx::query(
+                "UPDATE sms_outbox SET state = 'delivered', delivered_at = ?, sealed_text = NULL
+                 WHERE reference = ? AND state IN ('sending', 'sent', 'delivered')",
+            )
+            .bind(now.0)
+            .bind(reference)
+            .execute(&self.pool)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE sms_outbox SET state = 'failed', last_error = ?, sealed_text = NULL
+                 WHERE reference = ? AND state IN ('sending', 'sent')",
+            )
+            .bind(format!("delivery failed: {detail}"))
+            .bind(reference)
+            .execute(&self.pool)
+            .await
+        }
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn sms_for_challenge(
+        &self,
+        challenge: ChallengeId,
+    ) -> Result<Option<SmsStatus>, StoreError> {
+        sqlx::query(&format!("SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE challenge_id = ? ORDER BY id DESC LIMIT 1"))
+            .bind(challenge.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| status(&r))
+            .transpose()
+    }
+
+    async fn sms_by_reference(&self, reference: &str) -> Result<Option<SmsStatus>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE reference = ?"
+        ))
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| status(&r))
+        .transpose()
+    }
+
+    async fn sms_list(
+        &self,
+        user: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<SmsStatus>, StoreError> {
+        let by_user = format!(
+            "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE user_id = ? ORDER BY id DESC LIMIT ?"
+        );
+        let all = format!("SELECT {STATUS_COLUMNS} FROM sms_outbox ORDER BY id DESC LIMIT ?");
+        let query = match user {
+            Some(u) => sqlx::query(&by_user).bind(u.0),
+            None => sqlx::query(&all),
+        };
+        let rows = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(status).collect()
+    }
+
+    async fn sms_count_since(
+        &self,
+        what: SmsCount<'_>,
+        since: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let (sql, bind): (&str, Option<String>) = match what {
+            SmsCount::ToUser(u) => (
+                "SELECT COUNT(*) AS n FROM sms_outbox WHERE user_id = ? AND created_at >= ?",
+                Some(u.0.to_string()),
+            ),
+            SmsCount::ToPhone(p) => (
+                "SELECT COUNT(*) AS n FROM sms_outbox WHERE phone = ? AND created_at >= ?",
+                Some(p.e164().to_string()),
+            ),
+            SmsCount::FromNetwork(n) => (
+                "SELECT COUNT(*) AS n FROM sms_outbox WHERE network = ? AND created_at >= ?",
+                Some(n.to_string()),
+            ),
+            SmsCount::ToCountry(c) => (
+                "SELECT COUNT(*) AS n FROM sms_outbox WHERE country = ? AND created_at >= ?",
+                Some(c.to_string()),
+            ),
+            SmsCount::All => (
+                "SELECT COUNT(*) AS n FROM sms_outbox WHERE created_at >= ?",
+                None,
+            ),
+        };
+        count(&mut conn, sql, bind.as_deref(), since).await
+    }
+
+    async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        send_counts(&mut conn, query).await
+    }
+
+    async fn sms_conversion_since(&self, since: Timestamp) -> Result<(u64, u64), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let sent = count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE state IN ('sent', 'delivered') AND created_at >= ?",
+            None,
+            since,
+        )
+        .await?;
+        let verified = count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM sms_challenges WHERE used_at >= ?",
+            None,
+            since,
+        )
+        .await?;
+        Ok((sent, verified))
+    }
+
+    async fn sms_report_lookup(&self, token_hash: &str) -> Result<Option<SmsStatus>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE report_token_hash = ? AND report_used_at IS NULL"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| status(&r))
+        .transpose()
+    }
+
+    async fn sms_block(
+        &self,
+        user: UserId,
+        until: Timestamp,
+        token_hash: Option<&str>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO sms_blocks (user_id, until, reason) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason",
+        )
+        .bind(user.0)
+        .bind(until.0)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(hash) = token_hash {
+            sqlx::query("UPDATE sms_outbox SET report_used_at = ? WHERE report_token_hash = ?")
+                .bind(until.0)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        // Whatever is still waiting for this account is not sent either.
+        sqlx::query(
+            "UPDATE sms_outbox SET state = 'failed', sealed_text = NULL, last_error = 'account blocked'
+             WHERE user_id = ? AND state = 'queued'",
+        )
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_unblock(&self, user: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sms_blocks WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
