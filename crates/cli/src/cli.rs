@@ -25,6 +25,26 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Text messages: where they are.
+    #[command(subcommand)]
+    Sms(SmsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmsCommand {
+    /// Recent messages, newest first: queued, sent, delivered, failed (with the reason).
+    Status {
+        /// Only this user's messages.
+        #[arg(long)]
+        user: Option<String>,
+        /// One message, by its reference.
+        #[arg(long)]
+        reference: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -70,4 +90,6 @@ pub enum UserCommand {
     SetPhone { username: String, phone: String },
     /// Set a new password, read from the first line of standard input.
     SetPassword { username: String },
+    /// Send codes again to an account blocked by an "I didn't ask for this" report.
+    UnblockSms { username: String },
 }

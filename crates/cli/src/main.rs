@@ -24,13 +24,16 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Demo(args) = &cli.command {
-        return commands::demo::demo(args).await;
+        // The demo takes the configuration as a base and replaces what makes it a demo.
+        let base = Config::read(cli.config.as_deref())?;
+        return commands::demo::demo(args, base).await;
     }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve => commands::serve::serve(&config).await,
         Command::Migrate => commands::serve::migrate(&config).await,
         Command::User(command) => commands::user::run(&config, command).await,
+        Command::Sms(command) => commands::sms::run(&config, command).await,
         Command::Demo(_) => unreachable!("handled above"),
     }
 }

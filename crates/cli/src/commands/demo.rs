@@ -19,7 +19,7 @@ pub const DEMO_USERS: [(&str, &str, &str, Option<&str>); 2] = [
 
 /// A complete tweestap on a temporary SQLite database, with two users and the outbox gateway,
 /// whose messages the demo phone page shows. Everything is deleted when it stops.
-pub async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+pub async fn demo(args: &DemoArgs, base: Config) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("tweestap-demo-")
         .tempdir()?;
@@ -29,13 +29,19 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         listen: args.listen.clone(),
         public_url: format!("http://localhost:{port}"),
         data_dir: dir.path().to_path_buf(),
-        organisation: "tweestap demo".to_string(),
+        database_path: None,
+        secret_key_file: None,
+        organisation: if base.organisation == Config::default().organisation {
+            "tweestap demo".to_string()
+        } else {
+            base.organisation.clone()
+        },
         sms: crate::config::SmsConfig {
             gateways: vec![GatewayConfig::Outbox {
                 path: outbox.clone(),
             }],
         },
-        ..Config::default()
+        ..base
     };
     config.validate()?;
     let wiring = Wiring::new(&config, Arc::new(tweestap_web::system::SystemClock)).await?;

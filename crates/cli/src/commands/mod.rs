@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod serve;
+pub mod sms;
 pub mod user;
 
 /// Who is running an admin command, for the audit trail.

@@ -127,6 +127,13 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 phone.e164()
             );
         }
+        UserCommand::UnblockSms { username } => {
+            if admin.unblock_sms(&username).await? {
+                println!("Codes are sent to {username} again.");
+            } else {
+                println!("{username} was not blocked.");
+            }
+        }
         UserCommand::SetPassword { username } => {
             admin.set_password(&username, read_secret_line()?).await?;
             println!("Password of {username} changed.");
@@ -148,7 +155,7 @@ fn read_secret_line() -> anyhow::Result<Secret> {
     Ok(Secret::new(password))
 }
 
-fn iso(secs: i64) -> String {
+pub fn iso(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| {

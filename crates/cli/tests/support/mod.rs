@@ -2,6 +2,8 @@
 //! fresh SQLite file, the outbox gateway, and a clock the test moves.
 #![allow(dead_code)]
 
+pub mod kannel;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
