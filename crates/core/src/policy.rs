@@ -79,7 +79,8 @@ impl Default for CodePolicy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsPolicy {
-    /// Codes requested from one client network (IPv4 address or IPv6 /64) per hour.
+    /// Codes requested from one client network (IPv4 address or IPv6 /64) per hour. A school
+    /// puts many students behind one address: keep this well above a busy hour on campus.
     pub max_sends_per_network_per_hour: u32,
     /// Codes to numbers of one country per hour.
     pub max_sends_per_country_per_hour: u32,
@@ -107,7 +108,7 @@ pub struct SmsPolicy {
 impl Default for SmsPolicy {
     fn default() -> Self {
         SmsPolicy {
-            max_sends_per_network_per_hour: 10,
+            max_sends_per_network_per_hour: 200,
             max_sends_per_country_per_hour: 500,
             max_sends_per_hour: 2000,
             max_sends_per_day: 20_000,

@@ -141,7 +141,7 @@ mod tests {
             ),
             (
                 SendCounts {
-                    sent_from_network_last_hour: 10,
+                    sent_from_network_last_hour: 200,
                     ..Default::default()
                 },
                 SendRefusal::NetworkBudget,

@@ -1,0 +1,216 @@
+//! Toll-fraud defences seen from outside: reports of unrequested codes, budgets per client
+//! network, the conversion alarm, and the delivery-report endpoint's signature check.
+
+mod support;
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use support::{PASSWORD, spawn_app, spawn_app_with};
+use tweestap_core::metrics::Metrics;
+use tweestap_core::ports::Store;
+use tweestap_sms::ConversionWatch;
+
+fn report_link(text: &str) -> String {
+    let start = text.find("/r/").expect("the text has a report link");
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_owner_can_report_an_unrequested_code_and_no_more_codes_go_out() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut attacker = app.browser();
+    attacker
+        .sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    let text = app.sms()[0].text.clone();
+    assert!(
+        text.contains("Niet aangevraagd? http://localhost:8080/r/"),
+        "{text}"
+    );
+    let link = report_link(&text);
+
+    // The phone's owner opens the link: it explains, and only a button reports.
+    let mut owner = app.browser();
+    let page = owner.open(&link).await;
+    page.assert_contains("Heb je niet om deze code gevraagd?");
+    page.assert_contains("+31 6 •••• ••78");
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .all(|e| e.kind != "sms.reported_unrequested"),
+        "opening is not reporting"
+    );
+    let page = owner.post(&link, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("Bedankt voor je melding");
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "sms.reported_unrequested" && e.outcome == "blocked")
+    );
+
+    // No more codes for this account, also not after the cooldown.
+    app.clock.advance(3600);
+    let mut again = app.browser();
+    again
+        .sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code?problem=blocked");
+    again
+        .open("/sign-in/code?problem=blocked")
+        .await
+        .assert_contains("Voor dit account sturen we tijdelijk geen codes");
+    assert_eq!(app.sms().len(), 1);
+    // A link works once.
+    let page = owner.post(&link, &[]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+    // The helpdesk lifts the block.
+    assert!(app.admin.unblock_sms("jan").await.unwrap());
+    let mut later = app.browser();
+    later
+        .sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    assert_eq!(app.sms().len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_client_network_cannot_make_more_than_its_share_of_codes() {
+    let app = spawn_app_with(|c| c.policy.0.sms.max_sends_per_network_per_hour = 3).await;
+    for i in 0..4 {
+        app.add_user(&format!("user{i}"), Some(&format!("06 1234567{i}")))
+            .await;
+    }
+    for i in 0..3 {
+        app.browser()
+            .sign_in(&format!("user{i}"), PASSWORD)
+            .await
+            .assert_redirect("/sign-in/code");
+    }
+    let mut b = app.browser();
+    b.sign_in("user3", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code?problem=network-budget");
+    b.open("/sign-in/code?problem=network-budget")
+        .await
+        .assert_contains("Er worden nu te veel codes gevraagd.");
+    assert_eq!(app.sms().len(), 3);
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "sms.send_refused" && e.outcome == "network_budget")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_global_hourly_budget_stops_everything() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.sms.max_sends_per_hour = 2;
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    for i in 0..3 {
+        app.add_user(&format!("user{i}"), Some(&format!("06 1234567{i}")))
+            .await;
+    }
+    // Different client addresses, different numbers: only the global budget applies.
+    for i in 0..3 {
+        let addr = format!("198.51.100.{i}");
+        let mut b = app.browser_with_headers(&[("x-forwarded-for", &addr)]);
+        let page = b.sign_in(&format!("user{i}"), PASSWORD).await;
+        let expected = if i < 2 {
+            "/sign-in/code"
+        } else {
+            "/sign-in/code?problem=global-budget"
+        };
+        page.assert_redirect(expected);
+    }
+    assert_eq!(app.sms().len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn few_used_codes_raise_the_pumping_alarm() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.sms.max_sends_per_network_per_hour = 100;
+    })
+    .await;
+    for i in 0..5 {
+        app.add_user(&format!("user{i}"), Some(&format!("06 1234567{i}")))
+            .await;
+        app.browser()
+            .sign_in(&format!("user{i}"), PASSWORD)
+            .await
+            .assert_redirect("/sign-in/code");
+    }
+    let mut policy = app.config.policy.0.sms.clone();
+    policy.alert_min_sent = 5;
+    let metrics = Arc::new(Metrics::default());
+    let watch = ConversionWatch::new(
+        app.admin.store.clone() as Arc<dyn Store>,
+        app.clock.clone(),
+        metrics.clone(),
+        policy,
+    );
+    assert!(
+        watch.check().await.unwrap(),
+        "5 sent, 0 used: below the 50% threshold"
+    );
+    assert!(!watch.check().await.unwrap(), "one alert per hour");
+    assert_eq!(
+        metrics
+            .sms_pumping_alerts
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert!(
+        metrics
+            .render()
+            .contains("tweestap_sms_verified_ratio 0.000")
+    );
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "sms.conversion_alert")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn delivery_reports_need_our_signature_and_metrics_are_exposed() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let forged = client
+        .get(format!(
+            "{}/sms/dlr/kannel?ref=abc&sig=0000&type=1",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let metrics = client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(
+        metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("tweestap_sms_sent_total")
+    );
+    app.stop().await;
+}
