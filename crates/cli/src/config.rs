@@ -70,6 +70,119 @@ pub enum GatewayConfig {
         #[serde(default = "yes")]
         delivery_reports: bool,
     },
+    /// Any HTTP SMS provider; presets for CM.com, Bird, Spryng, Twilio and Vonage.
+    Http(HttpGatewayConfig),
+}
+
+/// A configurable HTTP provider, for the part a preset does not fix.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpGatewayConfig {
+    /// A label for logs and `sms status` (default: the preset's name, or "http").
+    pub name: Option<String>,
+    /// "cm", "messagebird", "spryng", "twilio" or "vonage": the provider's documented request.
+    pub preset: Option<tweestap_sms::Preset>,
+    /// Overrides (or, without a preset, defines) the request. Placeholders: {to} {to_digits}
+    /// {text} {reference} {from} {account} {secret} {basic} {report_url}.
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub format: Option<tweestap_sms::BodyFormat>,
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    pub body: Option<String>,
+    /// HTTP statuses that mean "accepted" (default 200, 201, 202).
+    pub success_status: Option<Vec<u16>>,
+    /// A JSON pointer in the answer that must equal `success_json_equals`.
+    pub success_json_pointer: Option<String>,
+    pub success_json_equals: Option<String>,
+    /// Account id (Twilio account SID, Vonage API key).
+    pub account: Option<String>,
+    /// The token, key or password: inline, from a file, or from an environment variable.
+    pub secret: Option<Redacted>,
+    pub secret_file: Option<PathBuf>,
+    pub secret_env: Option<String>,
+    /// Sender name or number.
+    pub from: Option<String>,
+    pub timeout_secs: Option<u64>,
+    /// Ask for delivery reports at <public_url>/sms/dlr/http (Bird, Twilio, Vonage).
+    pub delivery_reports: Option<bool>,
+}
+
+impl HttpGatewayConfig {
+    pub fn template(&self) -> Result<tweestap_sms::HttpTemplate, ConfigError> {
+        let mut t = match self.preset {
+            Some(p) => p.template(),
+            None => tweestap_sms::HttpTemplate {
+                method: "POST".into(),
+                url: self.url.clone().ok_or_else(|| {
+                    invalid(
+                        "sms.gateways.url",
+                        "an http gateway without a preset needs url",
+                    )
+                })?,
+                headers: Default::default(),
+                format: tweestap_sms::BodyFormat::Json,
+                body: self.body.clone().ok_or_else(|| {
+                    invalid(
+                        "sms.gateways.body",
+                        "an http gateway without a preset needs a body template",
+                    )
+                })?,
+                success_status: vec![200, 201, 202],
+                success_json: None,
+                provider_id_pointer: None,
+            },
+        };
+        if let Some(v) = &self.url {
+            t.url = v.clone();
+        }
+        if let Some(v) = &self.method {
+            t.method = v.to_ascii_uppercase();
+        }
+        if let Some(v) = self.format {
+            t.format = v;
+        }
+        if let Some(v) = &self.headers {
+            t.headers.extend(v.clone());
+        }
+        if let Some(v) = &self.body {
+            t.body = v.clone();
+        }
+        if let Some(v) = &self.success_status {
+            t.success_status = v.clone();
+        }
+        match (&self.success_json_pointer, &self.success_json_equals) {
+            (Some(p), Some(e)) => t.success_json = Some((p.clone(), e.clone())),
+            (None, None) => {}
+            _ => {
+                return Err(invalid(
+                    "sms.gateways.success_json_pointer",
+                    "give both success_json_pointer and success_json_equals",
+                ));
+            }
+        }
+        if !t.body.contains("{text}") {
+            return Err(invalid(
+                "sms.gateways.body",
+                "the body template must contain {text}",
+            ));
+        }
+        if !t.body.contains("{to}") && !t.body.contains("{to_digits}") {
+            return Err(invalid(
+                "sms.gateways.body",
+                "the body template must contain {to} or {to_digits}",
+            ));
+        }
+        Ok(t)
+    }
+
+    pub fn secret(&self) -> Result<String, ConfigError> {
+        SecretSource {
+            password: self.secret.as_ref(),
+            password_file: self.secret_file.as_ref(),
+            password_env: self.secret_env.as_ref(),
+        }
+        .resolve("sms.gateways.secret")
+    }
 }
 
 fn default_timeout() -> u64 {
@@ -108,18 +221,18 @@ impl SecretSource<'_> {
                 .map_err(|e| {
                     invalid(
                         key,
-                        format!("cannot read password_file {}: {e}", path.display()),
+                        format!("cannot read the secret file {}: {e}", path.display()),
                     )
                 }),
             (None, None, Some(var)) => std::env::var(var)
                 .map_err(|_| invalid(key, format!("environment variable {var} is not set"))),
             (None, None, None) => Err(invalid(
                 key,
-                "needs one of password, password_file or password_env",
+                "needs the secret inline, in a file (…_file) or in an environment variable (…_env)",
             )),
             _ => Err(invalid(
                 key,
-                "give only one of password, password_file or password_env",
+                "give the secret only once: inline, as a file or as an environment variable",
             )),
         }
     }
@@ -377,6 +490,14 @@ impl Config {
                 source.resolve("sms.gateways.password")?;
             }
         }
+        for gateway in &self.sms.gateways {
+            if let GatewayConfig::Http(http) = gateway {
+                let template = http.template()?;
+                url::Url::parse(&template.url.replace("{account}", "x"))
+                    .map_err(|e| invalid("sms.gateways.url", format!("{:?}: {e}", template.url)))?;
+                http.secret()?;
+            }
+        }
         if self.sms.gateways.is_empty() {
             return Err(invalid(
                 "sms.gateways",
@@ -447,6 +568,25 @@ mod tests {
         assert_eq!(config.organisation, defaults.organisation);
         assert_eq!(config.policy.0.code.ttl_secs, 600);
         assert_eq!(config.policy.0.password.argon2_memory_kib, 19_456);
+    }
+
+    #[test]
+    fn http_gateways_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = "[[sms.gateways]]\nkind = \"http\"\npreset = \"vonage\"\naccount = \"k\"\nsecret = \"s\"\n";
+        let config = Config::load(Some(&write(dir.path(), ok))).unwrap();
+        assert!(
+            format!("{config:?}").contains("***") && !format!("{config:?}").contains("\"s\""),
+            "secrets are redacted"
+        );
+        let no_secret = "[[sms.gateways]]\nkind = \"http\"\npreset = \"spryng\"\n";
+        let err = Config::load(Some(&write(dir.path(), no_secret))).unwrap_err();
+        assert!(err.to_string().contains("sms.gateways.secret"), "{err}");
+        let no_text = "[[sms.gateways]]\nkind = \"http\"\nurl = \"https://x.example/sms\"\nbody = '{\"to\":\"{to}\"}'\nsecret = \"s\"\n";
+        let err = Config::load(Some(&write(dir.path(), no_text))).unwrap_err();
+        assert!(err.to_string().contains("{text}"), "{err}");
+        let bad_preset = "[[sms.gateways]]\nkind = \"http\"\npreset = \"acme\"\nsecret = \"s\"\n";
+        assert!(Config::load(Some(&write(dir.path(), bad_preset))).is_err());
     }
 
     #[test]

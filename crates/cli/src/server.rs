@@ -14,7 +14,9 @@ use tweestap_core::admin::AdminService;
 use tweestap_core::metrics::Metrics;
 use tweestap_core::ports::{Clock, Entropy, PasswordHashing, SmsGateway, SmsOutbox, Store};
 use tweestap_core::signin::SignInService;
-use tweestap_sms::{ConversionWatch, DispatchSettings, Dispatcher, KannelGateway, OutboxGateway};
+use tweestap_sms::{
+    ConversionWatch, DispatchSettings, Dispatcher, HttpGateway, KannelGateway, OutboxGateway,
+};
 use tweestap_store::SqliteStore;
 use tweestap_web::i18n::Lang;
 use tweestap_web::passwords::Argon2Pool;
@@ -109,6 +111,27 @@ pub fn gateways(config: &Config, keys: &Arc<Keys>) -> anyhow::Result<Vec<Arc<dyn
                     delivery_reports.then(|| format!("{public}/sms/dlr/kannel")),
                     Box::new(move |reference| signer.callback.sign(reference)),
                     Duration::from_secs(*timeout_secs),
+                ))
+            }
+            GatewayConfig::Http(http) => {
+                let template = http.template()?;
+                let name = http.name.clone().unwrap_or_else(|| {
+                    http.preset
+                        .map(|p| p.name().to_string())
+                        .unwrap_or_else(|| "http".into())
+                });
+                let signer = keys.clone();
+                Arc::new(HttpGateway::new(
+                    name,
+                    template,
+                    http.account.clone().unwrap_or_default(),
+                    http.secret()?,
+                    http.from.clone().unwrap_or_else(|| "tweestap".into()),
+                    http.delivery_reports
+                        .unwrap_or(true)
+                        .then(|| format!("{public}/sms/dlr/http")),
+                    Box::new(move |reference| signer.callback.sign(reference)),
+                    Duration::from_secs(http.timeout_secs.unwrap_or(10)),
                 ))
             }
         };

@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
             get(report::get_report).post(report::post_report),
         )
         .route("/sms/dlr/kannel", get(sms_callbacks::get_kannel_report))
+        .route(
+            "/sms/dlr/http",
+            get(sms_callbacks::get_http_report).post(sms_callbacks::post_http_report),
+        )
         .route("/metrics", get(sms_callbacks::get_metrics))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })

@@ -51,6 +51,70 @@ pub async fn get_kannel_report(
     (StatusCode::OK, "ok").into_response()
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Signed {
+    r#ref: String,
+    sig: String,
+    /// Bird and Vonage put the status in the query of a GET.
+    status: Option<String>,
+}
+
+/// Delivery reports of HTTP providers (Twilio posts a form with `MessageStatus`; Bird and
+/// Vonage send `status`, in the query or a JSON body). Our reference and signature are in
+/// the URL we gave the provider, so a report for someone else's message cannot be forged.
+pub async fn post_http_report(
+    State(app): State<AppState>,
+    Query(q): Query<Signed>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !app.signin.keys.callback.verify(&q.r#ref, &q.sig) {
+        return (StatusCode::FORBIDDEN, "bad signature").into_response();
+    }
+    let mut status = q.status.clone();
+    if status.is_none() && !body.is_empty() {
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        status = form
+            .get("MessageStatus")
+            .or_else(|| form.get("status"))
+            .cloned();
+        if status.is_none()
+            && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
+        {
+            status = json
+                .get("status")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+        }
+    }
+    let outcome = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("delivered") => Some(true),
+        Some("undelivered" | "failed" | "delivery_failed" | "expired" | "rejected") => Some(false),
+        _ => None,
+    };
+    if let Some(delivered) = outcome {
+        let detail = status.unwrap_or_default();
+        match app
+            .store
+            .sms_delivery_report(&q.r#ref, delivered, &detail, app.clock.now())
+            .await
+        {
+            Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "storing a delivery report failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+            }
+        }
+    }
+    (StatusCode::OK, "ok").into_response()
+}
+
+pub async fn get_http_report(state: State<AppState>, query: Query<Signed>) -> Response {
+    post_http_report(state, query, axum::body::Bytes::new()).await
+}
+
 /// Prometheus metrics.
 pub async fn get_metrics(State(app): State<AppState>) -> Response {
     (
