@@ -477,8 +477,16 @@ fn secrets_stay_out_of_logs_and_the_database() {
 #[test]
 fn queued_messages_survive_killing_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let outbox = dir.path().join("outbox.jsonl");
     let write_config = |gateway: &str| {
         let path = dir.path().join("tweestap.toml");
@@ -496,7 +504,22 @@ fn queued_messages_survive_killing_the_server() {
     let config = write_config(&format!(
         "[[sms.gateways]]\nkind = \"kannel\"\nurl = \"http://127.0.0.1:{dead}/cgi-bin/sendsms\"\nusername = \"u\"\npassword = \"p\"\n"
     ));
-    ok(&tweestap(dir.path(), &["--config", &config, "user", "add", "jan", "--display-name", "Jan", "--phone", "0612345678", "--password-stdin"], Some("een lang wachtwoord\n")));
+    ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            &config,
+            "user",
+            "add",
+            "jan",
+            "--display-name",
+            "Jan",
+            "--phone",
+            "0612345678",
+            "--password-stdin",
+        ],
+        Some("een lang wachtwoord\n"),
+    ));
     let serve = |config: &str| {
         Command::new(env!("CARGO_BIN_EXE_tweestap"))
             .args(["--config", config, "serve"])
@@ -507,42 +530,71 @@ fn queued_messages_survive_killing_the_server() {
             .unwrap()
     };
     let mut server = serve(&config);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     runtime.block_on(async {
-        let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         for _ in 0..200 {
             if client.get(format!("{base}/healthz")).send().await.is_ok() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        let page = client.get(format!("{base}/sign-in")).send().await.unwrap().text().await.unwrap();
+        let page = client
+            .get(format!("{base}/sign-in"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let marker = "name=\"csrf\" value=\"";
         let start = page.find(marker).unwrap() + marker.len();
         let token = page[start..].split('"').next().unwrap().to_string();
         let answer = client
             .post(format!("{base}/sign-in"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("csrf={token}&username=jan&password=een+lang+wachtwoord"))
+            .body(format!(
+                "csrf={token}&username=jan&password=een+lang+wachtwoord"
+            ))
             .send()
             .await
             .unwrap();
-        assert_eq!(answer.headers()["location"], "/sign-in/code?problem=gateway-down");
+        assert_eq!(
+            answer.headers()["location"],
+            "/sign-in/code?problem=gateway-down"
+        );
     });
     server.kill().unwrap(); // SIGKILL: no chance to tidy up
     server.wait().unwrap();
-    let status = ok(&tweestap(dir.path(), &["--config", &config, "sms", "status", "--json"], None));
+    let status = ok(&tweestap(
+        dir.path(),
+        &["--config", &config, "sms", "status", "--json"],
+        None,
+    ));
     let list: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(list[0]["state"], "queued", "{status}");
     assert!(!outbox.exists());
 
     // Second life, with a working gateway: the queued message goes out, once.
-    let config = write_config(&format!("[[sms.gateways]]\nkind = \"outbox\"\npath = \"{}\"\n", outbox.display()));
+    let config = write_config(&format!(
+        "[[sms.gateways]]\nkind = \"outbox\"\npath = \"{}\"\n",
+        outbox.display()
+    ));
     let mut server = serve(&config);
     let started = std::time::Instant::now();
     while tweestap_sms::read_outbox(&outbox).unwrap().is_empty() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(15), "the queued message was not sent after the restart");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "the queued message was not sent after the restart"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -551,6 +603,10 @@ fn queued_messages_survive_killing_the_server() {
     let sent = tweestap_sms::read_outbox(&outbox).unwrap();
     assert_eq!(sent.len(), 1, "sent exactly once");
     assert_eq!(sent[0].to, "+31612345678");
-    let status = ok(&tweestap(dir.path(), &["--config", &config, "sms", "status", "--json"], None));
+    let status = ok(&tweestap(
+        dir.path(),
+        &["--config", &config, "sms", "status", "--json"],
+        None,
+    ));
     assert!(status.contains("\"state\": \"sent\""), "{status}");
 }

@@ -489,6 +489,21 @@ async fn bad_phone_numbers_get_a_clear_message_and_keep_what_was_typed() {
         );
     }
     assert!(app.sms().is_empty());
+    let refused: Vec<String> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "sms.send_refused")
+        .map(|e| e.outcome)
+        .collect();
+    assert!(
+        refused.contains(&"country_not_allowed".to_string()),
+        "{refused:?}"
+    );
+    assert!(
+        refused.contains(&"not_a_mobile_number".to_string()),
+        "{refused:?}"
+    );
     app.stop().await;
 }
 

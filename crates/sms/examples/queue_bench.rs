@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tweestap_core::metrics::Metrics;
 use tweestap_core::ports::{
-    Accepted, Clock, NewChallenge, NewQueuedSms, OutgoingSms, SendCountsQuery, SmsError, SmsGateway, SmsOutbox, Store,
+    Accepted, Clock, NewChallenge, NewQueuedSms, OutgoingSms, SendCountsQuery, SmsError,
+    SmsGateway, SmsOutbox, Store,
 };
 use tweestap_core::{CodeHash, Keys, NewUser, PhoneNumber, Timestamp, UserId, Username};
 use tweestap_sms::{DispatchSettings, Dispatcher, KannelGateway};
@@ -24,7 +25,12 @@ use tweestap_store::SqliteStore;
 struct WallClock;
 impl Clock for WallClock {
     fn now(&self) -> Timestamp {
-        Timestamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64)
+        Timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64,
+        )
     }
 }
 
@@ -42,7 +48,10 @@ impl SmsGateway for Timed {
     async fn send(&self, sms: &OutgoingSms) -> Result<Accepted, SmsError> {
         let result = self.inner.send(sms).await;
         if result.is_ok() {
-            self.handed.lock().unwrap().insert(sms.reference.clone(), Instant::now());
+            self.handed
+                .lock()
+                .unwrap()
+                .insert(sms.reference.clone(), Instant::now());
         }
         result
     }
@@ -62,7 +71,11 @@ async fn main() {
     let rate: u64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(100);
     let seconds: u64 = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await.unwrap());
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("bench.db"))
+            .await
+            .unwrap(),
+    );
     let user = store
         .create_users(
             &[(
@@ -112,7 +125,14 @@ async fn main() {
             let reference = format!("b{n}");
             let now = WallClock.now();
             let phone = PhoneNumber::from_stored(&format!("+316{:08}", 10_000_000 + n)).unwrap();
-            let query = SendCountsQuery { user, phone: &phone, network: "bench", now, failure_key: "f", failure_since: now };
+            let query = SendCountsQuery {
+                user,
+                phone: &phone,
+                network: "bench",
+                now,
+                failure_key: "f",
+                failure_since: now,
+            };
             store
                 .challenge_create(
                     &NewChallenge {
@@ -127,7 +147,11 @@ async fn main() {
                         reference: reference.clone(),
                         user_id: Some(user),
                         phone: phone.clone(),
-                        sealed_text: keys.seal.seal(b"123456 is je code\n\n@bench #123456", reference.as_bytes(), [1; 12]),
+                        sealed_text: keys.seal.seal(
+                            b"123456 is je code\n\n@bench #123456",
+                            reference.as_bytes(),
+                            [1; 12],
+                        ),
                         network: None,
                         report_token_hash: None,
                         created_at: now,
