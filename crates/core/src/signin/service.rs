@@ -180,17 +180,41 @@ impl SignInService {
         if !self.store.methods(*user_id).await?.is_empty() {
             return Err(SignInError::WrongStep);
         }
-        if !self
+        let parsed = if self
             .policy
             .allowed_countries
             .iter()
             .any(|c| c.eq_ignore_ascii_case(country))
         {
-            return Err(
-                crate::domain::PhoneError::CountryNotAllowed(country.to_uppercase()).into(),
-            );
-        }
-        let phone = PhoneNumber::parse(number, country, &self.policy.allowed_countries)?;
+            PhoneNumber::parse(number, country, &self.policy.allowed_countries)
+        } else {
+            Err(crate::domain::PhoneError::CountryNotAllowed(
+                country.to_uppercase(),
+            ))
+        };
+        let phone = match parsed {
+            Ok(phone) => phone,
+            Err(e) => {
+                // Countries and number kinds we refuse are toll-fraud limits: keep a trace.
+                let outcome = match e {
+                    crate::domain::PhoneError::CountryNotAllowed(_) => Some("country_not_allowed"),
+                    crate::domain::PhoneError::NotMobile(_) => Some("not_a_mobile_number"),
+                    _ => None,
+                };
+                if let Some(outcome) = outcome {
+                    self.audit(
+                        AuditKind::CodeSendRefused,
+                        outcome,
+                        Some(*user_id),
+                        None,
+                        ctx,
+                        Some(e.to_string()),
+                    )
+                    .await?;
+                }
+                return Err(e.into());
+            }
+        };
         let next = SignInState::AwaitingCode {
             flow: flow.clone(),
             user_id: *user_id,
