@@ -139,6 +139,42 @@ async fn the_global_hourly_budget_stops_everything() {
 }
 
 #[tokio::test]
+async fn the_per_country_budget_holds_across_accounts_and_networks() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.sms.max_sends_per_country_per_hour = 2;
+        c.policy.0.allowed_countries = vec!["NL".into(), "BE".into()];
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    app.add_user("nl1", Some("06 12345671")).await;
+    app.add_user("nl2", Some("06 12345672")).await;
+    app.add_user("nl3", Some("06 12345673")).await;
+    app.add_user("be1", Some("+32 470 12 34 56")).await;
+    for (i, (user, expected)) in [
+        ("nl1", "/sign-in/code"),
+        ("nl2", "/sign-in/code"),
+        ("nl3", "/sign-in/code?problem=country-budget"),
+        // Another country has its own budget.
+        ("be1", "/sign-in/code"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let addr = format!("203.0.113.{i}");
+        let mut b = app.browser_with_headers(&[("x-forwarded-for", &addr)]);
+        b.sign_in(user, PASSWORD).await.assert_redirect(expected);
+    }
+    assert_eq!(app.sms().len(), 3);
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "sms.send_refused" && e.outcome == "country_budget")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn few_used_codes_raise_the_pumping_alarm() {
     let app = spawn_app_with(|c| {
         c.policy.0.sms.max_sends_per_network_per_hour = 100;

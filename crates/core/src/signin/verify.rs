@@ -129,6 +129,9 @@ impl SignInService {
                 .await?;
             }
             CodeTarget::Register { .. } => {}
+            // When methods other than SMS exist (authenticator apps, passkeys), completing a
+            // sign-in with one of them must also lift an "I didn't ask for this" SMS block:
+            // the owner has proven themselves another way.
             CodeTarget::Method { method_id, .. } => {
                 // The method was removed (reset-mfa) while this code was out: no sign-in with it.
                 if !self.store.touch_method(*method_id, now).await? {
