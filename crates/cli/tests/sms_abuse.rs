@@ -8,7 +8,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use support::{PASSWORD, spawn_app, spawn_app_with};
 use tweestap_core::metrics::Metrics;
-use tweestap_core::ports::Store;
+use tweestap_core::ports::{Clock, Store};
 use tweestap_sms::ConversionWatch;
 
 fn report_link(text: &str) -> String {
@@ -171,6 +171,51 @@ async fn the_per_country_budget_holds_across_accounts_and_networks() {
             .iter()
             .any(|e| e.kind == "sms.send_refused" && e.outcome == "country_budget")
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_global_daily_budget_stops_everything() {
+    let app = spawn_app_with(|c| c.policy.0.sms.max_sends_per_day = 1).await;
+    app.add_user("a", Some("06 12345671")).await;
+    app.add_user("b", Some("06 12345672")).await;
+    app.browser()
+        .sign_in("a", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    app.clock.advance(2 * 3600);
+    app.browser()
+        .sign_in("b", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code?problem=global-budget");
+    app.clock.advance(23 * 3600);
+    app.browser()
+        .sign_in("b", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_number_from_a_country_no_longer_allowed_gets_no_code() {
+    let app = spawn_app().await;
+    // A Belgian number registered while Belgium was allowed (written straight to the store).
+    app.add_user("be", None).await;
+    let (user, _) = app.admin.find("be").await.unwrap();
+    let phone = tweestap_core::PhoneNumber::from_stored("+32470123456").unwrap();
+    app.admin
+        .store
+        .replace_phone(user.id, &phone, app.clock.now())
+        .await
+        .unwrap();
+    let mut b = app.browser();
+    b.sign_in("be", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code?problem=number-not-allowed");
+    b.open("/sign-in/code?problem=number-not-allowed")
+        .await
+        .assert_contains("Naar dit nummer sturen we geen codes meer.");
+    assert!(app.sms().is_empty());
     app.stop().await;
 }
 

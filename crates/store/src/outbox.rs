@@ -422,7 +422,9 @@ impl SmsOutbox for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         let sent = count(
             &mut conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE state IN ('sent', 'delivered') AND created_at >= ?",
+            // Handed over, whatever the delivery report said later: those were paid for, and
+            // pumped numbers often end "undelivered".
+            "SELECT COUNT(*) AS n FROM sms_outbox WHERE sent_at IS NOT NULL AND created_at >= ?",
             None,
             since,
         )

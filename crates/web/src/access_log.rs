@@ -8,7 +8,11 @@ use axum::response::Response;
 /// status and time taken. Form bodies — passwords and codes — are never logged.
 pub async fn log_requests(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    // A report link's token lets anyone block an account's codes: never log it.
+    let path = match request.uri().path() {
+        p if p.starts_with("/r/") => "/r/…".to_string(),
+        p => p.to_string(),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();

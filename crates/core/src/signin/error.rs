@@ -22,6 +22,8 @@ pub enum SendRefusal {
     GlobalBudget,
     /// The owner reported an unrequested code: no sends until then.
     Blocked { until: crate::domain::Timestamp },
+    /// The number is in a country that is no longer allowed.
+    NumberNotAllowed,
     /// No gateway could deliver the message.
     GatewayDown,
 }

@@ -56,6 +56,16 @@ impl SignInService {
                 return Err(SignInError::WrongStep);
             }
         }
+        // The allow-list applies to every send, also to numbers registered before it narrowed.
+        let country = target.phone().country();
+        if !self
+            .policy
+            .allowed_countries
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(country))
+        {
+            return Err(SignInError::NotSent(SendRefusal::NumberNotAllowed));
+        }
         let now = self.clock.now();
         let phone = target.phone();
         let code = OtpCode::generate(self.entropy.as_ref());
@@ -223,6 +233,7 @@ pub(super) fn refusal_name(refusal: SendRefusal) -> &'static str {
         SendRefusal::GlobalBudget => "global_budget",
         SendRefusal::Blocked { .. } => "blocked_by_report",
         SendRefusal::AccountLocked { .. } => "account_locked",
+        SendRefusal::NumberNotAllowed => "number_not_allowed",
         SendRefusal::GatewayDown => "gateway_down",
     }
 }

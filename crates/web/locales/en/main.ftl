@@ -70,6 +70,7 @@ error-account-budget = You asked for too many codes in the last hour. Try again 
 error-number-budget = Too many codes were sent to this number in the last hour. Try again later.
 error-gateway-down = We can't send text messages right now. Try again shortly, or sign in another way.
 error-sms-busy = Too many codes are being requested right now. Try again later or sign in another way.
+error-number-not-allowed = We no longer send codes to this number. Sign in another way or contact the helpdesk.
 error-sms-blocked = We are not sending codes for this account for now, because someone reported a code they had not asked for. Contact the helpdesk.
 code-sending = We're sending a text message to { $phone }. This usually takes a few seconds.
 code-sending-refresh = Nothing yet? Refresh this page.

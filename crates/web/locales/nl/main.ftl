@@ -71,6 +71,7 @@ error-account-budget = Je hebt het afgelopen uur te veel codes gevraagd. Probeer
 error-number-budget = Naar dit nummer zijn het afgelopen uur te veel codes gestuurd. Probeer het later opnieuw.
 error-gateway-down = We kunnen nu geen sms versturen. Probeer het zo opnieuw, of log op een andere manier in.
 error-sms-busy = Er worden nu te veel codes gevraagd. Probeer het later opnieuw of log op een andere manier in.
+error-number-not-allowed = Naar dit nummer sturen we geen codes meer. Log op een andere manier in of neem contact op met de helpdesk.
 error-sms-blocked = Voor dit account sturen we tijdelijk geen codes, omdat gemeld is dat er een code werd gevraagd die niet door de eigenaar was aangevraagd. Neem contact op met de helpdesk.
 code-sending = We versturen een sms naar { $phone }. Dat duurt meestal een paar seconden.
 code-sending-refresh = Nog niets ontvangen? Vernieuw deze pagina.

@@ -41,6 +41,7 @@ fn problem_from_query(name: &str) -> Option<SendRefusal> {
         SendRefusal::AccountLocked {
             retry_after_secs: 0,
         },
+        SendRefusal::NumberNotAllowed,
         SendRefusal::GatewayDown,
     ]
     .into_iter()

@@ -225,6 +225,10 @@ pub fn refusal_message(lang: Lang, refusal: SendRefusal) -> (StatusCode, String)
         SendRefusal::NetworkBudget | SendRefusal::CountryBudget | SendRefusal::GlobalBudget => {
             (too_many, t(lang, "error-sms-busy", &[]))
         }
+        SendRefusal::NumberNotAllowed => (
+            StatusCode::FORBIDDEN,
+            t(lang, "error-number-not-allowed", &[]),
+        ),
         SendRefusal::Blocked { .. } => (StatusCode::FORBIDDEN, t(lang, "error-sms-blocked", &[])),
         SendRefusal::GatewayDown => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -244,6 +248,7 @@ pub fn refusal_name(refusal: SendRefusal) -> &'static str {
         SendRefusal::CountryBudget => "country-budget",
         SendRefusal::GlobalBudget => "global-budget",
         SendRefusal::Blocked { .. } => "blocked",
+        SendRefusal::NumberNotAllowed => "number-not-allowed",
         SendRefusal::GatewayDown => "gateway-down",
     }
 }
