@@ -87,7 +87,7 @@ pub struct HttpGatewayConfig {
     pub url: Option<String>,
     pub method: Option<String>,
     pub format: Option<tweestap_sms::BodyFormat>,
-    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    pub headers: Option<HeaderValues>,
     pub body: Option<String>,
     /// HTTP statuses that mean "accepted" (default 200, 201, 202).
     pub success_status: Option<Vec<u16>>,
@@ -142,7 +142,7 @@ impl HttpGatewayConfig {
             t.format = v;
         }
         if let Some(v) = &self.headers {
-            t.headers.extend(v.clone());
+            t.headers.extend(v.0.clone());
         }
         if let Some(v) = &self.body {
             t.body = v.clone();
@@ -191,6 +191,17 @@ fn default_timeout() -> u64 {
 
 fn yes() -> bool {
     true
+}
+
+/// Extra request headers; their values may hold tokens, so `Debug` shows names only.
+#[derive(Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(transparent)]
+pub struct HeaderValues(pub std::collections::BTreeMap<String, String>);
+
+impl std::fmt::Debug for HeaderValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// A secret in the configuration. `Debug` never shows it.

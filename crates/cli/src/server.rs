@@ -259,7 +259,7 @@ pub async fn start(
     let wiring = Wiring::new(config, clock).await?;
     let dispatcher = wiring.dispatcher(config)?;
     let state = wiring.app_state(config, &dispatcher, demo_outbox)?;
-    let worker = tokio::spawn(dispatcher.clone().run());
+    let mut worker = tokio::spawn(dispatcher.clone().run());
     let watch = Arc::new(ConversionWatch::new(
         wiring.store.clone() as Arc<dyn Store>,
         wiring.clock.clone(),
@@ -299,8 +299,15 @@ pub async fn start(
             tracing::error!(error = %e, "server stopped with an error");
         }
         purge.abort();
-        worker.abort();
         watcher.abort();
+        // Let the SMS worker finish what it is sending, so a restart interrupts no send.
+        dispatcher.stop();
+        if tokio::time::timeout(Duration::from_secs(20), &mut worker)
+            .await
+            .is_err()
+        {
+            worker.abort();
+        }
     });
     Ok(Running {
         addr,

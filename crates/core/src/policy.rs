@@ -98,7 +98,8 @@ pub struct SmsPolicy {
     pub alert_min_verified_ratio: f64,
     /// …once at least this many were sent.
     pub alert_min_sent: u32,
-    /// How often the whole gateway list is tried before a message fails.
+    /// How often the whole gateway list is tried before a message fails (waits of 2, 4 … 30
+    /// seconds between rounds; the code's expiry ends it sooner).
     pub max_rounds: u32,
     /// How long a sign-in page waits for the first gateway's answer before showing the code
     /// page anyway (which then follows the message's progress).
@@ -117,7 +118,7 @@ impl Default for SmsPolicy {
             report_block_secs: 86_400,
             alert_min_verified_ratio: 0.5,
             alert_min_sent: 20,
-            max_rounds: 3,
+            max_rounds: 100,
             wait_for_send_ms: 2500,
         }
     }

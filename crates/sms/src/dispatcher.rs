@@ -15,8 +15,10 @@ pub struct DispatchSettings {
     pub max_rounds: u32,
     /// How long a claimed message belongs to this worker; longer than any gateway timeout.
     pub lease_secs: i64,
-    /// First wait between rounds; it doubles each round.
+    /// First wait between rounds; it doubles each round…
     pub round_backoff_secs: i64,
+    /// …up to this.
+    pub max_backoff_secs: i64,
     /// How often the queue is looked at when nobody wakes the worker (retries, other nodes).
     pub poll: Duration,
 }
@@ -24,9 +26,10 @@ pub struct DispatchSettings {
 impl Default for DispatchSettings {
     fn default() -> Self {
         DispatchSettings {
-            max_rounds: 3,
+            max_rounds: 100,
             lease_secs: 60,
             round_backoff_secs: 2,
+            max_backoff_secs: 30,
             poll: Duration::from_millis(500),
         }
     }
@@ -44,6 +47,7 @@ pub struct Dispatcher {
     metrics: Arc<Metrics>,
     settings: DispatchSettings,
     notify: Arc<Notify>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 struct Waker(Arc<Notify>);
@@ -71,6 +75,7 @@ impl Dispatcher {
             metrics,
             settings,
             notify: Arc::new(Notify::new()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -79,9 +84,17 @@ impl Dispatcher {
         Arc::new(Waker(self.notify.clone()))
     }
 
-    /// Runs until the task is dropped or aborted. Each claimed message is sent concurrently.
+    /// Asks `run` to finish: it claims nothing more and returns once the messages it is
+    /// sending have their outcome recorded, so a shutdown interrupts no send.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// Runs until [`Dispatcher::stop`]. Each claimed message is sent concurrently.
     pub async fn run(self: Arc<Self>) {
-        loop {
+        while !self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             match self.run_once().await {
                 Ok(0) => {
                     tokio::select! {
@@ -119,6 +132,11 @@ impl Dispatcher {
         Ok(count)
     }
 
+    /// The first gateway at or after `from` that may get this message.
+    fn candidate(&self, from: u32, avoid: &[u32]) -> Option<u32> {
+        (from..self.gateways.len() as u32).find(|i| !avoid.contains(i))
+    }
+
     async fn process(&self, message: QueuedSms) -> Result<(), StoreError> {
         let now = self.clock.now();
         if now >= message.expires_at {
@@ -134,25 +152,27 @@ impl Dispatcher {
                 )
                 .await;
         }
-        let count = self.gateways.len() as u32;
-        let mut index = message.gateway_index;
-        if message.interrupted {
+        let mut avoid = message.avoid.clone();
+        if message.interrupted && !avoid.contains(&message.gateway_index) {
             // That gateway may have taken it just before the crash: never give it the same
-            // message twice; the next gateway gets it instead.
-            index += 1;
+            // message again, in this round or any later one.
+            avoid.push(message.gateway_index);
         }
-        if index >= count {
+        let Some(index) = self
+            .candidate(message.gateway_index, &avoid)
+            .or_else(|| self.candidate(0, &avoid))
+        else {
             Metrics::inc(&self.metrics.sms_failed);
-            let reason = if message.interrupted {
-                "interrupted while sending and no other gateway is left; not resent to the same gateway"
-            } else {
+            let reason = if self.gateways.is_empty() {
                 "no SMS gateway is configured"
+            } else {
+                "every gateway may already have it (a send was interrupted or went unanswered); not sent again"
             };
             return self
                 .outbox
                 .sms_mark_final(message.id, SmsState::Failed, reason, now)
                 .await;
-        }
+        };
         let Ok(text) = self
             .keys
             .seal
@@ -174,6 +194,7 @@ impl Dispatcher {
             to: message.phone.clone(),
             text: String::from_utf8_lossy(&text).into_owned(),
             reference: message.reference.clone(),
+            valid_for_secs: now.secs_until(message.expires_at),
         };
         match gateway.send(&sms).await {
             Ok(accepted) => {
@@ -191,7 +212,10 @@ impl Dispatcher {
             Err(error) => {
                 Metrics::inc(&self.metrics.sms_gateway_errors);
                 tracing::warn!(gateway = gateway.name(), reference = %message.reference, error = %error, "SMS gateway failed");
-                self.after_failure(&message, index, &error).await
+                if matches!(error, SmsError::Uncertain(_)) {
+                    avoid.push(index);
+                }
+                self.after_failure(&message, index, &error, &avoid).await
             }
         }
     }
@@ -201,18 +225,28 @@ impl Dispatcher {
         message: &QueuedSms,
         index: u32,
         error: &SmsError,
+        avoid: &[u32],
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let detail = format!("{}: {error}", self.gateways[index as usize].name());
-        if index + 1 < self.gateways.len() as u32 {
+        if let Some(next) = self.candidate(index + 1, avoid) {
             // Fail over to the next gateway straight away.
             self.outbox
-                .sms_mark_retry(message.id, index + 1, message.round, now, &detail)
+                .sms_mark_retry(message.id, next, message.round, now, &detail, avoid)
                 .await?;
             self.notify.notify_one();
             return Ok(());
         }
         let round = message.round + 1;
+        let Some(first) = self.candidate(0, avoid) else {
+            Metrics::inc(&self.metrics.sms_failed);
+            let reason =
+                format!("every gateway may already have it; not sent again; last: {detail}");
+            return self
+                .outbox
+                .sms_mark_final(message.id, SmsState::Failed, &reason, now)
+                .await;
+        };
         if round >= self.settings.max_rounds {
             Metrics::inc(&self.metrics.sms_failed);
             let reason = format!("every gateway failed, {round} times; last: {detail}");
@@ -221,10 +255,12 @@ impl Dispatcher {
                 .sms_mark_final(message.id, SmsState::Failed, &reason, now)
                 .await;
         }
+        // Keep trying while the code is valid: waits of 2, 4, 8 … seconds, at most 30.
         let wait = self
             .settings
             .round_backoff_secs
-            .saturating_mul(1 << (round - 1).min(16));
+            .saturating_mul(1 << (round - 1).min(16))
+            .min(self.settings.max_backoff_secs);
         if now.plus_secs(wait) >= message.expires_at {
             Metrics::inc(&self.metrics.sms_expired);
             return self
@@ -238,7 +274,14 @@ impl Dispatcher {
                 .await;
         }
         self.outbox
-            .sms_mark_retry(message.id, 0, round, now.plus_secs(wait), &detail)
+            .sms_mark_retry(
+                message.id,
+                first,
+                round,
+                now.plus_secs(wait),
+                &detail,
+                avoid,
+            )
             .await
     }
 }

@@ -31,8 +31,8 @@ pub enum Preset {
 
 /// Everything that describes one provider's request. Placeholders: `{to}` (E.164, with "+"),
 /// `{to_digits}` (without "+"), `{text}`, `{reference}`, `{from}`, `{account}`, `{secret}`,
-/// `{basic}` (base64 of `account:secret`), `{report_url}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `{basic}` (base64 of `account:secret`), `{report_url}`, `{validity_secs}`, `{validity_ms}`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpTemplate {
     pub method: String,
     pub url: String,
@@ -45,6 +45,18 @@ pub struct HttpTemplate {
     pub success_json: Option<(String, String)>,
     /// Where the provider's id for the message is in the JSON answer.
     pub provider_id_pointer: Option<String>,
+}
+
+/// Header values may hold tokens: `Debug` shows their names only.
+impl std::fmt::Debug for HttpTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTemplate")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Preset {
@@ -85,7 +97,7 @@ impl Preset {
                 url: "https://rest.messagebird.com/messages".into(),
                 headers: headers(&[("Authorization", "AccessKey {secret}")]),
                 format: BodyFormat::Json,
-                body: r#"{"originator":"{from}","recipients":["{to_digits}"],"body":"{text}","reference":"{reference}","reportUrl":"{report_url}"}"#.into(),
+                body: r#"{"originator":"{from}","recipients":["{to_digits}"],"body":"{text}","reference":"{reference}","reportUrl":"{report_url}","validity":{validity_secs}}"#.into(),
                 success_status: vec![201],
                 success_json: None,
                 provider_id_pointer: Some("/id".into()),
@@ -107,7 +119,7 @@ impl Preset {
                 url: "https://api.twilio.com/2010-04-01/Accounts/{account}/Messages.json".into(),
                 headers: headers(&[("Authorization", "Basic {basic}")]),
                 format: BodyFormat::Form,
-                body: "To={to}&From={from}&Body={text}&StatusCallback={report_url}".into(),
+                body: "To={to}&From={from}&Body={text}&StatusCallback={report_url}&ValidityPeriod={validity_secs}".into(),
                 success_status: vec![201],
                 success_json: None,
                 provider_id_pointer: Some("/sid".into()),
@@ -119,7 +131,7 @@ impl Preset {
                 url: "https://rest.nexmo.com/sms/json".into(),
                 headers: BTreeMap::new(),
                 format: BodyFormat::Form,
-                body: "api_key={account}&api_secret={secret}&from={from}&to={to_digits}&text={text}&client-ref={reference}&callback={report_url}".into(),
+                body: "api_key={account}&api_secret={secret}&from={from}&to={to_digits}&text={text}&client-ref={reference}&callback={report_url}&ttl={validity_ms}".into(),
                 success_status: vec![200],
                 success_json: Some(("/messages/0/status".into(), "0".into())),
                 provider_id_pointer: Some("/messages/0/message-id".into()),
@@ -174,10 +186,13 @@ impl HttpGateway {
             .report_url
             .as_ref()
             .map(|base| {
+                // Signed over reference and gateway: only this gateway may report on it.
+                let signed = format!("{}:{}", sms.reference, self.name);
                 format!(
-                    "{base}?ref={}&sig={}",
+                    "{base}?ref={}&gw={}&sig={}",
                     sms.reference,
-                    (self.sign)(&sms.reference)
+                    self.name,
+                    (self.sign)(&signed)
                 )
             })
             .unwrap_or_default();
@@ -196,6 +211,11 @@ impl HttpGateway {
             ("secret", self.secret.clone()),
             ("basic", basic),
             ("report_url", report),
+            ("validity_secs", sms.valid_for_secs.max(1).to_string()),
+            (
+                "validity_ms",
+                (sms.valid_for_secs.max(20) * 1000).to_string(),
+            ),
         ]
     }
 
@@ -284,10 +304,13 @@ impl SmsGateway for HttpGateway {
         let response = request
             .send()
             .await
-            .map_err(|e| SmsError::Unavailable(crate::kannel::describe(&e)))?;
+            .map_err(|e| crate::kannel::classify(&e))?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        let short: String = text.trim().chars().take(200).collect();
+        let short = crate::kannel::excerpt(
+            &text,
+            &[&self.secret, &sms.text, crate::kannel::code_of(&sms.text)],
+        );
         if !self.template.success_status.contains(&status) {
             return Err(match status {
                 429 | 500..=599 => SmsError::Unavailable(format!("HTTP {status}: {short}")),

@@ -66,16 +66,24 @@ impl SmsGateway for KannelGateway {
             ("text", sms.text.clone()),
             ("charset", "UTF-8".to_string()),
             ("coding", "0".to_string()),
+            // Minutes the operator may keep trying: never past the code's expiry.
+            (
+                "validity",
+                ((sms.valid_for_secs.max(60) + 59) / 60).to_string(),
+            ),
         ];
         if let Some(from) = &self.from {
             query.push(("from", from.clone()));
         }
         if let Some(base) = &self.report_url {
             // Kannel fills in %d (the report type); its %I would be Kannel's id, not ours.
+            // Signed over reference and gateway: only this gateway may report on it.
+            let signed = format!("{}:{}", sms.reference, self.name);
             let url = format!(
-                "{base}?ref={}&sig={}&type=%d",
+                "{base}?ref={}&gw={}&sig={}&type=%d",
                 sms.reference,
-                (self.sign)(&sms.reference)
+                self.name,
+                (self.sign)(&signed)
             );
             query.push(("dlr-mask", "31".to_string()));
             query.push(("dlr-url", url));
@@ -86,16 +94,43 @@ impl SmsGateway for KannelGateway {
             .query(&query)
             .send()
             .await
-            .map_err(|e| SmsError::Unavailable(describe(&e)))?;
+            .map_err(|e| classify(&e))?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
-        let body = body.trim().chars().take(200).collect::<String>();
+        let body = excerpt(&body, &[&self.password, &sms.text, code_of(&sms.text)]);
         match status.as_u16() {
             200..=299 => Ok(Accepted::default()),
             429 | 500..=599 => Err(SmsError::Unavailable(format!("HTTP {status}: {body}"))),
             _ => Err(SmsError::Rejected(format!("HTTP {status}: {body}"))),
         }
     }
+}
+
+/// Sorts a transport error: nothing reached the gateway (it is down: try another), or the
+/// request went out and no answer came (it may have the message: never give it again).
+pub(crate) fn classify(e: &reqwest::Error) -> SmsError {
+    if e.is_connect() || e.is_builder() {
+        SmsError::Unavailable(describe(e))
+    } else {
+        SmsError::Uncertain(describe(e))
+    }
+}
+
+/// The code in a text (its WebOTP line ends "#123456"), to keep it out of error messages.
+pub(crate) fn code_of(text: &str) -> &str {
+    text.rsplit('#')
+        .next()
+        .filter(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("")
+}
+
+/// A short piece of a gateway's answer for logs and `sms status`, unless it repeats something
+/// secret from the request (some providers echo it back).
+pub(crate) fn excerpt(body: &str, secrets: &[&str]) -> String {
+    if secrets.iter().any(|s| !s.is_empty() && body.contains(s)) {
+        return "(answer withheld: it repeats part of the request)".to_string();
+    }
+    body.trim().chars().take(160).collect()
 }
 
 /// A reqwest error without the URL, which holds the Kannel password.

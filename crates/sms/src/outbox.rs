@@ -103,6 +103,7 @@ mod tests {
                 to: PhoneNumber::from_stored("+31612345678").unwrap(),
                 text: text.into(),
                 reference: "r1".into(),
+                valid_for_secs: 600,
             })
             .await
             .unwrap();
@@ -126,6 +127,7 @@ mod tests {
                 to: PhoneNumber::from_stored("+31612345678").unwrap(),
                 text: "x".into(),
                 reference: "r".into(),
+                valid_for_secs: 600,
             })
             .await
             .unwrap_err();

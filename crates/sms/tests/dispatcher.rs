@@ -221,11 +221,15 @@ async fn kannel_gets_a_well_formed_request_with_our_reference_in_the_report_url(
     ] {
         assert!(line.contains(part), "{part} missing in {line}");
     }
-    let sig = s.keys.callback.sign("ref1");
+    let sig = s.keys.callback.sign("ref1:kannel");
     let dlr = format!(
-        "dlr-url=https%3A%2F%2Flogin.school.nl%2Fsms%2Fdlr%2Fkannel%3Fref%3Dref1%26sig%3D{sig}%26type%3D%25d"
+        "dlr-url=https%3A%2F%2Flogin.school.nl%2Fsms%2Fdlr%2Fkannel%3Fref%3Dref1%26gw%3Dkannel%26sig%3D{sig}%26type%3D%25d"
     );
     assert!(line.contains(&dlr), "{line}");
+    assert!(
+        line.contains("validity=10"),
+        "the operator may not deliver after the code expires: {line}"
+    );
     assert_eq!(s.metrics.sms_sent.load(Ordering::Relaxed), 1);
 }
 
@@ -330,7 +334,7 @@ async fn a_message_interrupted_mid_send_never_goes_to_the_same_gateway_again() {
         "the first gateway may have it already"
     );
 
-    // With no other gateway it is given up rather than possibly sent twice.
+    // With no other gateway it is given up rather than possibly sent twice, also in later rounds.
     let t = setup().await;
     t.queue("ref", "hallo").await;
     t.store
@@ -341,4 +345,69 @@ async fn a_message_interrupted_mid_send_never_goes_to_the_same_gateway_again() {
     t.dispatcher(vec![t.outbox()], 3).run_once().await.unwrap();
     assert_eq!(t.state("ref").await.0, SmsState::Failed);
     assert!(t.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn a_gateway_that_took_the_request_but_never_answered_does_not_get_it_again() {
+    let s = setup().await;
+    let (hang, seen) = fake_kannel(Mode::Hang).await;
+    let d = s.dispatcher(vec![kannel(&hang, &s.keys)], 5);
+    s.queue("ref", "hallo").await;
+    d.run_once().await.unwrap();
+    s.clock.0.fetch_add(60, Ordering::SeqCst);
+    d.run_once().await.unwrap();
+    let m = s.store.sms_by_reference("ref").await.unwrap().unwrap();
+    assert_eq!(m.state, SmsState::Failed);
+    assert!(m.last_error.unwrap().contains("may already have it"));
+    assert_eq!(seen.lock().unwrap().len(), 1, "asked once, never again");
+}
+
+#[tokio::test]
+async fn a_message_cancelled_while_it_was_being_sent_is_not_retried() {
+    let s = setup().await;
+    s.queue("ref", "hallo").await;
+    let claimed = s
+        .store
+        .sms_claim(s.clock.now(), s.clock.now().plus_secs(60), 10)
+        .await
+        .unwrap();
+    // The owner reports the code while the worker is sending it; the gateway then fails.
+    s.store
+        .sms_block(s.user, s.clock.now().plus_secs(3600), None, "reported")
+        .await
+        .unwrap();
+    s.store
+        .sms_mark_retry(claimed[0].id, 0, 1, s.clock.now(), "HTTP 503", &[])
+        .await
+        .unwrap();
+    assert_eq!(s.state("ref").await.0, SmsState::Failed);
+    s.clock.0.fetch_add(5, Ordering::SeqCst);
+    let d = s.dispatcher(vec![s.outbox()], 5);
+    assert_eq!(d.run_once().await.unwrap(), 0);
+    assert!(s.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn a_late_failure_report_from_a_gateway_failed_over_from_changes_nothing() {
+    let s = setup().await;
+    let (e500, _) = fake_kannel(Mode::Status(500)).await;
+    let d = s.dispatcher(vec![kannel(&e500, &s.keys), s.outbox()], 3);
+    s.queue("ref", "hallo").await;
+    d.run_once().await.unwrap();
+    d.run_once().await.unwrap();
+    assert_eq!(s.state("ref").await.1.as_deref(), Some("outbox"));
+    assert!(
+        !s.store
+            .sms_delivery_report("ref", "kannel", false, "undeliverable", s.clock.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.state("ref").await.0, SmsState::Sent);
+    assert!(
+        s.store
+            .sms_delivery_report("ref", "outbox", true, "delivered", s.clock.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.state("ref").await.0, SmsState::Delivered);
 }

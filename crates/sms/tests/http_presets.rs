@@ -115,6 +115,7 @@ fn sms() -> OutgoingSms {
         to: PhoneNumber::from_stored("+31612345678").unwrap(),
         text: "123456 is je code voor \"De School\".\n\n@login.school.nl #123456".into(),
         reference: "ref42".into(),
+        valid_for_secs: 540,
     }
 }
 
@@ -171,8 +172,9 @@ async fn bird_gets_an_access_key_and_a_report_url() {
     assert_eq!(j["reference"], "ref42");
     assert_eq!(
         j["reportUrl"],
-        "https://login.school.nl/sms/dlr/http?ref=ref42&sig=sig-ref42"
+        "https://login.school.nl/sms/dlr/http?ref=ref42&gw=messagebird&sig=sig-ref42:messagebird"
     );
+    assert_eq!(j["validity"], 540, "not delivered after the code expires");
 }
 
 #[tokio::test]
@@ -236,8 +238,9 @@ async fn twilio_gets_basic_auth_a_form_and_a_status_callback() {
     assert_eq!(f["Body"], TEXT);
     assert_eq!(
         f["StatusCallback"],
-        "https://login.school.nl/sms/dlr/http?ref=ref42&sig=sig-ref42"
+        "https://login.school.nl/sms/dlr/http?ref=ref42&gw=twilio&sig=sig-ref42:twilio"
     );
+    assert_eq!(f["ValidityPeriod"], "540");
 }
 
 #[tokio::test]
@@ -261,6 +264,8 @@ async fn vonage_success_is_read_from_the_answer_not_the_status() {
     );
     assert_eq!(f["text"], TEXT);
     assert_eq!(f["client-ref"], "ref42");
+    assert_eq!(f["ttl"], "540000");
+    assert_eq!(f["ttl"], "540000");
 
     // HTTP 200 with status "2" (missing parameters) is a refusal.
     let (base, _) = provider(

@@ -15,6 +15,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sms outbox",
         include_str!("../migrations/sqlite/0002_sms_outbox.sql"),
     ),
+    (
+        3,
+        "sms safety",
+        include_str!("../migrations/sqlite/0003_sms_safety.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

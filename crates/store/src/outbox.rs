@@ -200,15 +200,20 @@ impl SmsOutbox for SqliteStore {
     ) -> Result<Vec<QueuedSms>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // A message still "sending" after its lease ran out belonged to a worker that died.
-        sqlx::query("UPDATE sms_outbox SET interrupted = 1, state = 'queued' WHERE state = 'sending' AND lease_until < ?")
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE sms_outbox SET interrupted = 1, state = CASE WHEN cancelled = 1 THEN 'failed' ELSE 'queued' END,
+                 last_error = CASE WHEN cancelled = 1 THEN 'cancelled' ELSE last_error END
+             WHERE state = 'sending' AND lease_until < ?",
+        )
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         let rows = sqlx::query(
             "UPDATE sms_outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM sms_outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?)
-             RETURNING id, reference, phone, sealed_text, expires_at, gateway_index, round, interrupted",
+             WHERE id IN (SELECT id FROM sms_outbox WHERE state = 'queued' AND cancelled = 0 AND next_attempt_at <= ?
+                          ORDER BY id LIMIT ?)
+             RETURNING id, reference, phone, sealed_text, expires_at, gateway_index, round, interrupted, avoid_gateways",
         )
         .bind(lease_until.0)
         .bind(now.0)
@@ -233,6 +238,12 @@ impl SmsOutbox for SqliteStore {
                     gateway_index: row.try_get::<i64, _>("gateway_index").map_err(backend)? as u32,
                     round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
                     interrupted: row.try_get::<i64, _>("interrupted").map_err(backend)? != 0,
+                    avoid: row
+                        .try_get::<String, _>("avoid_gateways")
+                        .map_err(backend)?
+                        .split(',')
+                        .filter_map(|g| g.parse().ok())
+                        .collect(),
                 })
             })
             .collect()
@@ -269,9 +280,13 @@ impl SmsOutbox for SqliteStore {
         round: u32,
         next_attempt_at: Timestamp,
         error: &str,
+        avoid: &[u32],
     ) -> Result<(), StoreError> {
+        let avoid: Vec<String> = avoid.iter().map(u32::to_string).collect();
         sqlx::query(
-            "UPDATE sms_outbox SET state = 'queued', gateway_index = ?, round = ?, next_attempt_at = ?, last_error = ?,
+            "UPDATE sms_outbox SET state = CASE WHEN cancelled = 1 THEN 'failed' ELSE 'queued' END,
+                 sealed_text = CASE WHEN cancelled = 1 THEN NULL ELSE sealed_text END,
+                 gateway_index = ?, round = ?, next_attempt_at = ?, last_error = ?, avoid_gateways = ?,
                  lease_until = NULL, interrupted = 0
              WHERE id = ? AND state = 'sending'",
         )
@@ -279,6 +294,7 @@ impl SmsOutbox for SqliteStore {
         .bind(i64::from(round))
         .bind(next_attempt_at.0)
         .bind(error)
+        .bind(avoid.join(","))
         .bind(id.0)
         .execute(&self.pool)
         .await
@@ -309,26 +325,32 @@ impl SmsOutbox for SqliteStore {
     async fn sms_delivery_report(
         &self,
         reference: &str,
+        gateway: &str,
         delivered: bool,
         detail: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        // "Delivered" from the gateway that has it (or from the one still being answered);
+        // "failed" only from the gateway that took it: a late report from a gateway we failed
+        // over from must not undo the send that worked.
         let done = if delivered {
             sqlx::query(
                 "UPDATE sms_outbox SET state = 'delivered', delivered_at = ?, sealed_text = NULL
-                 WHERE reference = ? AND state IN ('sending', 'sent', 'delivered')",
+                 WHERE reference = ? AND (state IN ('sent', 'delivered') AND gateway = ? OR state = 'sending')",
             )
             .bind(now.0)
             .bind(reference)
+            .bind(gateway)
             .execute(&self.pool)
             .await
         } else {
             sqlx::query(
                 "UPDATE sms_outbox SET state = 'failed', last_error = ?, sealed_text = NULL
-                 WHERE reference = ? AND state IN ('sending', 'sent')",
+                 WHERE reference = ? AND state = 'sent' AND gateway = ?",
             )
             .bind(format!("delivery failed: {detail}"))
             .bind(reference)
+            .bind(gateway)
             .execute(&self.pool)
             .await
         }
@@ -477,10 +499,14 @@ impl SmsOutbox for SqliteStore {
                 .await
                 .map_err(backend)?;
         }
-        // Whatever is still waiting for this account is not sent either.
+        // Whatever is still waiting for this account is not sent either, nor retried if it
+        // is being sent right now.
         sqlx::query(
-            "UPDATE sms_outbox SET state = 'failed', sealed_text = NULL, last_error = 'account blocked'
-             WHERE user_id = ? AND state = 'queued'",
+            "UPDATE sms_outbox SET cancelled = 1,
+                 state = CASE WHEN state = 'queued' THEN 'failed' ELSE state END,
+                 sealed_text = CASE WHEN state = 'queued' THEN NULL ELSE sealed_text END,
+                 last_error = 'account blocked'
+             WHERE user_id = ? AND state IN ('queued', 'sending')",
         )
         .bind(user.0)
         .execute(&mut *tx)

@@ -318,8 +318,12 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         sqlx::query(
-            "UPDATE sms_outbox SET state = 'failed', sealed_text = NULL, last_error = 'replaced by a newer code'
-             WHERE state = 'queued' AND challenge_id IN (SELECT id FROM sms_challenges WHERE flow = ? AND superseded = 1)",
+            "UPDATE sms_outbox SET cancelled = 1,
+                 state = CASE WHEN state = 'queued' THEN 'failed' ELSE state END,
+                 sealed_text = CASE WHEN state = 'queued' THEN NULL ELSE sealed_text END,
+                 last_error = 'replaced by a newer code'
+             WHERE state IN ('queued', 'sending')
+               AND challenge_id IN (SELECT id FROM sms_challenges WHERE flow = ? AND superseded = 1)",
         )
         .bind(&c.flow)
         .execute(&mut *tx)

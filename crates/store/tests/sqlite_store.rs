@@ -295,7 +295,7 @@ async fn the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions
     assert_eq!(again[0].reference, claimed[1].reference);
     assert!(again[0].interrupted);
     // A retry waits for its time.
-    s.sms_mark_retry(again[0].id, 1, 0, Timestamp(200), "timeout")
+    s.sms_mark_retry(again[0].id, 1, 0, Timestamp(200), "timeout", &[0])
         .await
         .unwrap();
     assert!(
@@ -312,6 +312,7 @@ async fn the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions
         (retried[0].gateway_index, retried[0].interrupted),
         (1, false)
     );
+    assert_eq!(retried[0].avoid, vec![0]);
     // Sent messages keep no text; delivery reports move them on.
     let sent = s
         .sms_by_reference(&claimed[0].reference)
@@ -323,9 +324,27 @@ async fn the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions
         (SmsState::Sent, Some("kannel"))
     );
     assert!(
-        s.sms_delivery_report(&claimed[0].reference, true, "delivered", Timestamp(15))
-            .await
-            .unwrap()
+        !s.sms_delivery_report(
+            &claimed[0].reference,
+            "other",
+            false,
+            "failed",
+            Timestamp(15)
+        )
+        .await
+        .unwrap(),
+        "only the gateway that took it may fail it"
+    );
+    assert!(
+        s.sms_delivery_report(
+            &claimed[0].reference,
+            "kannel",
+            true,
+            "delivered",
+            Timestamp(15)
+        )
+        .await
+        .unwrap()
     );
     assert_eq!(
         s.sms_by_reference(&claimed[0].reference)
@@ -336,7 +355,7 @@ async fn the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions
         SmsState::Delivered
     );
     assert!(
-        !s.sms_delivery_report("nope", true, "", Timestamp(15))
+        !s.sms_delivery_report("nope", "kannel", true, "", Timestamp(15))
             .await
             .unwrap()
     );

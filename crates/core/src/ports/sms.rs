@@ -13,6 +13,8 @@ pub struct OutgoingSms {
     pub text: String,
     /// Our own id for the message, for delivery reports and support.
     pub reference: String,
+    /// How long the code stays valid: gateways that can are told not to deliver it later.
+    pub valid_for_secs: i64,
 }
 
 impl std::fmt::Debug for OutgoingSms {
@@ -33,6 +35,10 @@ pub enum SmsError {
     /// The gateway refused this message (4xx): retrying the same request there will not help.
     #[error("gateway refused the message: {0}")]
     Rejected(String),
+    /// The request went out but no answer came (a timeout after sending): the gateway may
+    /// have taken the message, so it must not get it again.
+    #[error("no answer from the gateway: {0}")]
+    Uncertain(String),
 }
 
 /// What a gateway said when it took a message.
@@ -135,6 +141,8 @@ pub struct QueuedSms {
     pub round: u32,
     /// It was being sent when the process stopped: the gateway may or may not have taken it.
     pub interrupted: bool,
+    /// Gateways that may already hold it: never again these.
+    pub avoid: Vec<u32>,
 }
 
 /// A message's history, for administrators and for the page that waits on it.
@@ -215,7 +223,8 @@ pub trait SmsOutbox: Send + Sync {
         provider_id: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError>;
-    /// Back to the queue, for `gateway_index` at `next_attempt_at`.
+    /// Back to the queue, for `gateway_index` at `next_attempt_at`, never to the gateways in
+    /// `avoid`. A message cancelled meanwhile (newer code, report) fails instead.
     async fn sms_mark_retry(
         &self,
         id: SmsId,
@@ -223,6 +232,7 @@ pub trait SmsOutbox: Send + Sync {
         round: u32,
         next_attempt_at: Timestamp,
         error: &str,
+        avoid: &[u32],
     ) -> Result<(), StoreError>;
     /// Failed or expired for good; its text is erased.
     async fn sms_mark_final(
@@ -232,10 +242,12 @@ pub trait SmsOutbox: Send + Sync {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), StoreError>;
-    /// A delivery report. Returns `false` when no such message exists.
+    /// A delivery report from `gateway`. Only the gateway that took the message may say it
+    /// failed. Returns `false` when the report changed nothing.
     async fn sms_delivery_report(
         &self,
         reference: &str,
+        gateway: &str,
         delivered: bool,
         detail: &str,
         now: Timestamp,

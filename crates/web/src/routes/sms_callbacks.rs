@@ -11,7 +11,9 @@ use crate::app::AppState;
 pub struct KannelReport {
     /// Our message reference, put in the dlr-url when the message was handed over.
     r#ref: String,
-    /// Our signature over the reference: only URLs we made are believed.
+    /// The gateway we handed the message to.
+    gw: String,
+    /// Our signature over reference and gateway: only URLs we made are believed.
     sig: String,
     /// Kannel's %d: 1 delivered, 2 undeliverable, 4 queued at the SMSC, 8 accepted by the
     /// SMSC, 16 rejected by the SMSC.
@@ -23,7 +25,12 @@ pub async fn get_kannel_report(
     State(app): State<AppState>,
     Query(report): Query<KannelReport>,
 ) -> Response {
-    if !app.signin.keys.callback.verify(&report.r#ref, &report.sig) {
+    if !app
+        .signin
+        .keys
+        .callback
+        .verify(&format!("{}:{}", report.r#ref, report.gw), &report.sig)
+    {
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
     let now = app.clock.now();
@@ -36,7 +43,7 @@ pub async fn get_kannel_report(
     if let Some((delivered, detail)) = outcome {
         match app
             .store
-            .sms_delivery_report(&report.r#ref, delivered, detail, now)
+            .sms_delivery_report(&report.r#ref, &report.gw, delivered, detail, now)
             .await
         {
             Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
@@ -55,6 +62,7 @@ pub async fn get_kannel_report(
 #[serde(default)]
 pub struct Signed {
     r#ref: String,
+    gw: String,
     sig: String,
     /// Bird and Vonage put the status in the query of a GET.
     status: Option<String>,
@@ -68,7 +76,12 @@ pub async fn post_http_report(
     Query(q): Query<Signed>,
     body: axum::body::Bytes,
 ) -> Response {
-    if !app.signin.keys.callback.verify(&q.r#ref, &q.sig) {
+    if !app
+        .signin
+        .keys
+        .callback
+        .verify(&format!("{}:{}", q.r#ref, q.gw), &q.sig)
+    {
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
     let mut status = q.status.clone();
@@ -97,7 +110,7 @@ pub async fn post_http_report(
         let detail = status.unwrap_or_default();
         match app
             .store
-            .sms_delivery_report(&q.r#ref, delivered, &detail, app.clock.now())
+            .sms_delivery_report(&q.r#ref, &q.gw, delivered, &detail, app.clock.now())
             .await
         {
             Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
