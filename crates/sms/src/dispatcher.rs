@@ -19,6 +19,8 @@ pub struct DispatchSettings {
     pub round_backoff_secs: i64,
     /// …up to this.
     pub max_backoff_secs: i64,
+    /// How long a gateway that timed out or failed is passed over while another is up.
+    pub down_for: Duration,
     /// How often the queue is looked at when nobody wakes the worker (retries, other nodes).
     pub poll: Duration,
 }
@@ -30,6 +32,7 @@ impl Default for DispatchSettings {
             lease_secs: 60,
             round_backoff_secs: 2,
             max_backoff_secs: 30,
+            down_for: Duration::from_secs(30),
             poll: Duration::from_millis(500),
         }
     }
@@ -48,6 +51,9 @@ pub struct Dispatcher {
     settings: DispatchSettings,
     notify: Arc<Notify>,
     stopping: std::sync::atomic::AtomicBool,
+    /// Until when each gateway counts as down: a message skips a gateway that just failed
+    /// (while another is up) instead of waiting for its timeout again.
+    down_until: std::sync::Mutex<Vec<Option<std::time::Instant>>>,
 }
 
 struct Waker(Arc<Notify>);
@@ -67,6 +73,7 @@ impl Dispatcher {
         metrics: Arc<Metrics>,
         settings: DispatchSettings,
     ) -> Dispatcher {
+        let count = gateways.len();
         Dispatcher {
             outbox,
             gateways,
@@ -76,6 +83,7 @@ impl Dispatcher {
             settings,
             notify: Arc::new(Notify::new()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            down_until: std::sync::Mutex::new(vec![None; count]),
         }
     }
 
@@ -132,9 +140,29 @@ impl Dispatcher {
         Ok(count)
     }
 
-    /// The first gateway at or after `from` that may get this message.
+    /// The first gateway at or after `from` that may get this message, preferring gateways
+    /// that are not known to be down.
     fn candidate(&self, from: u32, avoid: &[u32]) -> Option<u32> {
-        (from..self.gateways.len() as u32).find(|i| !avoid.contains(i))
+        let allowed: Vec<u32> = (from..self.gateways.len() as u32)
+            .filter(|i| !avoid.contains(i))
+            .collect();
+        let now = std::time::Instant::now();
+        let down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        let up = allowed
+            .iter()
+            .copied()
+            .find(|i| down[*i as usize].is_none_or(|until| until <= now));
+        up.or_else(|| allowed.first().copied())
+    }
+
+    fn mark_down(&self, index: u32) {
+        let mut down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        down[index as usize] = Some(std::time::Instant::now() + self.settings.down_for);
+    }
+
+    fn mark_up(&self, index: u32) {
+        let mut down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        down[index as usize] = None;
     }
 
     async fn process(&self, message: QueuedSms) -> Result<(), StoreError> {
@@ -198,6 +226,7 @@ impl Dispatcher {
         };
         match gateway.send(&sms).await {
             Ok(accepted) => {
+                self.mark_up(index);
                 Metrics::inc(&self.metrics.sms_sent);
                 tracing::info!(gateway = gateway.name(), reference = %message.reference, to = %message.phone.masked(), "SMS handed to gateway");
                 self.outbox
@@ -214,6 +243,9 @@ impl Dispatcher {
                 tracing::warn!(gateway = gateway.name(), reference = %message.reference, error = %error, "SMS gateway failed");
                 if matches!(error, SmsError::Uncertain(_)) {
                     avoid.push(index);
+                }
+                if !matches!(error, SmsError::Rejected(_)) {
+                    self.mark_down(index);
                 }
                 self.after_failure(&message, index, &error, &avoid).await
             }

@@ -411,3 +411,27 @@ async fn a_late_failure_report_from_a_gateway_failed_over_from_changes_nothing()
     );
     assert_eq!(s.state("ref").await.0, SmsState::Delivered);
 }
+
+#[tokio::test]
+async fn after_a_gateway_times_out_the_next_messages_skip_it_while_another_is_up() {
+    let s = setup().await;
+    let (hang, seen) = fake_kannel(Mode::Hang).await;
+    let d = s.dispatcher(vec![kannel(&hang, &s.keys), s.outbox()], 3);
+    s.queue("first", "een").await;
+    d.run_once().await.unwrap();
+    d.run_once().await.unwrap();
+    s.queue("second", "twee").await;
+    let started = std::time::Instant::now();
+    d.run_once().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "no second wait for the hung gateway"
+    );
+    assert_eq!(s.state("second").await.1.as_deref(), Some("outbox"));
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the hung gateway was asked once"
+    );
+    assert_eq!(s.delivered().len(), 2);
+}
