@@ -45,6 +45,9 @@ pub enum SmsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The delivery-report URL to enter in a provider's portal, for providers whose
+    /// webhook is set once per account (CM.com, Spryng). Give the gateway's name.
+    ReportUrl { gateway: String },
 }
 
 #[derive(Debug, Args)]

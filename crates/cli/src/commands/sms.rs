@@ -13,6 +13,26 @@ pub async fn run(config: &Config, command: SmsCommand) -> anyhow::Result<()> {
     let wiring = Wiring::new(config, Arc::new(tweestap_web::system::SystemClock)).await?;
     let admin = wiring.admin(&super::operator());
     match command {
+        SmsCommand::ReportUrl { gateway } => {
+            let names: Vec<String> = crate::server::gateways(config, &wiring.keys)?
+                .iter()
+                .map(|g| g.name().to_string())
+                .collect();
+            if !names.contains(&gateway) {
+                bail!(
+                    "no gateway named {gateway:?}; configured: {}",
+                    names.join(", ")
+                );
+            }
+            let token = wiring
+                .keys
+                .callback
+                .sign(&format!("account-report:{gateway}"));
+            println!(
+                "{}/sms/dlr/account?gw={gateway}&token={token}",
+                config.public_url.trim_end_matches('/')
+            );
+        }
         SmsCommand::Status {
             user,
             reference,

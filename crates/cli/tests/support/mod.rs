@@ -20,6 +20,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub base: String,
+    pub keys: Arc<tweestap_core::Keys>,
     pub clock: Arc<ManualClock>,
     pub outbox: PathBuf,
     pub config: Config,
@@ -57,6 +58,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let wiring = Wiring::new(&config, clock.clone()).await.unwrap();
     let admin = wiring.admin("test");
     TestApp {
+        keys: wiring.keys.clone(),
         base: format!("http://{}", running.addr),
         outbox: dir.path().join("outbox.jsonl"),
         clock,

@@ -59,6 +59,10 @@ pub fn router(state: AppState) -> Router {
             "/sms/dlr/http",
             get(sms_callbacks::get_http_report).post(sms_callbacks::post_http_report),
         )
+        .route(
+            "/sms/dlr/account",
+            get(sms_callbacks::get_account_report).post(sms_callbacks::post_account_report),
+        )
         .route("/metrics", get(sms_callbacks::get_metrics))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })

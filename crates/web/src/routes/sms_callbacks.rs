@@ -128,6 +128,88 @@ pub async fn get_http_report(state: State<AppState>, query: Query<Signed>) -> Re
     post_http_report(state, query, axum::body::Bytes::new()).await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AccountWide {
+    gw: String,
+    token: String,
+    /// Spryng sends `REFERENCE` and `STATUS` as query parameters.
+    #[serde(rename = "REFERENCE")]
+    reference: Option<String>,
+    #[serde(rename = "STATUS")]
+    status: Option<String>,
+}
+
+/// Account-wide delivery reports: CM.com posts JSON (`messages.msg.reference`,
+/// `messages.msg.status.code`: 2 delivered, 1 rejected, 3 failed); Spryng calls with
+/// `REFERENCE` and `STATUS` (Delivered / Not Delivered). The reference inside names the message.
+pub async fn post_account_report(
+    State(app): State<AppState>,
+    Query(q): Query<AccountWide>,
+    body: axum::body::Bytes,
+) -> Response {
+    // The token (from `tweestap sms report-url`) is bound to the gateway's name.
+    if q.gw.is_empty()
+        || !app
+            .signin
+            .keys
+            .callback
+            .verify(&format!("account-report:{}", q.gw), &q.token)
+    {
+        return (StatusCode::FORBIDDEN, "bad token").into_response();
+    }
+    let mut report: Option<(String, Option<bool>, String)> = q.reference.clone().map(|r| {
+        let status = q.status.clone().unwrap_or_default();
+        let outcome = match status.to_ascii_lowercase().as_str() {
+            "delivered" => Some(true),
+            "not delivered" | "undelivered" | "failed" => Some(false),
+            _ => None,
+        };
+        (r, outcome, status)
+    });
+    if report.is_none()
+        && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body)
+    {
+        let msg = &json["messages"]["msg"];
+        if let Some(reference) = msg["reference"].as_str() {
+            let code = msg["status"]["code"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| msg["status"]["code"].as_i64().map(|c| c.to_string()));
+            let outcome = match code.as_deref() {
+                Some("2") => Some(true),
+                Some("1" | "3") => Some(false),
+                _ => None,
+            };
+            report = Some((
+                reference.to_string(),
+                outcome,
+                format!("status code {}", code.unwrap_or_default()),
+            ));
+        }
+    }
+    let Some((reference, Some(delivered), detail)) = report else {
+        return (StatusCode::OK, "ok").into_response();
+    };
+    match app
+        .store
+        .sms_delivery_report(&reference, &q.gw, delivered, &detail, app.clock.now())
+        .await
+    {
+        Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "storing a delivery report failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        }
+    }
+    (StatusCode::OK, "ok").into_response()
+}
+
+pub async fn get_account_report(state: State<AppState>, query: Query<AccountWide>) -> Response {
+    post_account_report(state, query, axum::body::Bytes::new()).await
+}
+
 /// Prometheus metrics.
 pub async fn get_metrics(State(app): State<AppState>) -> Response {
     (
