@@ -7,8 +7,8 @@ use tweestap_core::ports::SmsState;
 use tweestap_core::signin::{CodeTarget, Page, SendRefusal, SignInError, SignInState};
 
 use super::{
-    describe, page_url, refusal_message, refusal_name, render, request_context, see_other,
-    to_current_step,
+    CsrfForm, describe, page_url, refusal_message, refusal_name, render, request_context,
+    see_other, to_current_step,
 };
 use crate::app::AppState;
 use crate::context::Ctx;
@@ -182,12 +182,6 @@ pub async fn post_code(
             render_code_page(&app, &ctx, &session, status, Some(error), None).await
         }
     }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn post_resend(

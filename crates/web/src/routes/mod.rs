@@ -78,6 +78,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A form whose only field is the CSRF token (buttons such as "cancel" or "sign out").
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 /// Where each step of the sign-in lives.
 pub fn page_url(page: Page) -> &'static str {
     match page {

@@ -7,7 +7,7 @@ use tweestap_core::Secret;
 use tweestap_core::signin::{Page, SignInError, SignInState};
 
 use super::{
-    describe, page_url, refusal_name, render, request_context, see_other, to_current_step,
+    CsrfForm, describe, page_url, refusal_name, render, request_context, see_other, to_current_step,
 };
 use crate::app::AppState;
 use crate::context::Ctx;
@@ -140,12 +140,6 @@ pub async fn post_sign_in(
         }
     }
     Ok(to_current_step(&app, &session))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// "Use another account": back to the start, forgetting whoever got past the password.

@@ -6,6 +6,30 @@ use tweestap_core::metrics::Metrics;
 
 use crate::app::AppState;
 
+/// Applies one delivery report and answers the provider. A storage failure answers 503 so
+/// the provider tries again later.
+async fn apply_report(
+    app: &AppState,
+    reference: &str,
+    gateway: &str,
+    delivered: bool,
+    detail: &str,
+) -> Response {
+    match app
+        .store
+        .sms_delivery_report(reference, gateway, delivered, detail, app.clock.now())
+        .await
+    {
+        Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "storing a delivery report failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        }
+    }
+    (StatusCode::OK, "ok").into_response()
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct KannelReport {
@@ -33,29 +57,23 @@ pub async fn get_kannel_report(
     {
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
-    let now = app.clock.now();
-    let outcome = match report.r#type {
-        1 => Some((true, "delivered")),
-        2 => Some((false, "undeliverable")),
-        16 => Some((false, "rejected by the SMS centre")),
-        _ => None,
-    };
-    if let Some((delivered, detail)) = outcome {
-        match app
-            .store
-            .sms_delivery_report(&report.r#ref, &report.gw, delivered, detail, now)
-            .await
-        {
-            Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "storing a delivery report failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-            }
-        }
-    }
     tracing::info!(reference = %report.r#ref, dlr_type = report.r#type, "delivery report");
-    (StatusCode::OK, "ok").into_response()
+    match report.r#type {
+        1 => apply_report(&app, &report.r#ref, &report.gw, true, "delivered").await,
+        2 => apply_report(&app, &report.r#ref, &report.gw, false, "undeliverable").await,
+        16 => {
+            apply_report(
+                &app,
+                &report.r#ref,
+                &report.gw,
+                false,
+                "rejected by the SMS centre",
+            )
+            .await
+        }
+        // 4 (queued at the SMS centre) and 8 (accepted by it) change nothing for us.
+        _ => (StatusCode::OK, "ok").into_response(),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -106,22 +124,19 @@ pub async fn post_http_report(
         Some("undelivered" | "failed" | "delivery_failed" | "expired" | "rejected") => Some(false),
         _ => None,
     };
-    if let Some(delivered) = outcome {
-        let detail = status.unwrap_or_default();
-        match app
-            .store
-            .sms_delivery_report(&q.r#ref, &q.gw, delivered, &detail, app.clock.now())
+    match outcome {
+        Some(delivered) => {
+            apply_report(
+                &app,
+                &q.r#ref,
+                &q.gw,
+                delivered,
+                &status.unwrap_or_default(),
+            )
             .await
-        {
-            Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "storing a delivery report failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-            }
         }
+        None => (StatusCode::OK, "ok").into_response(),
     }
-    (StatusCode::OK, "ok").into_response()
 }
 
 pub async fn get_http_report(state: State<AppState>, query: Query<Signed>) -> Response {
@@ -191,19 +206,7 @@ pub async fn post_account_report(
     let Some((reference, Some(delivered), detail)) = report else {
         return (StatusCode::OK, "ok").into_response();
     };
-    match app
-        .store
-        .sms_delivery_report(&reference, &q.gw, delivered, &detail, app.clock.now())
-        .await
-    {
-        Ok(true) if delivered => Metrics::inc(&app.metrics.sms_delivered),
-        Ok(_) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "storing a delivery report failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-        }
-    }
-    (StatusCode::OK, "ok").into_response()
+    apply_report(&app, &reference, &q.gw, delivered, &detail).await
 }
 
 pub async fn get_account_report(state: State<AppState>, query: Query<AccountWide>) -> Response {
