@@ -221,6 +221,7 @@ impl Wiring {
             default_language: Lang::parse(&config.default_language).unwrap_or_default(),
             help_url: config.help_url.clone(),
             trusted_proxies: config.trusted_proxy_addrs()?,
+            metrics_allow: config.metrics_allow_addrs()?,
             demo_outbox,
         };
         Ok(AppState::new(signin, web, self.metrics.clone()))

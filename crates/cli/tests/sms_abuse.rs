@@ -295,3 +295,32 @@ async fn delivery_reports_need_our_signature_and_metrics_are_exposed() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_are_only_for_loopback_and_configured_scrapers() {
+    let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let client = reqwest::Client::new();
+    // Through the proxy, for an outside client: hidden.
+    let outside = client
+        .get(format!("{}/metrics", app.base))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.metrics_allow = vec!["198.51.100.7".into()];
+    })
+    .await;
+    let scraper = client
+        .get(format!("{}/metrics", app.base))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraper.status(), StatusCode::OK);
+    app.stop().await;
+}

@@ -22,6 +22,8 @@ pub struct WebConfig {
     pub help_url: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Besides loopback, who may read /metrics.
+    pub metrics_allow: Vec<std::net::IpAddr>,
     /// Set in demo mode only: the outbox file whose messages the demo phone page shows.
     pub demo_outbox: Option<PathBuf>,
 }

@@ -34,6 +34,8 @@ pub struct Config {
     /// Reverse proxies in front of tweestap (IP addresses). Only from these is the client
     /// address taken from `X-Forwarded-For`; from anyone else that header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// Who may read /metrics (IP addresses); loopback always may. Everyone else gets 404.
+    pub metrics_allow: Vec<String>,
     #[serde(skip_serializing)]
     pub policy: PolicySection,
     pub sms: SmsConfig,
@@ -57,6 +59,7 @@ impl Default for Config {
             default_language: "nl".into(),
             help_url: None,
             trusted_proxies: Vec::new(),
+            metrics_allow: Vec::new(),
             policy: PolicySection::default(),
             sms: SmsConfig::default(),
         }
@@ -64,7 +67,7 @@ impl Default for Config {
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 11] = [
+const TOP_LEVEL_KEYS: [&str; 12] = [
     "listen",
     "public_url",
     "data_dir",
@@ -74,6 +77,7 @@ const TOP_LEVEL_KEYS: [&str; 11] = [
     "default_language",
     "help_url",
     "trusted_proxies",
+    "metrics_allow",
     "policy",
     "sms",
 ];
@@ -86,6 +90,19 @@ pub enum ConfigError {
     Parse(String),
     #[error("configuration key `{key}`: {problem}")]
     Invalid { key: &'static str, problem: String },
+}
+
+fn ip_list(key: &'static str, list: &[String]) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    list.iter()
+        .map(|p| {
+            p.parse().map_err(|_| {
+                invalid(
+                    key,
+                    format!("{p:?} is not an IP address, e.g. \"127.0.0.1\""),
+                )
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -176,6 +193,7 @@ impl Config {
             url::Url::parse(help).map_err(|e| invalid("help_url", e.to_string()))?;
         }
         self.trusted_proxy_addrs()?;
+        self.metrics_allow_addrs()?;
         let policy = &self.policy.0;
         if policy.allowed_countries.is_empty() {
             return Err(invalid(
@@ -327,17 +345,11 @@ impl Config {
     }
 
     pub fn trusted_proxy_addrs(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
-        self.trusted_proxies
-            .iter()
-            .map(|p| {
-                p.parse().map_err(|_| {
-                    invalid(
-                        "trusted_proxies",
-                        format!("{p:?} is not an IP address, e.g. \"127.0.0.1\""),
-                    )
-                })
-            })
-            .collect()
+        ip_list("trusted_proxies", &self.trusted_proxies)
+    }
+
+    pub fn metrics_allow_addrs(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        ip_list("metrics_allow", &self.metrics_allow)
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -213,8 +213,16 @@ pub async fn get_account_report(state: State<AppState>, query: Query<AccountWide
     post_account_report(state, query, axum::body::Bytes::new()).await
 }
 
-/// Prometheus metrics.
-pub async fn get_metrics(State(app): State<AppState>) -> Response {
+/// Prometheus metrics, for loopback and the configured scrapers only: the counters tell an
+/// outsider how busy sign-ins are and whether an attack is being noticed.
+pub async fn get_metrics(State(app): State<AppState>, ctx: crate::context::Ctx) -> Response {
+    let allowed = ctx
+        .ip
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback() || app.config.metrics_allow.contains(&ip));
+    if !allowed {
+        return crate::error::WebError::NotFound.into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
