@@ -28,6 +28,21 @@ pub enum Command {
     /// Text messages: where they are.
     #[command(subcommand)]
     Sms(SmsCommand),
+    /// OpenID Connect signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The published keys: the current one and those still within their overlap.
+    List,
+    /// Make a new signing key; the old ones stay published for the overlap, then retire.
+    Rotate {
+        /// Hours the previous keys stay published (tokens they signed keep verifying).
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => commands::serve::migrate(&config).await,
         Command::User(command) => commands::user::run(&config, command).await,
         Command::Sms(command) => commands::sms::run(&config, command).await,
+        Command::Keys(command) => commands::keys::run(&config, command).await,
         Command::Demo(_) => unreachable!("handled above"),
     }
 }

@@ -173,6 +173,15 @@ impl Wiring {
         })
     }
 
+    pub fn keyring(&self) -> tweestap_oidc::Keyring {
+        tweestap_oidc::Keyring {
+            store: self.store.clone() as Arc<dyn Store>,
+            keys: self.keys.clone(),
+            clock: self.clock.clone(),
+            entropy: self.entropy.clone(),
+        }
+    }
+
     pub fn admin(&self, actor: &str) -> AdminService {
         AdminService {
             store: self.store.clone() as Arc<dyn Store>,
@@ -258,6 +267,8 @@ pub async fn start(
     demo_outbox: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Running> {
     let wiring = Wiring::new(config, clock).await?;
+    // A new installation gets its first signing key now, not in someone's sign-in.
+    wiring.keyring().current().await?;
     let dispatcher = wiring.dispatcher(config)?;
     let state = wiring.app_state(config, &dispatcher, demo_outbox)?;
     let mut worker = tokio::spawn(dispatcher.clone().run());

@@ -4,6 +4,8 @@
 //!
 //! Heavy cryptography (aws-lc, jsonwebtoken) lives in this crate so the core stays light.
 
+pub mod keyring;
 pub mod keys;
 
+pub use keyring::{Keyring, KeyringError};
 pub use keys::{KeyError, SigningKey};

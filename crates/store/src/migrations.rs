@@ -20,6 +20,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sms safety",
         include_str!("../migrations/sqlite/0003_sms_safety.sql"),
     ),
+    (
+        4,
+        "signing keys",
+        include_str!("../migrations/sqlite/0004_signing_keys.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

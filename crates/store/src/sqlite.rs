@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 use tweestap_core::audit::{AuditEvent, AuditRecord};
 use tweestap_core::ports::{
     Challenge, ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCounts, SendCountsQuery,
-    SessionRecord, Store, StoreError,
+    SessionRecord, SigningKeyRecord, Store, StoreError,
 };
 use tweestap_core::signin::SendRefusal;
 use tweestap_core::{
@@ -532,6 +532,67 @@ impl Store for SqliteStore {
             .rows_affected();
         tx.commit().await.map_err(backend)?;
         Ok(failures + messages + codes)
+    }
+
+    async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at, retire_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.sealed_private)
+        .bind(&key.public_jwk)
+        .bind(key.created_at.0)
+        .bind(key.retire_at.map(|t| t.0))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(key.kid.clone()) } else { backend(e) })?;
+        Ok(())
+    }
+
+    async fn signing_keys_published(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, sealed_private, public_jwk, created_at, retire_at FROM signing_keys
+             WHERE retire_at IS NULL OR retire_at > ? ORDER BY created_at DESC, kid DESC",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRecord {
+                    kid: r.try_get("kid").map_err(backend)?,
+                    alg: r.try_get("alg").map_err(backend)?,
+                    sealed_private: r.try_get("sealed_private").map_err(backend)?,
+                    public_jwk: r.try_get("public_jwk").map_err(backend)?,
+                    created_at: Timestamp(r.try_get("created_at").map_err(backend)?),
+                    retire_at: r
+                        .try_get::<Option<i64>, _>("retire_at")
+                        .map_err(backend)?
+                        .map(Timestamp),
+                })
+            })
+            .collect()
+    }
+
+    async fn signing_keys_retire_others(
+        &self,
+        kid: &str,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retire_at = ? WHERE kid != ? AND retire_at IS NULL",
+        )
+        .bind(at.0)
+        .bind(kid)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 
     async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {

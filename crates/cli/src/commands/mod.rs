@@ -1,6 +1,7 @@
 //! The subcommands. Each returns an error with a message meant for the person at the terminal.
 
 pub mod demo;
+pub mod keys;
 pub mod serve;
 pub mod sms;
 pub mod user;

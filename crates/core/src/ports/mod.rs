@@ -75,6 +75,19 @@ pub struct NewChallenge {
     pub expires_at: Timestamp,
 }
 
+/// An OpenID Connect signing key as stored: the private half sealed.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub sealed_private: Vec<u8>,
+    /// The public JWK, as JSON text.
+    pub public_jwk: String,
+    pub created_at: Timestamp,
+    /// Published (and usable to verify) until then; `None` for the current key.
+    pub retire_at: Option<Timestamp>,
+}
+
 /// What consuming a code did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumed {
@@ -196,6 +209,17 @@ pub trait Store: SmsOutbox + Send + Sync {
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError>;
     /// Forgets failure counts and one-time codes older than `before`; returns rows removed.
     async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    // Signing keys.
+    async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Keys still published at `now`, newest first.
+    async fn signing_keys_published(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Gives every other current key a retirement date (after a rotation).
+    async fn signing_keys_retire_others(&self, kid: &str, at: Timestamp)
+    -> Result<u64, StoreError>;
 
     // Audit trail.
     async fn audit(&self, event: &AuditEvent) -> Result<(), StoreError>;

@@ -5,6 +5,7 @@ mod code;
 mod demo;
 mod home;
 mod lang;
+mod oidc;
 mod other_way;
 mod register;
 mod report;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
             get(sms_callbacks::get_account_report).post(sms_callbacks::post_account_report),
         )
         .route("/metrics", get(sms_callbacks::get_metrics))
+        .route("/oauth2/jwks", get(oidc::get_jwks))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(

@@ -1,0 +1,90 @@
+//! OIDC signing keys: created at start, sealed at rest, rotated with an overlap, published.
+
+mod support;
+
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use support::spawn_app;
+use tweestap_core::ports::{Clock, Store};
+use tweestap_oidc::Keyring;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+}
+
+async fn jwks(base: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}/oauth2/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
+    let app = spawn_app().await;
+    let keyring = Keyring {
+        store: app.admin.store.clone() as Arc<dyn Store>,
+        keys: app.keys.clone(),
+        clock: app.clock.clone(),
+        entropy: Arc::new(tweestap_web::system::OsEntropy),
+    };
+    // `serve` made the first key at start-up.
+    let first = keyring.current().await.unwrap();
+    let published = jwks(&app.base).await;
+    assert_eq!(published["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(published["keys"][0]["kid"], first.kid.as_str());
+    assert_eq!(published["keys"][0]["alg"], "ES256");
+    assert!(
+        published["keys"][0].get("d").is_none(),
+        "never the private part"
+    );
+
+    // Sealed at rest: the stored bytes are not the key.
+    let stored = app
+        .admin
+        .store
+        .signing_keys_published(app.clock.now())
+        .await
+        .unwrap();
+    assert!(
+        !stored[0]
+            .sealed_private
+            .windows(32)
+            .any(|w| first.pkcs8().windows(32).any(|k| k == w))
+    );
+
+    // A token signed before the rotation keeps verifying during the overlap.
+    let token = first
+        .sign(&Claims {
+            sub: "s".into(),
+            exp: 4_000_000_000,
+        })
+        .unwrap();
+    let second = keyring.rotate(3600).await.unwrap();
+    assert_eq!(keyring.current().await.unwrap().kid, second);
+    let published = jwks(&app.base).await;
+    let kids: Vec<&str> = published["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, vec![second.as_str(), first.kid.as_str()]);
+    let old: jsonwebtoken::jwk::Jwk = serde_json::from_value(published["keys"][1].clone()).unwrap();
+    let key = DecodingKey::from_jwk(&old).unwrap();
+    assert!(
+        jsonwebtoken::decode::<Claims>(&token, &key, &Validation::new(Algorithm::ES256)).is_ok()
+    );
+
+    // After the overlap only the new key is published.
+    app.clock.advance(3601);
+    let published = jwks(&app.base).await;
+    assert_eq!(published["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(published["keys"][0]["kid"], second.as_str());
+    app.stop().await;
+}
