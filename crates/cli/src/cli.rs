@@ -31,6 +31,50 @@ pub enum Command {
     /// OpenID Connect signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// OpenID Connect clients (the applications that sign users in through tweestap).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an application. A confidential client's secret is shown once.
+    Add {
+        name: String,
+        /// Where tweestap may send users back to (exact match); repeat for more.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where users may go after signing out (exact match); repeat for more.
+        #[arg(long = "post-logout-uri")]
+        post_logout_uris: Vec<String>,
+        /// Choose the client id (default: random).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// No secret (mobile or browser app): PKCE is required.
+        #[arg(long)]
+        public: bool,
+        /// The organisation's own application: no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// Allowed scopes (default: openid profile email); repeat for more.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Print {"client_id": …, "client_secret": …} for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Remove {
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

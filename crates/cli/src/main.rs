@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => commands::user::run(&config, command).await,
         Command::Sms(command) => commands::sms::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await,
+        Command::Client(command) => commands::clients::run(&config, command).await,
         Command::Demo(_) => unreachable!("handled above"),
     }
 }

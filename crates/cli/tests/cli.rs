@@ -610,3 +610,141 @@ fn queued_messages_survive_killing_the_server() {
     ));
     assert!(status.contains("\"state\": \"sent\""), "{status}");
 }
+
+#[test]
+fn clients_are_registered_with_a_secret_shown_once_and_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let c = config.as_str();
+    let out = ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "client",
+            "add",
+            "Moodle",
+            "--redirect-uri",
+            "https://moodle.school.nl/auth/oidc/",
+            "--first-party",
+            "--json",
+        ],
+        None,
+    ));
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 43, "256 random bits");
+    let public: serde_json::Value = serde_json::from_str(&ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "client",
+            "add",
+            "App",
+            "--redirect-uri",
+            "nl.school.app:/callback",
+            "--public",
+            "--client-id",
+            "school-app",
+            "--json",
+        ],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(public["client_id"], "school-app");
+    assert!(public["client_secret"].is_null());
+
+    let list = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "client", "list"],
+        None,
+    ));
+    assert!(
+        list.contains(&id) && list.contains("school-app") && list.contains("confidential"),
+        "{list}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&ok(&tweestap(
+        dir.path(),
+        &["--config", c, "client", "show", &id, "--json"],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(
+        shown["redirect_uris"][0],
+        "https://moodle.school.nl/auth/oidc/"
+    );
+    assert_eq!(shown["first_party"], true);
+    assert!(
+        !shown.to_string().contains(&secret),
+        "the secret is never shown again"
+    );
+    let db = std::fs::read(dir.path().join("tweestap.db")).unwrap();
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "only a hash is stored"
+    );
+
+    for (args, expected) in [
+        (
+            vec![
+                "client",
+                "add",
+                "X",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            "must use https",
+        ),
+        (
+            vec!["client", "add", "X", "--redirect-uri", "https://a.nl/cb#x"],
+            "fragment",
+        ),
+        (
+            vec![
+                "client",
+                "add",
+                "X",
+                "--redirect-uri",
+                "https://a.nl/cb",
+                "--scope",
+                "admin",
+            ],
+            "unknown scope",
+        ),
+        (
+            vec![
+                "client",
+                "add",
+                "Y",
+                "--redirect-uri",
+                "https://a.nl/cb",
+                "--client-id",
+                "school-app",
+            ],
+            "already exists",
+        ),
+    ] {
+        let mut all = vec!["--config", c];
+        all.extend(args);
+        let out = tweestap(dir.path(), &all, None);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expected),
+            "{expected}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ok(&tweestap(
+        dir.path(),
+        &["--config", c, "client", "remove", "school-app"],
+        None,
+    ));
+    let out = tweestap(
+        dir.path(),
+        &["--config", c, "client", "show", "school-app"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no client"));
+}

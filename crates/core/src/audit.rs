@@ -19,6 +19,8 @@ pub enum AuditKind {
     MfaReset,
     PhoneSet,
     PasswordSet,
+    ClientAdded,
+    ClientRemoved,
 }
 
 impl AuditKind {
@@ -39,6 +41,8 @@ impl AuditKind {
             AuditKind::MfaReset => "admin.mfa_reset",
             AuditKind::PhoneSet => "admin.phone_set",
             AuditKind::PasswordSet => "admin.password_set",
+            AuditKind::ClientAdded => "admin.client_added",
+            AuditKind::ClientRemoved => "admin.client_removed",
         }
     }
 }

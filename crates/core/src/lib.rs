@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod clients;
 pub mod domain;
 pub mod metrics;
 pub mod password;

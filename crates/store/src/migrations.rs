@@ -25,6 +25,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "signing keys",
         include_str!("../migrations/sqlite/0004_signing_keys.sql"),
     ),
+    (
+        5,
+        "clients",
+        include_str!("../migrations/sqlite/0005_clients.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -6,7 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use tweestap_core::audit::AuditRecord;
 use tweestap_core::ports::{Challenge, ChallengeId, SessionRecord, StoreError};
 use tweestap_core::{
-    CodeHash, Method, MethodId, MethodKind, PhoneNumber, Timestamp, User, UserId, Username,
+    Client, ClientId, CodeHash, Method, MethodId, MethodKind, PhoneNumber, RedirectUri, Timestamp,
+    User, UserId, Username,
 };
 
 pub fn backend(e: sqlx::Error) -> StoreError {
@@ -102,5 +103,28 @@ pub fn audit(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
         actor: row.try_get("actor").map_err(backend)?,
         ip: row.try_get("ip").map_err(backend)?,
         detail: row.try_get("detail").map_err(backend)?,
+    })
+}
+
+pub fn client(row: &SqliteRow) -> Result<Client, StoreError> {
+    let uris = |column: &str| -> Result<Vec<RedirectUri>, StoreError> {
+        let text: String = row.try_get(column).map_err(backend)?;
+        let list: Vec<String> = serde_json::from_str(&text).map_err(|e| corrupt(column, e))?;
+        list.iter()
+            .map(|u| RedirectUri::parse(u).map_err(|e| corrupt(column, e)))
+            .collect()
+    };
+    let id: String = row.try_get("client_id").map_err(backend)?;
+    let scopes: String = row.try_get("scopes").map_err(backend)?;
+    Ok(Client {
+        client_id: ClientId::parse(&id).map_err(|e| corrupt("client id", e))?,
+        name: row.try_get("name").map_err(backend)?,
+        redirect_uris: uris("redirect_uris")?,
+        post_logout_uris: uris("post_logout_uris")?,
+        public: row.try_get("public").map_err(backend)?,
+        first_party: row.try_get("first_party").map_err(backend)?,
+        scopes: serde_json::from_str(&scopes).map_err(|e| corrupt("scopes", e))?,
+        secret_hash: row.try_get("secret_hash").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
     })
 }

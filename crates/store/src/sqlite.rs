@@ -14,7 +14,8 @@ use tweestap_core::ports::{
 };
 use tweestap_core::signin::SendRefusal;
 use tweestap_core::{
-    Method, MethodId, MethodKind, NewUser, PhoneNumber, Timestamp, User, UserId, Username,
+    Client, ClientId, Method, MethodId, MethodKind, NewUser, PhoneNumber, RedirectUri, Timestamp,
+    User, UserId, Username,
 };
 
 use crate::rows::{self, backend};
@@ -27,6 +28,7 @@ pub struct SqliteStore {
 }
 
 const USER_COLUMNS: &str = "id, subject, username, display_name, email, password_hash, created_at";
+const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes, secret_hash, created_at";
 const CHALLENGE_COLUMNS: &str =
     "id, flow, user_id, phone, code_hash, created_at, expires_at, attempts, used_at, superseded";
 
@@ -532,6 +534,64 @@ impl Store for SqliteStore {
             .rows_affected();
         tx.commit().await.map_err(backend)?;
         Ok(failures + messages + codes)
+    }
+
+    async fn client_add(&self, c: &Client) -> Result<(), StoreError> {
+        let list = |uris: &[RedirectUri]| {
+            serde_json::to_string(&uris.iter().map(|u| u.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        sqlx::query(
+            "INSERT INTO oidc_clients (client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes,
+                                       secret_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.client_id.as_str())
+        .bind(&c.name)
+        .bind(list(&c.redirect_uris))
+        .bind(list(&c.post_logout_uris))
+        .bind(c.public)
+        .bind(c.first_party)
+        .bind(serde_json::to_string(&c.scopes).unwrap_or_default())
+        .bind(&c.secret_hash)
+        .bind(c.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(c.client_id.as_str().to_string()) } else { backend(e) })?;
+        Ok(())
+    }
+
+    async fn client_get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::client(&r))
+        .transpose()
+    }
+
+    async fn client_list(&self) -> Result<Vec<Client>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY client_id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::client)
+        .collect()
+    }
+
+    async fn client_remove(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM oidc_clients WHERE client_id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {

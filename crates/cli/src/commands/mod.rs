@@ -1,5 +1,6 @@
 //! The subcommands. Each returns an error with a message meant for the person at the terminal.
 
+pub mod clients;
 pub mod demo;
 pub mod keys;
 pub mod serve;

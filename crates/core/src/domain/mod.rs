@@ -1,5 +1,6 @@
 //! Value types that can only hold valid values ("parse, don't validate").
 
+mod client;
 mod country;
 mod keys;
 mod otp;
@@ -9,6 +10,7 @@ mod time;
 mod user;
 mod username;
 
+pub use client::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri};
 pub use country::{Country, countries, country};
 pub use keys::{CallbackKey, Keys, SealError, SealKey};
 pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};

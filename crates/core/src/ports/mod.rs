@@ -11,8 +11,8 @@ pub use sms::*;
 
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::domain::{
-    CodeHash, Method, MethodId, MethodKind, NewUser, PhoneNumber, Secret, Timestamp, User, UserId,
-    Username,
+    Client, ClientId, CodeHash, Method, MethodId, MethodKind, NewUser, PhoneNumber, Secret,
+    Timestamp, User, UserId, Username,
 };
 use crate::signin::{SendRefusal, SignInState};
 
@@ -209,6 +209,13 @@ pub trait Store: SmsOutbox + Send + Sync {
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError>;
     /// Forgets failure counts and one-time codes older than `before`; returns rows removed.
     async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    // OpenID Connect clients.
+    /// A clash names the client id that clashed.
+    async fn client_add(&self, client: &Client) -> Result<(), StoreError>;
+    async fn client_get(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    async fn client_list(&self) -> Result<Vec<Client>, StoreError>;
+    async fn client_remove(&self, id: &ClientId) -> Result<bool, StoreError>;
 
     // Signing keys.
     async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;

@@ -1,0 +1,184 @@
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::Timestamp;
+
+/// An OpenID Connect client (relying party) as registered by an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: ClientId,
+    pub name: String,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_uris: Vec<RedirectUri>,
+    /// A public client (mobile app, single-page app) has no secret and must use PKCE.
+    pub public: bool,
+    /// First-party applications skip the consent page.
+    pub first_party: bool,
+    pub scopes: Vec<String>,
+    /// SHA-256 (hex) of the secret: secrets are 256 random bits, so a fast hash suffices.
+    pub secret_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(String);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ClientError {
+    #[error("a client id is 1 to 64 letters, digits, '.', '_' or '-'")]
+    BadClientId,
+    #[error("redirect URI {0:?}: {1}")]
+    BadRedirectUri(String, &'static str),
+    #[error("a client needs at least one redirect URI")]
+    NoRedirectUri,
+    #[error("the client name is empty")]
+    EmptyName,
+    #[error("unknown scope {0:?} (known: openid, profile, email, phone, offline_access)")]
+    UnknownScope(String),
+}
+
+impl ClientId {
+    pub fn parse(input: &str) -> Result<ClientId, ClientError> {
+        let ok = !input.is_empty()
+            && input.len() <= 64
+            && input
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if ok {
+            Ok(ClientId(input.to_string()))
+        } else {
+            Err(ClientError::BadClientId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = ClientError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        ClientId::parse(&value)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(value: ClientId) -> String {
+        value.0
+    }
+}
+
+/// A redirect URI as registered: compared exactly, character for character (RFC 9700), so it
+/// is stored exactly as given once it passes these checks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    pub fn parse(input: &str) -> Result<RedirectUri, ClientError> {
+        let bad = |why| Err(ClientError::BadRedirectUri(input.to_string(), why));
+        if input.contains('#') {
+            return bad("must not contain a fragment (#)");
+        }
+        if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return bad("must not contain spaces");
+        }
+        let Some((scheme, rest)) = input.split_once(':') else {
+            return bad("must be an absolute URL such as https://app.school.nl/callback");
+        };
+        // Native apps use a private-use scheme in reverse-domain form (RFC 8252 §7.1).
+        let private_use = scheme.contains('.')
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+        if private_use {
+            return if rest.starts_with('/') && !rest.starts_with("//") {
+                Ok(RedirectUri(input.to_string()))
+            } else {
+                bad(
+                    "a private-use scheme is followed by a single '/', e.g. nl.school.app:/callback",
+                )
+            };
+        }
+        let Some(rest) = rest.strip_prefix("//") else {
+            return bad("must be an absolute URL such as https://app.school.nl/callback");
+        };
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        if host.contains('@') {
+            return bad("must not contain user information");
+        }
+        if host.is_empty() {
+            return bad("has no host");
+        }
+        let loopback = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .any(|h| host == *h || host.starts_with(&format!("{h}:")));
+        match scheme {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => return bad("must use https (plain http only for localhost)"),
+            _ => return bad("must use https"),
+        }
+        Ok(RedirectUri(input.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RedirectUri {
+    type Error = ClientError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        RedirectUri::parse(&value)
+    }
+}
+
+impl From<RedirectUri> for String {
+    fn from(value: RedirectUri) -> String {
+        value.0
+    }
+}
+
+pub const KNOWN_SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_https_or_loopback_without_fragments() {
+        for ok in [
+            "https://moodle.school.nl/auth/oidc/",
+            "http://localhost:3000/callback",
+            "http://127.0.0.1:8080/cb?x=1",
+            "nl.school.app:/oauth2redirect",
+        ] {
+            assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "moodle.school.nl/callback",
+            "http://moodle.school.nl/callback",
+            "https://app.school.nl/cb#frag",
+            "https://user@evil.example/cb",
+            "https:///cb",
+            "javascript://alert(1)",
+            "https://app.school.nl/c b",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn client_ids_are_simple_tokens() {
+        assert!(ClientId::parse("moodle-prod").is_ok());
+        assert_eq!(ClientId::parse(""), Err(ClientError::BadClientId));
+        assert_eq!(ClientId::parse("a b"), Err(ClientError::BadClientId));
+        assert_eq!(
+            ClientId::parse(&"x".repeat(65)),
+            Err(ClientError::BadClientId)
+        );
+    }
+}
