@@ -616,7 +616,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT kid, alg, sealed_private, public_jwk, created_at, retire_at FROM signing_keys
-             WHERE retire_at IS NULL OR retire_at > ? ORDER BY created_at DESC, kid DESC",
+             WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, created_at DESC, rowid DESC",
         )
         .bind(now.0)
         .fetch_all(&self.pool)
