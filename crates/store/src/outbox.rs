@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row, Sqlite, Transaction};
 use tweestap_core::ports::{
-    ChallengeId, NewQueuedSms, QueuedSms, SendCounts, SendCountsQuery, SmsCount, SmsId, SmsOutbox,
-    SmsState, SmsStatus, StoreError,
+    ChallengeId, NewQueuedSms, QueuedSms, SendCounts, SendCountsQuery, SmsId, SmsOutbox, SmsState,
+    SmsStatus, StoreError,
 };
 use tweestap_core::{PhoneNumber, Timestamp, UserId};
 
@@ -402,37 +402,6 @@ impl SmsOutbox for SqliteStore {
             .await
             .map_err(backend)?;
         rows.iter().map(status).collect()
-    }
-
-    async fn sms_count_since(
-        &self,
-        what: SmsCount<'_>,
-        since: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let (sql, bind): (&str, Option<String>) = match what {
-            SmsCount::ToUser(u) => (
-                "SELECT COUNT(*) AS n FROM sms_outbox WHERE user_id = ? AND created_at >= ?",
-                Some(u.0.to_string()),
-            ),
-            SmsCount::ToPhone(p) => (
-                "SELECT COUNT(*) AS n FROM sms_outbox WHERE phone = ? AND created_at >= ?",
-                Some(p.e164().to_string()),
-            ),
-            SmsCount::FromNetwork(n) => (
-                "SELECT COUNT(*) AS n FROM sms_outbox WHERE network = ? AND created_at >= ?",
-                Some(n.to_string()),
-            ),
-            SmsCount::ToCountry(c) => (
-                "SELECT COUNT(*) AS n FROM sms_outbox WHERE country = ? AND created_at >= ?",
-                Some(c.to_string()),
-            ),
-            SmsCount::All => (
-                "SELECT COUNT(*) AS n FROM sms_outbox WHERE created_at >= ?",
-                None,
-            ),
-        };
-        count(&mut conn, sql, bind.as_deref(), since).await
     }
 
     async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError> {

@@ -162,16 +162,6 @@ pub struct SmsStatus {
     pub delivered_at: Option<Timestamp>,
 }
 
-/// What sends are counted by, for budgets.
-#[derive(Debug, Clone)]
-pub enum SmsCount<'a> {
-    ToUser(UserId),
-    ToPhone(&'a PhoneNumber),
-    FromNetwork(&'a str),
-    ToCountry(&'a str),
-    All,
-}
-
 /// Sends counted for one decision (the message being queued not included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SendCounts {
@@ -262,11 +252,6 @@ pub trait SmsOutbox: Send + Sync {
         user: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<SmsStatus>, StoreError>;
-    async fn sms_count_since(
-        &self,
-        what: SmsCount<'_>,
-        since: Timestamp,
-    ) -> Result<u64, StoreError>;
     async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError>;
     /// Codes sent and codes verified since `since`, for the conversion alert.
     async fn sms_conversion_since(&self, since: Timestamp) -> Result<(u64, u64), StoreError>;
