@@ -4,6 +4,17 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+mod support;
+
+use support::Browser;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn tweestap(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tweestap"))
         .args(args)
@@ -345,102 +356,27 @@ fn secrets_stay_out_of_logs_and_the_database() {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let code = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        let csrf = |body: String| {
-            let marker = "name=\"csrf\" value=\"";
-            let start = body.find(marker).unwrap() + marker.len();
-            body[start..].split('"').next().unwrap().to_string()
-        };
-        let form = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
-                .collect::<Vec<_>>()
-                .join("&")
-        };
-        let post = |path: &str, body: String| {
-            client
-                .post(format!("{base}{path}"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-        };
-        let token = csrf(
-            client
-                .get(format!("{base}/sign-in"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        );
-        post(
-            "/sign-in",
-            form(&[
-                ("csrf", &token),
-                ("username", "jan"),
-                ("password", password),
-            ]),
-        )
-        .await
-        .unwrap();
-        let token = csrf(
-            client
-                .get(format!("{base}/sign-in/phone"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        );
-        post(
+    let code = runtime().block_on(async {
+        let mut b = Browser::at(&base);
+        b.wait_until_healthy().await;
+        b.sign_in("jan", password)
+            .await
+            .assert_redirect("/sign-in/phone");
+        b.open("/sign-in/phone").await;
+        b.post(
             "/sign-in/phone",
-            form(&[("csrf", &token), ("country", "NL"), ("phone", "0612345678")]),
+            &[("country", "NL"), ("phone", "0612345678")],
         )
         .await
-        .unwrap();
+        .assert_redirect("/sign-in/code");
         let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
         let message: serde_json::Value =
             serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
-        let code = message["text"]
-            .as_str()
-            .unwrap()
-            .rsplit('#')
-            .next()
-            .unwrap()
-            .to_string();
-        assert_eq!(code.len(), 6, "{outbox}");
-        let token = csrf(
-            client
-                .get(format!("{base}/sign-in/code"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        );
-        let done = post("/sign-in/code", form(&[("csrf", &token), ("code", &code)]))
+        let code = support::code_in(message["text"].as_str().unwrap());
+        b.open("/sign-in/code").await;
+        b.post("/sign-in/code", &[("code", &code)])
             .await
-            .unwrap();
-        assert_eq!(done.headers()["location"], "/sign-in/done");
+            .assert_redirect("/sign-in/done");
         code
     });
     server.kill().unwrap();
@@ -530,47 +466,12 @@ fn queued_messages_survive_killing_the_server() {
             .unwrap()
     };
     let mut server = serve(&config);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        let page = client
-            .get(format!("{base}/sign-in"))
-            .send()
+    runtime().block_on(async {
+        let mut b = Browser::at(&format!("http://127.0.0.1:{port}"));
+        b.wait_until_healthy().await;
+        b.sign_in("jan", "een lang wachtwoord")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let marker = "name=\"csrf\" value=\"";
-        let start = page.find(marker).unwrap() + marker.len();
-        let token = page[start..].split('"').next().unwrap().to_string();
-        let answer = client
-            .post(format!("{base}/sign-in"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "csrf={token}&username=jan&password=een+lang+wachtwoord"
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            answer.headers()["location"],
-            "/sign-in/code?problem=gateway-down"
-        );
+            .assert_redirect("/sign-in/code?problem=gateway-down");
     });
     server.kill().unwrap(); // SIGKILL: no chance to tidy up
     server.wait().unwrap();

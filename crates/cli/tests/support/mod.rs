@@ -165,6 +165,28 @@ impl Page {
 }
 
 impl Browser {
+    /// A browser for a server started elsewhere (a `tweestap serve` subprocess).
+    pub fn at(base: &str) -> Browser {
+        Browser::new(base, &[])
+    }
+
+    /// Waits until the server answers its health check (no fixed sleep).
+    pub async fn wait_until_healthy(&self) {
+        for _ in 0..400 {
+            if self
+                .client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{} did not become healthy", self.base);
+    }
+
     fn new(base: &str, extra: &[(&str, &str)]) -> Browser {
         let mut headers = HeaderMap::new();
         for (name, value) in extra {
