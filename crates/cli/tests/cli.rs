@@ -373,10 +373,7 @@ fn secrets_stay_out_of_logs_and_the_database() {
         let message: serde_json::Value =
             serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
         let code = support::code_in(message["text"].as_str().unwrap());
-        b.open("/sign-in/code").await;
-        b.post("/sign-in/code", &[("code", &code)])
-            .await
-            .assert_redirect("/sign-in/done");
+        b.enter_code(&code).await.assert_redirect("/sign-in/done");
         code
     });
     server.kill().unwrap();

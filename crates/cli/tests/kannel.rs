@@ -65,10 +65,7 @@ async fn a_code_travels_through_kannel_and_its_delivery_report_comes_back() {
     };
     assert!(!kannel.received().contains(kannel::PASSWORD));
 
-    b.open("/sign-in/code").await;
-    b.post("/sign-in/code", &[("code", &code)])
-        .await
-        .assert_redirect("/");
+    b.enter_code(&code).await.assert_redirect("/");
 
     // The delivery report (type 1) reaches us through the signed dlr-url.
     let (_, methods) = app.admin.find("jan").await.unwrap();

@@ -125,10 +125,7 @@ async fn a_pre_registered_phone_skips_registration() {
         .await
         .assert_redirect("/sign-in/code");
     assert_eq!(app.sms()[0].to, "+31687654321");
-    b.open("/sign-in/code").await;
-    b.post("/sign-in/code", &[("code", &app.last_code())])
-        .await
-        .assert_redirect("/");
+    b.enter_code(&app.last_code()).await.assert_redirect("/");
     app.stop().await;
 }
 
@@ -159,8 +156,7 @@ async fn the_return_url_is_followed_only_when_it_stays_on_this_site() {
     b.open("/sign-in?return_to=/apps/rooster%3Fweek%3D3").await;
     b.post("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
         .await;
-    b.open("/sign-in/code").await;
-    b.post("/sign-in/code", &[("code", &app.last_code())])
+    b.enter_code(&app.last_code())
         .await
         .assert_redirect("/apps/rooster?week=3");
 
@@ -169,10 +165,7 @@ async fn the_return_url_is_followed_only_when_it_stays_on_this_site() {
     b.open("/sign-in?return_to=//evil.example/steal").await;
     b.post("/sign-in", &[("username", "jan"), ("password", PASSWORD)])
         .await;
-    b.open("/sign-in/code").await;
-    b.post("/sign-in/code", &[("code", &app.last_code())])
-        .await
-        .assert_redirect("/");
+    b.enter_code(&app.last_code()).await.assert_redirect("/");
     app.stop().await;
 }
 
@@ -303,8 +296,7 @@ async fn the_pages_carry_security_headers_and_safe_cookies() {
         .await;
     let second = b.last_cookie.clone().unwrap();
     assert_ne!(first, second);
-    b.open("/sign-in/code").await;
-    b.post("/sign-in/code", &[("code", &app.last_code())]).await;
+    b.enter_code(&app.last_code()).await;
     let third = b.last_cookie.clone().unwrap();
     assert_ne!(second, third);
     app.stop().await;
@@ -330,10 +322,7 @@ async fn an_idle_session_is_forgotten() {
     app.add_user("jan", Some("0612345678")).await;
     let mut b = app.browser();
     b.sign_in("jan", PASSWORD).await;
-    b.open("/sign-in/code").await;
-    b.post("/sign-in/code", &[("code", &app.last_code())])
-        .await
-        .assert_redirect("/");
+    b.enter_code(&app.last_code()).await.assert_redirect("/");
     app.clock.advance(3599);
     b.open("/").await;
     app.clock.advance(3601);

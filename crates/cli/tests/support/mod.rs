@@ -285,6 +285,12 @@ impl Browser {
         }
     }
 
+    /// Opens the code page and submits `code`.
+    pub async fn enter_code(&mut self, code: &str) -> Page {
+        self.open("/sign-in/code").await;
+        self.post("/sign-in/code", &[("code", code)]).await
+    }
+
     /// Loads a page so that its CSRF token is current.
     pub async fn open(&mut self, path: &str) -> Page {
         let page = self.get(path).await;
