@@ -59,6 +59,12 @@ pub enum ClientCommand {
         /// Allowed scopes (default: openid profile email); repeat for more.
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// Only sign-ins with a second factor get a code for this client.
+        #[arg(long)]
+        require_mfa: bool,
+        /// Sign this client's ID tokens with ES256 (default) or RS256.
+        #[arg(long, default_value = "ES256")]
+        id_token_alg: String,
         /// Print {"client_id": …, "client_secret": …} for scripts.
         #[arg(long)]
         json: bool,
@@ -86,6 +92,9 @@ pub enum KeysCommand {
         /// Hours the previous keys stay published (tokens they signed keep verifying).
         #[arg(long, default_value_t = 24)]
         overlap_hours: i64,
+        /// Only this algorithm's key (ES256 or RS256); default: both.
+        #[arg(long)]
+        alg: Option<String>,
     },
 }
 

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+
 use std::time::Duration;
+use tweestap_core::oidc::OidcService;
 
 use anyhow::{Context, bail};
 use tokio::sync::oneshot;
@@ -174,12 +176,32 @@ impl Wiring {
     }
 
     pub fn keyring(&self) -> tweestap_oidc::Keyring {
-        tweestap_oidc::Keyring {
+        tweestap_oidc::Keyring::new(
+            self.store.clone() as Arc<dyn Store>,
+            self.keys.clone(),
+            self.clock.clone(),
+            self.entropy.clone(),
+        )
+    }
+
+    /// Writes the clients declared in the configuration file to the database (replacing an
+    /// earlier version of each).
+    pub async fn declare_clients(&self, config: &Config) -> anyhow::Result<()> {
+        let service = tweestap_core::clients::ClientService {
             store: self.store.clone() as Arc<dyn Store>,
-            keys: self.keys.clone(),
             clock: self.clock.clone(),
             entropy: self.entropy.clone(),
+            actor: "config".to_string(),
+        };
+        for declared in &config.oidc.clients {
+            let input = declared.input()?;
+            let _ = service.remove(&declared.client_id).await;
+            service
+                .add(input)
+                .await
+                .with_context(|| format!("oidc.clients {:?}", declared.client_id))?;
         }
+        Ok(())
     }
 
     pub fn admin(&self, actor: &str) -> AdminService {
@@ -232,8 +254,22 @@ impl Wiring {
             trusted_proxies: config.trusted_proxy_addrs()?,
             metrics_allow: config.metrics_allow_addrs()?,
             demo_outbox,
+            forward_auth: (!config.forward_auth.domains.is_empty()).then(|| {
+                tweestap_web::ForwardAuthConfig {
+                    domains: config.forward_auth.domains.clone(),
+                    cookie_domain: config.forward_auth.cookie_domain.clone(),
+                }
+            }),
         };
-        Ok(AppState::new(signin, web, self.metrics.clone()))
+        let oidc = OidcService {
+            store: self.store.clone() as Arc<dyn Store>,
+            clock: self.clock.clone(),
+            entropy: self.entropy.clone(),
+            signer: Arc::new(self.keyring()),
+            policy: self.policy.clone(),
+            issuer: web.issuer(),
+        };
+        Ok(AppState::new(signin, oidc, web, self.metrics.clone()))
     }
 }
 
@@ -268,7 +304,8 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let wiring = Wiring::new(config, clock).await?;
     // A new installation gets its first signing key now, not in someone's sign-in.
-    wiring.keyring().current().await?;
+    wiring.keyring().ensure_all().await?;
+    wiring.declare_clients(config).await?;
     let dispatcher = wiring.dispatcher(config)?;
     let state = wiring.app_state(config, &dispatcher, demo_outbox)?;
     let mut worker = tokio::spawn(dispatcher.clone().run());

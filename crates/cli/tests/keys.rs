@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use support::spawn_app;
+use tweestap_core::SigningAlg;
 use tweestap_core::ports::{Clock, Store};
 use tweestap_oidc::Keyring;
 
@@ -27,16 +28,19 @@ async fn jwks(base: &str) -> serde_json::Value {
 #[tokio::test]
 async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
     let app = spawn_app().await;
-    let keyring = Keyring {
-        store: app.admin.store.clone() as Arc<dyn Store>,
-        keys: app.keys.clone(),
-        clock: app.clock.clone(),
-        entropy: Arc::new(tweestap_web::system::OsEntropy),
-    };
-    // `serve` made the first key at start-up.
-    let first = keyring.current().await.unwrap();
+    let keyring = Keyring::new(
+        app.admin.store.clone() as Arc<dyn Store>,
+        app.keys.clone(),
+        app.clock.clone(),
+        Arc::new(tweestap_web::system::OsEntropy),
+    );
+    // `serve` made the first keys at start-up: ES256 (listed first) and RS256.
+    let first = keyring.current(SigningAlg::Es256).await.unwrap();
+    let rsa = keyring.current(SigningAlg::Rs256).await.unwrap();
     let published = jwks(&app.base).await;
-    assert_eq!(published["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(published["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(published["keys"][1]["kid"], rsa.kid.as_str());
+    assert_eq!(published["keys"][1]["kty"], "RSA");
     assert_eq!(published["keys"][0]["kid"], first.kid.as_str());
     assert_eq!(published["keys"][0]["alg"], "ES256");
     assert!(
@@ -65,8 +69,16 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
             exp: 4_000_000_000,
         })
         .unwrap();
-    let second = keyring.rotate(3600).await.unwrap();
-    assert_eq!(keyring.current().await.unwrap().kid, second);
+    let second = keyring.rotate(SigningAlg::Es256, 3600).await.unwrap();
+    assert_eq!(
+        keyring.current(SigningAlg::Es256).await.unwrap().kid,
+        second
+    );
+    assert_eq!(
+        keyring.current(SigningAlg::Rs256).await.unwrap().kid,
+        rsa.kid,
+        "rotating one algorithm leaves the other's key alone"
+    );
     let published = jwks(&app.base).await;
     let kids: Vec<&str> = published["keys"]
         .as_array()
@@ -74,8 +86,11 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
         .iter()
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
-    assert_eq!(kids, vec![second.as_str(), first.kid.as_str()]);
-    let old: jsonwebtoken::jwk::Jwk = serde_json::from_value(published["keys"][1].clone()).unwrap();
+    assert_eq!(
+        kids,
+        vec![second.as_str(), rsa.kid.as_str(), first.kid.as_str()]
+    );
+    let old: jsonwebtoken::jwk::Jwk = serde_json::from_value(published["keys"][2].clone()).unwrap();
     let key = DecodingKey::from_jwk(&old).unwrap();
     assert!(
         jsonwebtoken::decode::<Claims>(&token, &key, &Validation::new(Algorithm::ES256)).is_ok()
@@ -84,7 +99,8 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
     // After the overlap only the new key is published.
     app.clock.advance(3601);
     let published = jwks(&app.base).await;
-    assert_eq!(published["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(published["keys"].as_array().unwrap().len(), 2);
     assert_eq!(published["keys"][0]["kid"], second.as_str());
+    assert_eq!(published["keys"][1]["kid"], rsa.kid.as_str());
     app.stop().await;
 }

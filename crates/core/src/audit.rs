@@ -21,6 +21,11 @@ pub enum AuditKind {
     PasswordSet,
     ClientAdded,
     ClientRemoved,
+    /// An application received an authorization code for a user.
+    Authorized,
+    ConsentGiven,
+    /// A used code or refresh token came back: its family was revoked.
+    TokenReplayed,
 }
 
 impl AuditKind {
@@ -43,6 +48,9 @@ impl AuditKind {
             AuditKind::PasswordSet => "admin.password_set",
             AuditKind::ClientAdded => "admin.client_added",
             AuditKind::ClientRemoved => "admin.client_removed",
+            AuditKind::Authorized => "oidc.authorized",
+            AuditKind::ConsentGiven => "oidc.consent",
+            AuditKind::TokenReplayed => "oidc.token_replayed",
         }
     }
 }

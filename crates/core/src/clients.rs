@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 use crate::audit::{Actor, AuditEvent, AuditKind};
-use crate::domain::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri};
+use crate::domain::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri, SigningAlg};
 use crate::ports::{Clock, Entropy, Store, StoreError, random_hex};
 
 #[derive(Debug, Error)]
@@ -43,6 +43,11 @@ pub struct ClientInput {
     pub first_party: bool,
     /// Empty: "openid profile email".
     pub scopes: Vec<String>,
+    pub require_mfa: bool,
+    pub id_token_alg: SigningAlg,
+    /// Set by configuration-declared clients, whose secret lives in the configuration;
+    /// otherwise a confidential client's secret is generated and returned once.
+    pub secret: Option<String>,
 }
 
 pub fn secret_hash(secret: &str) -> String {
@@ -105,11 +110,15 @@ impl ClientService {
         if let Some(unknown) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
             return Err(ClientError::UnknownScope(unknown.clone()).into());
         }
-        let secret = (!input.public).then(|| {
-            let mut bytes = [0u8; 32];
-            self.entropy.fill(&mut bytes);
-            base64url(&bytes)
-        });
+        let secret = match (&input.secret, input.public) {
+            (_, true) => None,
+            (Some(given), false) => Some(given.clone()),
+            (None, false) => {
+                let mut bytes = [0u8; 32];
+                self.entropy.fill(&mut bytes);
+                Some(base64url(&bytes))
+            }
+        };
         let client = Client {
             client_id,
             name,
@@ -118,6 +127,8 @@ impl ClientService {
             public: input.public,
             first_party: input.first_party,
             scopes,
+            require_mfa: input.require_mfa,
+            id_token_alg: input.id_token_alg,
             secret_hash: secret.as_deref().map(secret_hash),
             created_at: self.clock.now(),
         };
@@ -204,6 +215,8 @@ mod tests {
             public: false,
             first_party: false,
             scopes: vec![],
+            require_mfa: false,
+            id_token_alg: SigningAlg::Es256,
             secret_hash: Some(secret_hash("s3cret")),
             created_at: crate::Timestamp(0),
         };

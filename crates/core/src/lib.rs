@@ -17,6 +17,7 @@ pub mod audit;
 pub mod clients;
 pub mod domain;
 pub mod metrics;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod ports;

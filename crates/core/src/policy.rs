@@ -26,6 +26,7 @@ pub struct Policy {
     pub throttle: ThrottlePolicy,
     pub password: PasswordPolicy,
     pub session: SessionPolicy,
+    pub oidc: OidcPolicy,
 }
 
 impl Default for Policy {
@@ -39,6 +40,7 @@ impl Default for Policy {
             throttle: ThrottlePolicy::default(),
             password: PasswordPolicy::default(),
             session: SessionPolicy::default(),
+            oidc: OidcPolicy::default(),
         }
     }
 }
@@ -185,6 +187,29 @@ impl Default for SessionPolicy {
         SessionPolicy {
             idle_timeout_secs: 3600,
             absolute_timeout_secs: 12 * 3600,
+        }
+    }
+}
+
+/// Lifetimes of what the OpenID Connect provider hands out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcPolicy {
+    /// An authorization code is exchanged within seconds; a minute is generous (RFC 9700).
+    pub code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    /// A refresh-token family lives this long from the sign-in, however often it is rotated.
+    pub refresh_token_ttl_secs: i64,
+}
+
+impl Default for OidcPolicy {
+    fn default() -> Self {
+        OidcPolicy {
+            code_ttl_secs: 60,
+            access_token_ttl_secs: 600,
+            id_token_ttl_secs: 600,
+            refresh_token_ttl_secs: 12 * 3600,
         }
     }
 }

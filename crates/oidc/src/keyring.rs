@@ -1,8 +1,14 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use tweestap_core::Keys;
-use tweestap_core::ports::{Clock, Entropy, SigningKeyRecord, Store, StoreError, random_hex};
+use async_trait::async_trait;
+use jsonwebtoken::{Algorithm, Validation};
+use tweestap_core::ports::{
+    Clock, Entropy, SignError, SigningKeyRecord, Store, StoreError, TokenSigner, random_hex,
+};
+use tweestap_core::{Keys, SigningAlg};
 
+use crate::keys::verify_with_jwk;
 use crate::{KeyError, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -13,47 +19,76 @@ pub enum KeyringError {
     Key(#[from] KeyError),
     #[error("signing key {0} cannot be unsealed (was the secret key file replaced?)")]
     Sealed(String),
+    #[error("signing key {0} has an unknown algorithm")]
+    UnknownAlg(String),
 }
 
-/// The signing keys in the database: one current key signs; after a rotation the previous
-/// ones stay published until their retirement, so tokens they signed still verify.
+/// The signing keys in the database: per algorithm one current key signs; after a rotation
+/// the previous ones stay published until their retirement, so tokens they signed still
+/// verify. Unsealed keys are kept in memory, keyed by kid, so signing costs no decryption.
 pub struct Keyring {
-    pub store: Arc<dyn Store>,
-    pub keys: Arc<Keys>,
-    pub clock: Arc<dyn Clock>,
-    pub entropy: Arc<dyn Entropy>,
+    store: Arc<dyn Store>,
+    keys: Arc<Keys>,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    opened: Mutex<HashMap<String, Arc<SigningKey>>>,
 }
 
 impl Keyring {
-    /// The key that signs now; the first call on a new installation creates it.
-    pub async fn current(&self) -> Result<SigningKey, KeyringError> {
-        let now = self.clock.now();
-        let published = self.store.signing_keys_published(now).await?;
-        match published.iter().find(|k| k.retire_at.is_none()) {
-            Some(record) => self.open(record),
-            None => {
-                let kid = self.rotate(0).await?;
-                let published = self.store.signing_keys_published(now).await?;
-                let record = published
-                    .iter()
-                    .find(|k| k.kid == kid)
-                    .ok_or(KeyringError::Sealed(kid))?;
-                self.open(record)
-            }
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<Keys>,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Keyring {
+        Keyring {
+            store,
+            keys,
+            clock,
+            entropy,
+            opened: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Makes a new current key; the others stay published for `overlap_secs` more.
-    pub async fn rotate(&self, overlap_secs: i64) -> Result<String, KeyringError> {
+    /// The key that signs with `alg` now; the first call on a new installation creates it.
+    pub async fn current(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, KeyringError> {
+        let published = self.published().await?;
+        let record = match published
+            .iter()
+            .find(|k| k.retire_at.is_none() && k.alg == alg.as_str())
+        {
+            Some(record) => record.clone(),
+            None => {
+                let kid = self.rotate(alg, 0).await?;
+                self.published()
+                    .await?
+                    .into_iter()
+                    .find(|k| k.kid == kid)
+                    .ok_or(KeyringError::Sealed(kid))?
+            }
+        };
+        self.open(&record)
+    }
+
+    /// Makes sure every algorithm has a current key (at start-up, not in someone's sign-in).
+    pub async fn ensure_all(&self) -> Result<(), KeyringError> {
+        for alg in SigningAlg::ALL {
+            self.current(alg).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes a new current key for `alg`; its predecessors stay published `overlap_secs` more.
+    pub async fn rotate(&self, alg: SigningAlg, overlap_secs: i64) -> Result<String, KeyringError> {
         let now = self.clock.now();
         let kid = random_hex(self.entropy.as_ref(), 8);
-        let key = SigningKey::generate(kid.clone())?;
+        let key = SigningKey::generate(kid.clone(), alg)?;
         let mut nonce = [0u8; 12];
         self.entropy.fill(&mut nonce);
         self.store
             .signing_key_add(&SigningKeyRecord {
                 kid: kid.clone(),
-                alg: "ES256".into(),
+                alg: alg.as_str().into(),
                 sealed_private: self.keys.seal.seal(key.pkcs8(), kid.as_bytes(), nonce),
                 public_jwk: key.public_jwk().to_string(),
                 created_at: now,
@@ -68,8 +103,9 @@ impl Keyring {
 
     /// The published public keys, as a JWKS document.
     pub async fn jwks(&self) -> Result<serde_json::Value, KeyringError> {
-        let published = self.store.signing_keys_published(self.clock.now()).await?;
-        let keys: Vec<serde_json::Value> = published
+        let keys: Vec<serde_json::Value> = self
+            .published()
+            .await?
             .iter()
             .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
             .collect();
@@ -80,12 +116,57 @@ impl Keyring {
         Ok(self.store.signing_keys_published(self.clock.now()).await?)
     }
 
-    fn open(&self, record: &SigningKeyRecord) -> Result<SigningKey, KeyringError> {
+    fn open(&self, record: &SigningKeyRecord) -> Result<Arc<SigningKey>, KeyringError> {
+        if let Some(key) = self.lock().get(&record.kid) {
+            return Ok(key.clone());
+        }
+        let alg = SigningAlg::parse(&record.alg)
+            .map_err(|_| KeyringError::UnknownAlg(record.kid.clone()))?;
         let pkcs8 = self
             .keys
             .seal
             .open(&record.sealed_private, record.kid.as_bytes())
             .map_err(|_| KeyringError::Sealed(record.kid.clone()))?;
-        Ok(SigningKey::from_pkcs8(record.kid.clone(), &pkcs8)?)
+        let key = Arc::new(SigningKey::from_pkcs8(record.kid.clone(), alg, &pkcs8)?);
+        self.lock().insert(record.kid.clone(), key.clone());
+        Ok(key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SigningKey>>> {
+        self.opened.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl TokenSigner for Keyring {
+    async fn sign(&self, alg: SigningAlg, claims: &serde_json::Value) -> Result<String, SignError> {
+        let key = self
+            .current(alg)
+            .await
+            .map_err(|e| SignError(e.to_string()))?;
+        key.sign(claims).map_err(|e| SignError(e.to_string()))
+    }
+
+    async fn verify(&self, token: &str) -> Option<serde_json::Value> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let kid = header.kid?;
+        let published = self.published().await.ok()?;
+        let record = published.iter().find(|k| k.kid == kid)?;
+        let alg = match SigningAlg::parse(&record.alg).ok()? {
+            SigningAlg::Es256 => Algorithm::ES256,
+            SigningAlg::Rs256 => Algorithm::RS256,
+        };
+        let mut validation = Validation::new(alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let jwk: serde_json::Value = serde_json::from_str(&record.public_jwk).ok()?;
+        verify_with_jwk(&jwk, token, &validation).ok()
+    }
+
+    async fn jwks(&self) -> Result<serde_json::Value, SignError> {
+        Keyring::jwks(self)
+            .await
+            .map_err(|e| SignError(e.to_string()))
     }
 }

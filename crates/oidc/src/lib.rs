@@ -1,6 +1,7 @@
-//! tweestap's OpenID Connect provider. For now: the signing keys (ES256, generated here,
-//! sealed at rest by the caller with the core's `SealKey`), their public JWKS, and signing
-//! and checking tokens with them. The protocol endpoints build on this.
+//! tweestap's OpenID Connect signing keys: ES256 (default) and RS256 keys generated here,
+//! sealed at rest with the core's `SealKey`, published as a JWKS, rotated with an overlap.
+//! The [`Keyring`] implements the core's `TokenSigner` port; the protocol rules live in
+//! `tweestap_core::oidc`.
 //!
 //! Heavy cryptography (aws-lc, jsonwebtoken) lives in this crate so the core stays light.
 

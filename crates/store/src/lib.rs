@@ -5,6 +5,7 @@
 //! added beside this one with its own migrations folder.
 
 mod migrations;
+mod oidc;
 mod outbox;
 mod rows;
 mod sqlite;

@@ -30,6 +30,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "clients",
         include_str!("../migrations/sqlite/0005_clients.sql"),
     ),
+    (
+        6,
+        "oidc grants",
+        include_str!("../migrations/sqlite/0006_oidc_grants.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

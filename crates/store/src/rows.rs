@@ -6,8 +6,8 @@ use sqlx::sqlite::SqliteRow;
 use tweestap_core::audit::AuditRecord;
 use tweestap_core::ports::{Challenge, ChallengeId, SessionRecord, StoreError};
 use tweestap_core::{
-    Client, ClientId, CodeHash, Method, MethodId, MethodKind, PhoneNumber, RedirectUri, Timestamp,
-    User, UserId, Username,
+    Client, ClientId, CodeHash, Method, MethodId, MethodKind, PhoneNumber, RedirectUri, SigningAlg,
+    Timestamp, User, UserId, Username,
 };
 
 pub fn backend(e: sqlx::Error) -> StoreError {
@@ -124,6 +124,11 @@ pub fn client(row: &SqliteRow) -> Result<Client, StoreError> {
         public: row.try_get("public").map_err(backend)?,
         first_party: row.try_get("first_party").map_err(backend)?,
         scopes: serde_json::from_str(&scopes).map_err(|e| corrupt("scopes", e))?,
+        require_mfa: row.try_get("require_mfa").map_err(backend)?,
+        id_token_alg: SigningAlg::parse(
+            &row.try_get::<String, _>("id_token_alg").map_err(backend)?,
+        )
+        .map_err(|e| corrupt("id_token_alg", e))?,
         secret_hash: row.try_get("secret_hash").map_err(backend)?,
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
     })

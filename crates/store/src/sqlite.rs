@@ -28,7 +28,7 @@ pub struct SqliteStore {
 }
 
 const USER_COLUMNS: &str = "id, subject, username, display_name, email, password_hash, created_at";
-const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes, secret_hash, created_at";
+const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes, require_mfa, id_token_alg, secret_hash, created_at";
 const CHALLENGE_COLUMNS: &str =
     "id, flow, user_id, phone, code_hash, created_at, expires_at, attempts, used_at, superseded";
 
@@ -532,8 +532,15 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        // Used codes and refresh tokens stay until they expire, so a replay is still recognised.
+        let grants = sqlx::query("DELETE FROM oidc_grants WHERE expires_at < ?")
+            .bind(before.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
         tx.commit().await.map_err(backend)?;
-        Ok(failures + messages + codes)
+        Ok(failures + messages + codes + grants)
     }
 
     async fn client_add(&self, c: &Client) -> Result<(), StoreError> {
@@ -543,8 +550,8 @@ impl Store for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO oidc_clients (client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes,
-                                       secret_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                       require_mfa, id_token_alg, secret_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.client_id.as_str())
         .bind(&c.name)
@@ -553,6 +560,8 @@ impl Store for SqliteStore {
         .bind(c.public)
         .bind(c.first_party)
         .bind(serde_json::to_string(&c.scopes).unwrap_or_default())
+        .bind(c.require_mfa)
+        .bind(c.id_token_alg.as_str())
         .bind(&c.secret_hash)
         .bind(c.created_at.0)
         .execute(&self.pool)
@@ -616,7 +625,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT kid, alg, sealed_private, public_jwk, created_at, retire_at FROM signing_keys
-             WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, created_at DESC, rowid DESC",
+             WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, alg, created_at DESC, rowid DESC",
         )
         .bind(now.0)
         .fetch_all(&self.pool)
@@ -645,9 +654,11 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "UPDATE signing_keys SET retire_at = ? WHERE kid != ? AND retire_at IS NULL",
+            "UPDATE signing_keys SET retire_at = ?
+             WHERE kid != ? AND retire_at IS NULL AND alg = (SELECT alg FROM signing_keys WHERE kid = ?)",
         )
         .bind(at.0)
+        .bind(kid)
         .bind(kid)
         .execute(&self.pool)
         .await

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
+use tweestap_core::oidc::OidcService;
 use tweestap_core::policy::Policy;
 use tweestap_core::ports::{Clock, Entropy, Store};
 use tweestap_core::signin::SignInService;
@@ -26,11 +27,28 @@ pub struct WebConfig {
     pub metrics_allow: Vec<std::net::IpAddr>,
     /// Set in demo mode only: the outbox file whose messages the demo phone page shows.
     pub demo_outbox: Option<PathBuf>,
+    /// Reverse proxies ask tweestap whether a request may pass (nginx `auth_request`, Traefik
+    /// `forwardAuth`, Caddy `forward_auth`).
+    pub forward_auth: Option<ForwardAuthConfig>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ForwardAuthConfig {
+    /// Hosts (and their subdomains) a sign-in may return to.
+    pub domains: Vec<String>,
+    /// The session cookie is set for this parent domain, so the protected sites' proxies see
+    /// it too. `None`: host-only (the proxy and tweestap share a host name).
+    pub cookie_domain: Option<String>,
 }
 
 impl WebConfig {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+
+    /// The OpenID Connect issuer: the public URL without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
     }
 
     pub fn host(&self) -> String {
@@ -43,6 +61,7 @@ impl WebConfig {
 
 pub struct Inner {
     pub signin: SignInService,
+    pub oidc: OidcService,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
@@ -59,10 +78,12 @@ pub struct AppState(pub(crate) Arc<Inner>);
 impl AppState {
     pub fn new(
         signin: SignInService,
+        oidc: OidcService,
         config: WebConfig,
         metrics: Arc<tweestap_core::metrics::Metrics>,
     ) -> AppState {
         AppState(Arc::new(Inner {
+            oidc,
             store: signin.store.clone(),
             clock: signin.clock.clone(),
             entropy: signin.entropy.clone(),

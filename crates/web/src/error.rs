@@ -20,6 +20,9 @@ pub enum WebError {
     Csrf,
     #[error("not found")]
     NotFound,
+    /// A request that cannot be answered; the key names the message shown.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -64,6 +67,13 @@ impl IntoResponse for WebError {
                 StatusCode::NOT_FOUND,
                 ErrorPage {
                     message_key: "error-not-found",
+                    reference: None,
+                },
+            ),
+            WebError::BadRequest(message_key) => (
+                StatusCode::BAD_REQUEST,
+                ErrorPage {
+                    message_key,
                     reference: None,
                 },
             ),

@@ -114,7 +114,7 @@ pub fn has_key(lang: Lang, key: &str) -> bool {
     // A message with variables only formats when they are given: offer every name we use.
     let args: HashMap<Cow<'static, str>, FluentValue> = [
         "org", "phone", "code", "minutes", "seconds", "left", "name", "date", "country", "id",
-        "link", "until",
+        "link", "until", "app", "username",
     ]
     .into_iter()
     .map(|name| (Cow::Borrowed(name), FluentValue::from(1)))
@@ -169,6 +169,8 @@ mod tests {
             include_str!("../templates/demo_phone.html"),
             include_str!("../templates/error.html"),
             include_str!("../templates/report.html"),
+            include_str!("../templates/consent.html"),
+            include_str!("../templates/logout.html"),
         ];
         for src in templates {
             for piece in src.split("t(\"").skip(1) {

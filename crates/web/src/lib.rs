@@ -19,4 +19,4 @@ pub mod sms_text;
 pub mod system;
 mod templates;
 
-pub use app::{AppState, WebConfig, router};
+pub use app::{AppState, ForwardAuthConfig, WebConfig, router};

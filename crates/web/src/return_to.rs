@@ -4,7 +4,7 @@ pub fn safe_return_to(input: &str) -> Option<String> {
     let ok = input.starts_with('/')
         && !input.starts_with("//")
         && !input.starts_with("/\\")
-        && input.len() <= 2048
+        && input.len() <= 4096
         && !input.chars().any(|c| c.is_control() || c == '\\');
     ok.then(|| input.to_string())
 }

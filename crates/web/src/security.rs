@@ -9,16 +9,38 @@ use crate::app::AppState;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Origins a page's forms may end up at after redirects: browsers apply `form-action` to the
+/// whole redirect chain, and a sign-in for an application ends at that application.
+#[derive(Clone, Debug, Default)]
+pub struct FormTargets(pub Vec<String>);
+
+/// The CSP source for where a URL leads: its origin, or its scheme for a native app's
+/// private-use scheme. `None` for relative URLs (they stay here).
+pub fn form_target(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let source = match parsed.scheme() {
+        "http" | "https" => parsed.origin().ascii_serialization(),
+        scheme => format!("{scheme}:"),
+    };
+    // Never let a crafted URL add directives.
+    (!source.contains([';', ',', ' ', '\'', '\n'])).then_some(source)
+}
+
 /// Security headers on every response; `no-store` on everything but static assets, because
 /// every page is about someone's sign-in.
 pub async fn headers(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let is_static = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
+    let csp = match response.extensions_mut().remove::<FormTargets>() {
+        Some(FormTargets(targets)) if !targets.is_empty() => HeaderValue::from_str(&CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {}", targets.join(" ")),
+        ))
+        .unwrap_or(HeaderValue::from_static(CSP)),
+        _ => HeaderValue::from_static(CSP),
+    };
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -27,13 +27,21 @@ fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+fn cookie_domain(app: &AppState) -> Option<&str> {
+    app.config
+        .forward_auth
+        .as_ref()
+        .and_then(|f| f.cookie_domain.as_deref())
+}
+
 pub fn cookie_name(app: &AppState) -> &'static str {
     // The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and
-    // for path "/": a sibling subdomain cannot plant or overwrite it.
-    if app.config.secure_cookies() {
-        "__Host-tweestap"
-    } else {
-        "tweestap_session"
+    // for path "/": a sibling subdomain cannot plant or overwrite it. A cookie shared with a
+    // parent domain (forward-auth) cannot be host-only; __Secure- still demands https.
+    match (app.config.secure_cookies(), cookie_domain(app).is_some()) {
+        (true, false) => "__Host-tweestap",
+        (true, true) => "__Secure-tweestap",
+        (false, _) => "tweestap_session",
     }
 }
 
@@ -110,6 +118,15 @@ impl Session {
         Ok(())
     }
 
+    /// Keeps a signed-in session alive from requests that only read it (forward-auth), writing
+    /// at most once a minute.
+    pub async fn touch(&mut self, app: &AppState) -> Result<(), WebError> {
+        if self.stored && self.record.last_seen_at.secs_until(app.clock.now()) >= 60 {
+            self.save(app).await?;
+        }
+        Ok(())
+    }
+
     /// A new id (and so a new CSRF token) for the same session, after each authentication
     /// step, so an id known before a step (session fixation) is worthless after it.
     pub async fn rotate(&mut self, app: &AppState) -> Result<(), WebError> {
@@ -157,8 +174,11 @@ impl Session {
             } else {
                 ""
             };
+            let domain = cookie_domain(app)
+                .map(|d| format!("; Domain={d}"))
+                .unwrap_or_default();
             let cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}{domain}",
                 cookie_name(app),
                 self.id
             );

@@ -29,6 +29,8 @@ const PAGES: &[(&str, &str)] = &[
     ),
     ("error.html", include_str!("../templates/error.html")),
     ("report.html", include_str!("../templates/report.html")),
+    ("consent.html", include_str!("../templates/consent.html")),
+    ("logout.html", include_str!("../templates/logout.html")),
 ];
 
 impl Templates {

@@ -19,6 +19,8 @@ fn client_json(c: &Client) -> serde_json::Value {
         "public": c.public,
         "first_party": c.first_party,
         "scopes": c.scopes,
+        "require_mfa": c.require_mfa,
+        "id_token_alg": c.id_token_alg.as_str(),
         "created_at": iso(c.created_at.0),
     })
 }
@@ -40,8 +42,11 @@ pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> 
             public,
             first_party,
             scopes,
+            require_mfa,
+            id_token_alg,
             json,
         } => {
+            let id_token_alg = tweestap_core::SigningAlg::parse(&id_token_alg)?;
             let (client, secret) = service
                 .add(ClientInput {
                     name,
@@ -51,6 +56,9 @@ pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> 
                     public,
                     first_party,
                     scopes,
+                    require_mfa,
+                    id_token_alg,
+                    secret: None,
                 })
                 .await?;
             if json {

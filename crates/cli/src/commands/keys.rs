@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use tweestap_core::SigningAlg;
+
 use super::user::iso;
 use crate::cli::KeysCommand;
 use crate::config::Config;
@@ -27,12 +29,22 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        KeysCommand::Rotate { overlap_hours } => {
+        KeysCommand::Rotate { overlap_hours, alg } => {
             if overlap_hours < 0 {
                 anyhow::bail!("--overlap-hours cannot be negative");
             }
-            let kid = keyring.rotate(overlap_hours * 3600).await?;
-            println!("New signing key {kid}; previous keys stay published for {overlap_hours} h.");
+            let algs = match alg {
+                Some(alg) => vec![SigningAlg::parse(&alg)?],
+                None => SigningAlg::ALL.to_vec(),
+            };
+            for alg in algs {
+                let kid = keyring.rotate(alg, overlap_hours * 3600).await?;
+                println!(
+                    "New {} signing key {kid}; previous {} keys stay published for {overlap_hours} h.",
+                    alg.as_str(),
+                    alg.as_str()
+                );
+            }
         }
     }
     Ok(())

@@ -2,8 +2,10 @@
 //! (nested keys with `__`, e.g. `TWEESTAP_POLICY__MFA=optional`). Every key and its default is
 //! documented in `tweestap.example.toml`. Invalid configuration is refused with the key named.
 
+mod oidc;
 mod sms;
 
+pub use oidc::{DeclaredClient, ForwardAuthConfig, OidcConfig};
 pub use sms::{GatewayConfig, HeaderValues, HttpGatewayConfig, Redacted, SecretSource, SmsConfig};
 
 use std::net::SocketAddr;
@@ -39,6 +41,8 @@ pub struct Config {
     #[serde(skip_serializing)]
     pub policy: PolicySection,
     pub sms: SmsConfig,
+    pub forward_auth: ForwardAuthConfig,
+    pub oidc: OidcConfig,
 }
 
 /// `Policy` lives in the core and is only deserialised; wrapping it keeps `Config` serialisable
@@ -62,12 +66,14 @@ impl Default for Config {
             metrics_allow: Vec::new(),
             policy: PolicySection::default(),
             sms: SmsConfig::default(),
+            forward_auth: ForwardAuthConfig::default(),
+            oidc: OidcConfig::default(),
         }
     }
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 12] = [
+const TOP_LEVEL_KEYS: [&str; 14] = [
     "listen",
     "public_url",
     "data_dir",
@@ -80,6 +86,8 @@ const TOP_LEVEL_KEYS: [&str; 12] = [
     "metrics_allow",
     "policy",
     "sms",
+    "forward_auth",
+    "oidc",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +202,19 @@ impl Config {
         }
         self.trusted_proxy_addrs()?;
         self.metrics_allow_addrs()?;
+        for client in &self.oidc.clients {
+            client.input()?;
+        }
+        if let Some(domain) = &self.forward_auth.cookie_domain {
+            let host = url.host_str().unwrap_or("");
+            let d = domain.trim_start_matches('.');
+            if host != d && !host.ends_with(&format!(".{d}")) {
+                return Err(invalid(
+                    "forward_auth.cookie_domain",
+                    format!("{domain:?} is not a parent domain of public_url's host {host:?}"),
+                ));
+            }
+        }
         let policy = &self.policy.0;
         if policy.allowed_countries.is_empty() {
             return Err(invalid(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod kannel;
+pub mod oidc;
 
 use std::path::PathBuf;
 use std::sync::Arc;

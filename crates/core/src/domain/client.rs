@@ -15,6 +15,10 @@ pub struct Client {
     /// First-party applications skip the consent page.
     pub first_party: bool,
     pub scopes: Vec<String>,
+    /// Refuse codes for sign-ins without a second factor, whatever the policy says.
+    pub require_mfa: bool,
+    /// How this client's ID tokens are signed.
+    pub id_token_alg: SigningAlg,
     /// SHA-256 (hex) of the secret: secrets are 256 random bits, so a fast hash suffices.
     pub secret_hash: Option<String>,
     pub created_at: Timestamp,
@@ -36,6 +40,8 @@ pub enum ClientError {
     EmptyName,
     #[error("unknown scope {0:?} (known: openid, profile, email, phone, offline_access)")]
     UnknownScope(String),
+    #[error("unknown signing algorithm {0:?} (known: ES256, RS256)")]
+    UnknownAlg(String),
 }
 
 impl ClientId {
@@ -139,6 +145,35 @@ impl TryFrom<String> for RedirectUri {
 impl From<RedirectUri> for String {
     fn from(value: RedirectUri) -> String {
         value.0
+    }
+}
+
+/// The algorithms ID tokens can be signed with: ES256 by default, RS256 for clients that
+/// cannot verify anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SigningAlg {
+    #[default]
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "RS256")]
+    Rs256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::Es256, SigningAlg::Rs256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Es256 => "ES256",
+            SigningAlg::Rs256 => "RS256",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<SigningAlg, ClientError> {
+        SigningAlg::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(input))
+            .ok_or_else(|| ClientError::UnknownAlg(input.to_string()))
     }
 }
 

@@ -10,7 +10,7 @@ mod time;
 mod user;
 mod username;
 
-pub use client::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri};
+pub use client::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri, SigningAlg};
 pub use country::{Country, countries, country};
 pub use keys::{CallbackKey, Keys, SealError, SealKey};
 pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};

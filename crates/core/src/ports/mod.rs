@@ -2,11 +2,13 @@
 //! `tweestap-store` the [`Store`], `tweestap-sms` the [`SmsGateway`], the web crate the clock,
 //! randomness and the password-hashing pool.
 
+mod oidc;
 mod sms;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use oidc::*;
 pub use sms::*;
 
 use crate::audit::{AuditEvent, AuditRecord};
@@ -112,7 +114,7 @@ pub struct SessionRecord {
 }
 
 #[async_trait]
-pub trait Store: SmsOutbox + Send + Sync {
+pub trait Store: SmsOutbox + OidcStore + Send + Sync {
     // Accounts.
     /// Creates all users or none (one transaction). A clash names the username that clashed.
     async fn create_users(

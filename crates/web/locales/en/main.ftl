@@ -115,3 +115,28 @@ report-invalid = This link doesn't work (any more): it was used already or is to
 
 sms-code = { $code } is your { $org } code. Don't share it.
 sms-report = Didn't ask? { $link }
+
+consent-title = Allow { $app }?
+consent-intro = { $app } wants to sign you in with your account, { $name }. It will get:
+consent-only-identity = Only a code that tells it who you are (not your name or email address).
+consent-signed-in-as = Signed in as { $username }.
+consent-allow = Allow
+consent-deny = Don't allow
+scope-profile = Your name and username
+scope-email = Your email address
+scope-phone = Your mobile number
+scope-offline-access = Stay connected while you're away (keep access until you sign out)
+
+logout-title = Sign out?
+logout-question = Do you want to sign out?
+logout-asked-by = { $app } asks you to sign out. Do you want to?
+logout-stay = No, stay signed in
+
+oidc-error-missing-client = The application that sent you here didn't say who it is (client_id is missing). Go back and try again, or tell the application's administrator.
+oidc-error-unknown-client = The application that sent you here isn't known to us. Tell the application's administrator.
+oidc-error-missing-redirect-uri = The application that sent you here didn't say where to return to (redirect_uri is missing). Tell the application's administrator.
+oidc-error-redirect-uri = The application that sent you here wants to return to an address that isn't registered for it. For your safety we won't send you there. Tell the application's administrator.
+oidc-error-malformed = The application that sent you here sent a request we can't read (a parameter appears twice). Go back and try again.
+oidc-error-logout-hint = The sign-out request isn't valid: its proof of who is signing out doesn't match. Go back and try again.
+oidc-error-logout-uri = The application wants to send you to an address after signing out that isn't registered for it. You can close this page.
+forward-auth-error-return-url = The page you were on isn't one we can return you to after signing in. Go back to that page and try again.

@@ -116,3 +116,28 @@ report-invalid = Deze link werkt niet (meer). Hij is al gebruikt of te oud. Krij
 
 sms-code = { $code } is je code voor { $org }. Deel hem met niemand.
 sms-report = Niet aangevraagd? { $link }
+
+consent-title = { $app } toestaan?
+consent-intro = { $app } wil je laten inloggen met je account, { $name }. De app krijgt:
+consent-only-identity = Alleen een code waaraan de app je herkent (niet je naam of e-mailadres).
+consent-signed-in-as = Ingelogd als { $username }.
+consent-allow = Toestaan
+consent-deny = Niet toestaan
+scope-profile = Je naam en gebruikersnaam
+scope-email = Je e-mailadres
+scope-phone = Je mobiele nummer
+scope-offline-access = Verbonden blijven als je er niet bent (toegang tot je uitlogt)
+
+logout-title = Uitloggen?
+logout-question = Wil je uitloggen?
+logout-asked-by = { $app } vraagt je om uit te loggen. Wil je dat?
+logout-stay = Nee, ingelogd blijven
+
+oidc-error-missing-client = De app die je hierheen stuurde, zegt niet wie hij is (client_id ontbreekt). Ga terug en probeer het opnieuw, of meld het bij de beheerder van die app.
+oidc-error-unknown-client = De app die je hierheen stuurde, kennen we niet. Meld het bij de beheerder van die app.
+oidc-error-missing-redirect-uri = De app die je hierheen stuurde, zegt niet waar je naar terug moet (redirect_uri ontbreekt). Meld het bij de beheerder van die app.
+oidc-error-redirect-uri = De app die je hierheen stuurde, wil je terugsturen naar een adres dat niet voor die app is geregistreerd. Voor je veiligheid sturen we je daar niet heen. Meld het bij de beheerder van die app.
+oidc-error-malformed = De app die je hierheen stuurde, stuurde een verzoek dat we niet kunnen lezen (een gegeven staat er twee keer in). Ga terug en probeer het opnieuw.
+oidc-error-logout-hint = Dit uitlogverzoek klopt niet: het bewijs van wie er uitlogt, past niet. Ga terug en probeer het opnieuw.
+oidc-error-logout-uri = De app wil je na het uitloggen naar een adres sturen dat niet voor die app is geregistreerd. Je kunt deze pagina sluiten.
+forward-auth-error-return-url = Naar de pagina waar je was, kunnen we je na het inloggen niet terugsturen. Ga terug naar die pagina en probeer het opnieuw.

@@ -3,6 +3,7 @@
 mod assets;
 mod code;
 mod demo;
+mod forward_auth;
 mod home;
 mod lang;
 mod oidc;
@@ -66,6 +67,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(sms_callbacks::get_metrics))
         .route("/oauth2/jwks", get(oidc::get_jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::get_discovery),
+        )
+        .route(
+            "/oauth2/authorize",
+            get(oidc::authorize::get_authorize).post(oidc::authorize::post_authorize),
+        )
+        .route("/oauth2/consent", post(oidc::authorize::post_consent))
+        .route("/oauth2/token", post(oidc::token::post_token))
+        .route("/oauth2/revoke", post(oidc::token::post_revoke))
+        .route(
+            "/oauth2/userinfo",
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
+        .route(
+            "/oauth2/logout",
+            get(oidc::logout::get_logout).post(oidc::logout::post_logout),
+        )
+        .route("/auth/nginx", get(forward_auth::get_nginx))
+        .route("/auth/forward", get(forward_auth::get_forward))
+        .route("/auth/start", get(forward_auth::get_start))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(
@@ -152,14 +175,32 @@ pub fn render(
         ..page
     };
     let body = app.templates.render(template, full)?;
-    Ok(session.finish(
+    let mut response = session.finish(
         app,
         (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             Html(body),
         ),
-    ))
+    );
+    if let Some(target) = session.record.return_to.as_deref().and_then(return_target) {
+        response
+            .extensions_mut()
+            .insert(crate::security::FormTargets(vec![target]));
+    }
+    Ok(response)
+}
+
+/// Where finishing this sign-in leads, for the page's `form-action`: the application of an
+/// authorization request, or a forward-auth site.
+pub fn return_target(return_to: &str) -> Option<String> {
+    if let Some(query) = return_to.strip_prefix("/oauth2/authorize?") {
+        let redirect_uri = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "redirect_uri")?
+            .1;
+        return crate::security::form_target(&redirect_uri);
+    }
+    crate::security::form_target(return_to)
 }
 
 fn minutes(secs: i64) -> i64 {

@@ -21,6 +21,8 @@ use crate::session::Session;
 pub struct SignInQuery {
     return_to: Option<String>,
     signed_out: Option<String>,
+    /// A username to fill in (an application's `login_hint`).
+    hint: Option<String>,
 }
 
 pub async fn get_sign_in(
@@ -43,7 +45,7 @@ pub async fn get_sign_in(
         &session,
         StatusCode::OK,
         "sign_in.html",
-        context! { notice, username => "" },
+        context! { notice, username => q.hint.as_deref().unwrap_or("").trim() },
     )
 }
 

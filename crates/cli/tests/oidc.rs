@@ -1,0 +1,735 @@
+//! The OpenID Connect provider over real HTTP: the happy path, and the negative cases of the
+//! OpenID Foundation's Basic OP certification plan that apply to a code-flow-only provider.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::oidc::{ClientKind, LOGOUT_TO, REDIRECT, VERIFIER, authorize_path, code_from, param};
+use support::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn code_flow_with_pkce_gives_verifiable_tokens_that_tell_the_truth() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(
+            &app,
+            &authorize_path(&client, &[("scope", "openid profile phone")]),
+            "jan",
+        )
+        .await;
+    let code = code_from(&app, &page);
+
+    let (status, tokens) = app.exchange(&client, &code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "openid profile phone");
+    let claims = app
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &client)
+        .await;
+    let user = app
+        .admin
+        .store
+        .user_by_username(&tweestap_core::Username::parse("jan").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claims["sub"], user.subject.as_str());
+    assert_ne!(claims["sub"], "jan", "sub is not the username");
+    assert_eq!(claims["preferred_username"], "jan");
+    assert_eq!(claims["name"], "jan Tester");
+    assert_eq!(claims["nonce"], "n0nce");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+    assert_eq!(claims["acr"], "urn:tweestap:acr:mfa");
+    assert_eq!(claims["auth_time"].as_i64().unwrap(), app.clock_now());
+    assert_eq!(claims["phone_number"], "+31612345678");
+    assert!(claims.get("email").is_none(), "email scope not asked");
+    let header = jsonwebtoken::decode_header(tokens["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+
+    let (status, info) = app.userinfo(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["sub"], user.subject.as_str());
+    assert_eq!(info["preferred_username"], "jan");
+    let (status, _) = app.userinfo("made-up-token").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The code gave no cookie-less shortcut: a second browser is not signed in.
+    let mut other = app.browser();
+    let page = other
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    let to = page.location.unwrap();
+    assert_eq!(param(&to, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rs256_clients_get_rs256_id_tokens_from_a_published_key() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app
+        .add_client(ClientKind {
+            rs256: true,
+            ..ClientKind::default()
+        })
+        .await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let (status, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(token).unwrap().alg,
+        jsonwebtoken::Algorithm::RS256
+    );
+    app.verify_id_token(token, &client).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_describes_what_the_provider_does() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value =
+        reqwest::get(format!("{}/.well-known/openid-configuration", app.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let issuer = app.config.public_url.trim_end_matches('/');
+    assert_eq!(doc["issuer"], issuer);
+    assert_eq!(doc["token_endpoint"], format!("{issuer}/oauth2/token"));
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256", "RS256"])
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn redirect_uri_variants_are_refused_without_redirecting() {
+    let app = spawn_app().await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    for variant in [
+        format!("{REDIRECT}/"),
+        REDIRECT.replace("app.example", "APP.example"),
+        format!("{REDIRECT}?extra=1"),
+        REDIRECT.replace("/callback", "/other"),
+        REDIRECT.replace("https", "http"),
+        "https://evil.example/callback".to_string(),
+    ] {
+        let page = browser
+            .get(&authorize_path(&client, &[("redirect_uri", &variant)]))
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{variant}");
+        assert!(page.location.is_none(), "never redirected to {variant}");
+        page.assert_contains("niet voor die app is geregistreerd");
+    }
+    let page = browser
+        .get(&authorize_path(&client, &[("redirect_uri", "")]))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    let page = browser
+        .get(&authorize_path(&client, &[("client_id", "nobody")]))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    // A parameter given twice is refused (RFC 6749 §3.1).
+    let twice = format!("{}&state=again", authorize_path(&client, &[]));
+    assert_eq!(browser.get(&twice).await.status, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn errors_after_the_redirect_uri_is_known_go_back_to_the_client() {
+    let app = spawn_app().await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    for (extra, error) in [
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (vec![("scope", "profile")], "invalid_scope"),
+        (vec![("request", "eyJ...")], "request_not_supported"),
+        (vec![("max_age", "soon")], "invalid_request"),
+        (vec![("prompt", "none login")], "invalid_request"),
+    ] {
+        let page = browser.get(&authorize_path(&client, &extra)).await;
+        let to = page
+            .location
+            .unwrap_or_else(|| panic!("{extra:?}: {}", page.body));
+        assert!(to.starts_with(REDIRECT));
+        assert_eq!(param(&to, "error").as_deref(), Some(error), "{extra:?}");
+        assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
+        assert!(param(&to, "iss").is_some());
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_missing_plain_or_wrong_is_refused() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let public = app
+        .add_client(ClientKind {
+            public: true,
+            ..ClientKind::default()
+        })
+        .await;
+    let mut browser = app.browser();
+    // A public client must send a challenge, and never "plain".
+    for extra in [
+        vec![("code_challenge", ""), ("code_challenge_method", "")],
+        vec![
+            ("code_challenge", VERIFIER),
+            ("code_challenge_method", "plain"),
+        ],
+        vec![("code_challenge_method", "")],
+    ] {
+        let page = browser.get(&authorize_path(&public, &extra)).await;
+        let to = page.location.unwrap();
+        assert_eq!(
+            param(&to, "error").as_deref(),
+            Some("invalid_request"),
+            "{extra:?}"
+        );
+    }
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&public, &[]), "jan")
+        .await;
+    let code = code_from(&app, &page);
+    let wrong = "x".repeat(43);
+    for verifier in ["", wrong.as_str()] {
+        let (status, body) = app
+            .token_request(
+                &public,
+                "/oauth2/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", verifier),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant", "{verifier:?}: {body}");
+    }
+    // A confidential client that sent no challenge cannot add a verifier later either.
+    let confidential = app.add_client(ClientKind::default()).await;
+    let page = browser
+        .get(&authorize_path(
+            &confidential,
+            &[("code_challenge", ""), ("code_challenge_method", "")],
+        ))
+        .await;
+    let code = code_from(&app, &page);
+    let (status, body) = app.exchange(&confidential, &code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reused_code_fails_and_revokes_what_it_issued() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let code = code_from(&app, &page);
+    let (status, tokens) = app.exchange(&client, &code).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app.exchange(&client, &code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    let (status, _) = app.userinfo(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the access token is revoked"
+    );
+    let (status, body) = app
+        .refresh(&client, tokens["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "oidc.token_replayed"),
+        "the replay is audited"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let code = code_from(&app, &page);
+    app.clock.advance(60);
+    let (status, body) = app.exchange(&client, &code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let (_, first) = app.exchange(&client, &code_from(&app, &page)).await;
+    let auth_time = app.clock_now();
+    app.clock.advance(300);
+    let (status, second) = app
+        .refresh(&client, first["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    let claims = app
+        .verify_id_token(second["id_token"].as_str().unwrap(), &client)
+        .await;
+    assert_eq!(
+        claims["auth_time"].as_i64().unwrap(),
+        auth_time,
+        "still the original sign-in"
+    );
+    assert!(claims.get("nonce").is_none());
+    // Narrowing the scope is allowed, widening is not.
+    let (status, body) = app
+        .token_request(
+            &client,
+            "/oauth2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", second["refresh_token"].as_str().unwrap()),
+                ("scope", "openid phone"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_scope");
+    // Another client cannot use it.
+    let other = app.add_client(ClientKind::default()).await;
+    let (status, _) = app
+        .refresh(&other, second["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The old one again: refused, and the newest one dies with it.
+    let (status, body) = app
+        .refresh(&client, first["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    let (status, _) = app
+        .refresh(&client, second["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the family is revoked");
+    let (status, _) = app.userinfo(second["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn client_authentication_is_checked() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let code = code_from(&app, &page);
+    let http = reqwest::Client::new();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let wrong = http
+        .post(format!("{}/oauth2/token", app.base))
+        .basic_auth(&client.id, Some("not-the-secret"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get("www-authenticate").is_some());
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    // No secret at all.
+    let none = http
+        .post(format!("{}/oauth2/token", app.base))
+        .form(&[fields.as_slice(), &[("client_id", client.id.as_str())]].concat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    // Both methods at once.
+    let secret = client.secret.clone().unwrap();
+    let both = http
+        .post(format!("{}/oauth2/token", app.base))
+        .basic_auth(&client.id, Some(&secret))
+        .form(&[fields.as_slice(), &[("client_secret", secret.as_str())]].concat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    // client_secret_post works, and the failed attempts did not use the code up.
+    let post = http
+        .post(format!("{}/oauth2/token", app.base))
+        .form(
+            &[
+                fields.as_slice(),
+                &[
+                    ("client_id", client.id.as_str()),
+                    ("client_secret", secret.as_str()),
+                ],
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::OK);
+    assert_eq!(post.headers()["cache-control"], "no-store");
+    // Unknown grant types.
+    let (status, body) = app
+        .token_request(&client, "/oauth2/token", &[("grant_type", "password")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "unsupported_grant_type");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn prompt_none_and_max_age_follow_the_session() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&page.location.unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    code_from(&app, &page);
+    let first_auth = app.clock_now();
+    // Signed in: prompt=none gets a code silently.
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    code_from(&app, &page);
+
+    // An older sign-in than max_age allows: sign in again, then the code.
+    app.clock.advance(120);
+    let page = browser
+        .get(&authorize_path(
+            &client,
+            &[("max_age", "60"), ("prompt", "none")],
+        ))
+        .await;
+    assert_eq!(
+        param(&page.location.unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+    let sent = app.sms().len();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[("max_age", "60")]), "jan")
+        .await;
+    assert_eq!(app.sms().len(), sent + 1, "a new SMS code was needed");
+    let (_, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    let claims = app
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &client)
+        .await;
+    assert_eq!(claims["auth_time"].as_i64().unwrap(), first_auth + 120);
+
+    // prompt=login always asks again.
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "login")]))
+        .await;
+    page.assert_redirect("/sign-in");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_registration_interrupt_and_the_password_alone_never_get_a_code() {
+    let app = spawn_app().await;
+    app.add_user("new", None).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let start = authorize_path(&client, &[]);
+    let page = browser.authorize_signing_in(&app, &start, "new").await;
+    // Password right, no phone yet: the registration interrupt, not the client.
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("name=\"phone\""), "{}", page.body);
+    // Asking again (or silently) does not skip it.
+    let page = browser.get(&start).await;
+    page.assert_redirect("/sign-in/phone");
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    let to = page.location.unwrap();
+    assert_eq!(param(&to, "error").as_deref(), Some("login_required"));
+    assert!(param(&to, "code").is_none());
+
+    browser
+        .post(
+            "/sign-in/phone",
+            &[("country", "NL"), ("phone", "0612345678")],
+        )
+        .await;
+    let page = browser.enter_code(&app.last_code()).await;
+    page.assert_redirect("/sign-in/done");
+    let done = browser.get("/sign-in/done").await;
+    done.assert_contains("/oauth2/authorize?");
+    let next = done
+        .body
+        .split("href=\"")
+        .find(|s| s.starts_with("/oauth2") || s.starts_with("&#x2f;oauth2"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    let page = browser.get(&next).await;
+    let (status, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    assert_eq!(status, StatusCode::OK);
+    let claims = app
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &client)
+        .await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_can_require_mfa_where_the_policy_does_not() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.mfa = tweestap_core::policy::MfaRequirement::Optional;
+    })
+    .await;
+    app.add_user("lax", None).await;
+    let relaxed = app.add_client(ClientKind::default()).await;
+    let strict = app
+        .add_client(ClientKind {
+            require_mfa: true,
+            ..ClientKind::default()
+        })
+        .await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&relaxed, &[]), "lax")
+        .await;
+    let (_, tokens) = app.exchange(&relaxed, &code_from(&app, &page)).await;
+    let claims = app
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &relaxed)
+        .await;
+    assert_eq!(
+        claims["amr"],
+        serde_json::json!(["pwd"]),
+        "the truth: password only"
+    );
+    assert_eq!(claims["acr"], "urn:tweestap:acr:pwd");
+
+    let page = browser
+        .get(&authorize_path(&strict, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&page.location.unwrap(), "error").as_deref(),
+        Some("interaction_required")
+    );
+    let page = browser.get(&authorize_path(&strict, &[])).await;
+    page.assert_redirect("/sign-in/phone");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn third_party_clients_ask_consent_once() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app
+        .add_client(ClientKind {
+            third_party: true,
+            ..ClientKind::default()
+        })
+        .await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("Het Rooster");
+    page.assert_contains("Je naam en gebruikersnaam");
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self' https://app.example"),
+        "{csp}"
+    );
+    let request = page
+        .body
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    // Declining goes back to the client with access_denied.
+    let page = browser
+        .post(
+            "/oauth2/consent",
+            &[("request", &request), ("decision", "deny")],
+        )
+        .await;
+    assert_eq!(
+        param(&page.location.unwrap(), "error").as_deref(),
+        Some("access_denied")
+    );
+    // A forged consent (no CSRF token) changes nothing.
+    let page = browser
+        .post_raw(
+            "/oauth2/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = browser
+        .post(
+            "/oauth2/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+    code_from(&app, &page);
+    // Next time: no question.
+    let page = browser.get(&authorize_path(&client, &[])).await;
+    code_from(&app, &page);
+    // Unless the client asks for it.
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "consent")]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("name=\"decision\"");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logout_goes_only_to_registered_uris_and_asks_without_proof() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let (_, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    let hint = tokens["id_token"].as_str().unwrap().to_string();
+
+    let page = browser
+        .get(&format!(
+            "/oauth2/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F"
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.location.is_none());
+    // Without proof of who signs out: a question, not a sign-out.
+    let page = browser.get("/oauth2/logout").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("Uitloggen?");
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    code_from(&app, &page);
+
+    let page = browser
+        .get(&format!(
+            "/oauth2/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye1",
+            tweestap_core::oidc::percent_encode(LOGOUT_TO)
+        ))
+        .await;
+    page.assert_redirect(&format!("{LOGOUT_TO}?state=bye1"));
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&page.location.unwrap(), "error").as_deref(),
+        Some("login_required"),
+        "signed out"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_its_family() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let other = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let (_, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    // Another client's revocation does nothing (and says nothing).
+    let (status, _) = app
+        .token_request(&other, "/oauth2/revoke", &[("token", refresh)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.userinfo(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .token_request(&client, "/oauth2/revoke", &[("token", refresh)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.refresh(&client, refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.userinfo(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .token_request(&client, "/oauth2/revoke", &[("token", "unknown")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}

@@ -1,0 +1,131 @@
+//! What the OpenID Connect provider stores and the signer it uses.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::domain::{ClientId, SigningAlg, Timestamp, UserId};
+use crate::oidc::TokenError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    Code,
+    Access,
+    Refresh,
+}
+
+impl GrantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Code => "code",
+            GrantKind::Access => "access",
+            GrantKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// What a user allowed a client, carried from the authorization code to every token that
+/// descends from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub scopes: Vec<String>,
+    pub auth_time: Timestamp,
+    pub amr: Vec<String>,
+    /// Codes only: checked again at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// Echoed in the ID token issued for the code (not in refreshed ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// A code or token as stored: its SHA-256, never its value.
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub token_hash: String,
+    pub kind: GrantKind,
+    pub family: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub grant: Grant,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What redeeming a code or refresh token found.
+#[derive(Debug)]
+pub enum Redeemed {
+    /// It was valid; it is now used and what `issue` returned is stored.
+    Done(GrantRecord),
+    Unknown,
+    Expired,
+    /// Revoked earlier (by its own reuse, a sibling's, or the client).
+    Revoked,
+    /// Used before: a replay. Everything in its family is revoked now.
+    Replayed,
+    /// The caller's check refused it; nothing changed.
+    Refused(TokenError),
+}
+
+/// The check and the new tokens of a redemption, decided inside its transaction.
+pub type IssueFn<'a> = dyn Fn(&GrantRecord) -> Result<Vec<GrantRecord>, TokenError> + Sync + 'a;
+
+#[async_trait]
+pub trait OidcStore: Send + Sync {
+    async fn grant_put(&self, record: &GrantRecord) -> Result<(), StoreError>;
+    /// Uses a code or refresh token once, atomically: marks it used and stores what `issue`
+    /// returns in the same transaction. A second use revokes its whole family.
+    async fn grant_redeem(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        now: Timestamp,
+        issue: &IssueFn<'_>,
+    ) -> Result<Redeemed, StoreError>;
+    /// An access token that is neither expired nor revoked.
+    async fn grant_active(
+        &self,
+        token_hash: &str,
+        kind: GrantKind,
+        now: Timestamp,
+    ) -> Result<Option<GrantRecord>, StoreError>;
+    /// Revokes one token, and with a refresh token its whole family. Only the client's own.
+    async fn grant_revoke(
+        &self,
+        token_hash: &str,
+        client: &ClientId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every token a user holds (sign-out everywhere, MFA reset).
+    async fn grants_revoke_user(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError>;
+    async fn consent_get(
+        &self,
+        user: UserId,
+        client: &ClientId,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+    async fn consent_put(
+        &self,
+        user: UserId,
+        client: &ClientId,
+        scopes: &[String],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("signing failed: {0}")]
+pub struct SignError(pub String);
+
+/// Signs and checks the provider's JWTs. The `tweestap-oidc` crate implements it with the
+/// keyring (keys sealed in the database).
+#[async_trait]
+pub trait TokenSigner: Send + Sync {
+    async fn sign(&self, alg: SigningAlg, claims: &serde_json::Value) -> Result<String, SignError>;
+    /// The claims of a token one of the published keys signed. Expiry is not checked: an
+    /// `id_token_hint` at logout is usually expired.
+    async fn verify(&self, token: &str) -> Option<serde_json::Value>;
+    /// The published public keys as a JWKS document.
+    async fn jwks(&self) -> Result<serde_json::Value, SignError>;
+}

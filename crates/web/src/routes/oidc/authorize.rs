@@ -1,0 +1,260 @@
+//! The authorization endpoint and the consent page. The browser goes through tweestap's own
+//! sign-in (and its registration interrupt) with this request as the place to come back to;
+//! only a finished sign-in that meets the request gets a code.
+
+use axum::extract::{Form, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tweestap_core::oidc::{
+    AuthRequest, AuthorizeError, AuthorizeParams, Next, PageProblem, SignedInView, decide,
+};
+use tweestap_core::ports::random_hex;
+use tweestap_core::signin::{Page, SignInState};
+
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::i18n::{Lang, t};
+use crate::routes::{page_url, render, see_other, to_current_step};
+use crate::security::{FormTargets, form_target};
+use crate::session::Session;
+
+/// Reads the parameters; one that appears twice makes the request unreadable (RFC 6749 §3.1).
+pub fn parse_params(raw: &str) -> Result<AuthorizeParams, PageProblem> {
+    let mut map = serde_json::Map::new();
+    for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if map
+            .insert(
+                name.into_owned(),
+                serde_json::Value::String(value.into_owned()),
+            )
+            .is_some()
+        {
+            return Err(PageProblem::Malformed);
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|_| PageProblem::Malformed)
+}
+
+fn problem(p: PageProblem) -> WebError {
+    WebError::BadRequest(match p {
+        PageProblem::MissingClient => "oidc-error-missing-client",
+        PageProblem::UnknownClient => "oidc-error-unknown-client",
+        PageProblem::MissingRedirectUri => "oidc-error-missing-redirect-uri",
+        PageProblem::RedirectUriMismatch => "oidc-error-redirect-uri",
+        PageProblem::Malformed => "oidc-error-malformed",
+    })
+}
+
+pub async fn get_authorize(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    RawQuery(query): RawQuery,
+) -> Result<Response, WebError> {
+    let params = parse_params(query.as_deref().unwrap_or("")).map_err(problem)?;
+    authorize(&app, &ctx, &params, false).await
+}
+
+/// OpenID Connect Core §3.1.2.1: the endpoint accepts POST with a form body too.
+pub async fn post_authorize(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    body: String,
+) -> Result<Response, WebError> {
+    let params = parse_params(&body).map_err(problem)?;
+    authorize(&app, &ctx, &params, false).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConsentForm {
+    csrf: String,
+    request: String,
+    decision: String,
+}
+
+pub async fn post_consent(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ConsentForm>,
+) -> Result<Response, WebError> {
+    let session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let params = parse_params(&form.request).map_err(problem)?;
+    if form.decision == "deny" {
+        let req = checked(&app, &params).await?;
+        return match req {
+            Ok(req) => Ok(redirect_error(&req, "access_denied", "the user declined")),
+            Err(response) => Ok(response),
+        };
+    }
+    authorize(&app, &ctx, &params, form.decision == "allow").await
+}
+
+/// The request checked against its client: a request, or the response to give instead.
+async fn checked(
+    app: &AppState,
+    params: &AuthorizeParams,
+) -> Result<Result<AuthRequest, Response>, WebError> {
+    match app.oidc.authorize_request(params).await? {
+        Ok(req) => Ok(Ok(req)),
+        Err(AuthorizeError::Page(p)) => Err(problem(p)),
+        Err(AuthorizeError::Redirect(url)) => Ok(Err(Redirect::to(&url).into_response())),
+    }
+}
+
+fn redirect_error(req: &AuthRequest, error: &str, description: &str) -> Response {
+    match req.error(error, description) {
+        AuthorizeError::Redirect(url) => Redirect::to(&url).into_response(),
+        AuthorizeError::Page(p) => problem(p).into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct ScopeView {
+    name: String,
+    description: String,
+}
+
+async fn authorize(
+    app: &AppState,
+    ctx: &Ctx,
+    params: &AuthorizeParams,
+    consent_given: bool,
+) -> Result<Response, WebError> {
+    let req = match checked(app, params).await? {
+        Ok(req) => req,
+        Err(response) => return Ok(response),
+    };
+    let mut session = Session::load(app, ctx).await?;
+    let now = app.clock.now();
+    let view = match &session.record.state {
+        SignInState::SignedIn {
+            user_id,
+            auth_time,
+            amr,
+            just_registered: false,
+        } => Some(SignedInView {
+            user_id: *user_id,
+            auth_time: *auth_time,
+            amr,
+        }),
+        _ => None,
+    };
+    let consented = match &view {
+        Some(v) if !req.client.first_party && !consent_given => {
+            app.oidc.consented(v.user_id, &req).await?
+        }
+        _ => consent_given,
+    };
+    let next = decide(&req, view.as_ref(), now, consented);
+    let signed_in = view.map(|v| (v.user_id, v.auth_time, v.amr.to_vec()));
+    match next {
+        Next::Fail(error, why) => Ok(redirect_error(&req, error, why)),
+        Next::Issue => {
+            let (user, auth_time, amr) = signed_in.ok_or(WebError::Internal(
+                "a code for a browser that is not signed in".into(),
+            ))?;
+            if consent_given {
+                app.oidc.record_consent(user, &req).await?;
+            }
+            let url = app.oidc.issue_code(&req, user, auth_time, &amr).await?;
+            Ok(see_other(app, &session, &url))
+        }
+        Next::Consent => {
+            let (user_id, _, _) = signed_in.ok_or(WebError::Internal(
+                "consent for a browser that is not signed in".into(),
+            ))?;
+            let user = app
+                .store
+                .user_by_id(user_id)
+                .await?
+                .ok_or(WebError::NotFound)?;
+            let scopes: Vec<ScopeView> = req
+                .scopes
+                .iter()
+                .filter(|s| s.as_str() != "openid")
+                .map(|s| ScopeView {
+                    name: s.clone(),
+                    description: t(ctx.lang, &format!("scope-{}", s.replace('_', "-")), &[]),
+                })
+                .collect();
+            let mut page = render(
+                app,
+                ctx,
+                &session,
+                StatusCode::OK,
+                "consent.html",
+                context! {
+                    client_name => req.client.name.clone(),
+                    display_name => user.display_name,
+                    username => user.username.as_str(),
+                    scopes,
+                    request => params.to_query(),
+                },
+            )?;
+            if let Some(target) = form_target(req.redirect_uri.as_str()) {
+                page.extensions_mut().insert(FormTargets(vec![target]));
+            }
+            Ok(page)
+        }
+        Next::SignIn { again } => {
+            if again {
+                // prompt=login or an old sign-in: start over, as this same browser session.
+                session.record.state = SignInState::Start;
+            } else if session.record.state.page() != Page::SignIn
+                && session.record.state.signed_in_user().is_none()
+            {
+                // In the middle of signing in (e.g. the registration interrupt): carry on
+                // there, and come back here afterwards.
+                session.record.return_to = Some(return_url(params));
+                session.save(app).await?;
+                return Ok(to_current_step(app, &session));
+            }
+            session.record.return_to = Some(return_url(params));
+            session.save(app).await?;
+            let mut to = page_url(Page::SignIn).to_string();
+            if let Some(hint) = &req.login_hint {
+                to.push_str("?hint=");
+                to.push_str(&tweestap_core::oidc::percent_encode(hint));
+            }
+            // ui_locales: the first language we speak becomes the page language.
+            if let Some(lang) = req
+                .ui_locales
+                .iter()
+                .find_map(|l| Lang::parse(l.split('-').next().unwrap_or("")))
+                && lang != ctx.lang
+            {
+                let next = tweestap_core::oidc::percent_encode(&to);
+                to = format!("/lang/{}?next={next}", lang.code());
+            }
+            Ok(see_other(app, &session, &to))
+        }
+        Next::RegisterSecondFactor => {
+            let (user, _, _) = signed_in.ok_or(WebError::Internal(
+                "registration for a browser that is not signed in".into(),
+            ))?;
+            session.record.state = if app.store.methods(user).await?.is_empty() {
+                SignInState::MustRegister {
+                    flow: random_hex(app.entropy.as_ref(), 16),
+                    user_id: user,
+                }
+            } else {
+                SignInState::Start
+            };
+            session.record.return_to = Some(return_url(params));
+            session.rotate(app).await?;
+            Ok(to_current_step(app, &session))
+        }
+    }
+}
+
+/// Where the sign-in comes back to: this request, minus what forced the new sign-in.
+fn return_url(params: &AuthorizeParams) -> String {
+    format!(
+        "/oauth2/authorize?{}",
+        params.after_reauthentication().to_query()
+    )
+}
