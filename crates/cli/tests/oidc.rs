@@ -733,3 +733,52 @@ async fn revoking_a_refresh_token_ends_its_family() {
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn clients_declared_in_the_configuration_work_with_their_configured_secret() {
+    let secret = "a-configured-secret-of-at-least-32-chars";
+    let app = spawn_app_with(|c| {
+        c.oidc.clients = vec![tweestap::config::DeclaredClient {
+            client_id: "rooster".into(),
+            name: "Het Rooster".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            first_party: true,
+            secret: Some(tweestap::config::Redacted(secret.into())),
+            ..Default::default()
+        }];
+    })
+    .await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = support::oidc::TestClient {
+        id: "rooster".into(),
+        secret: Some(secret.into()),
+    };
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let (status, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let stored = app
+        .admin
+        .store
+        .client_get(&tweestap_core::ClientId::parse("rooster").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(stored.secret_hash.as_deref(), Some(secret), "stored hashed");
+
+    // A short secret is refused with the key named.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = support::config_for(dir.path());
+    config.oidc.clients = vec![tweestap::config::DeclaredClient {
+        client_id: "weak".into(),
+        name: "Weak".into(),
+        redirect_uris: vec![REDIRECT.into()],
+        secret: Some(tweestap::config::Redacted("short".into())),
+        ..Default::default()
+    }];
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("oidc.clients.secret"), "{error}");
+    app.stop().await;
+}

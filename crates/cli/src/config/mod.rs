@@ -256,6 +256,16 @@ impl Config {
                 "policy.session.absolute_timeout_secs",
                 policy.session.absolute_timeout_secs,
             ),
+            ("policy.oidc.code_ttl_secs", policy.oidc.code_ttl_secs),
+            (
+                "policy.oidc.access_token_ttl_secs",
+                policy.oidc.access_token_ttl_secs,
+            ),
+            ("policy.oidc.id_token_ttl_secs", policy.oidc.id_token_ttl_secs),
+            (
+                "policy.oidc.refresh_token_ttl_secs",
+                policy.oidc.refresh_token_ttl_secs,
+            ),
         ] {
             if value <= 0 {
                 return Err(invalid(key, "must be more than 0"));
@@ -408,6 +418,8 @@ mod tests {
         assert_eq!(config.organisation, defaults.organisation);
         assert_eq!(config.policy.0.code.ttl_secs, 600);
         assert_eq!(config.policy.0.password.argon2_memory_kib, 19_456);
+        assert_eq!(config.policy.0.oidc.code_ttl_secs, 60);
+        assert!(config.forward_auth.domains.is_empty());
     }
 
     #[test]
