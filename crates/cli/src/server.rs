@@ -184,6 +184,18 @@ impl Wiring {
         )
     }
 
+    /// The OpenID Connect provider's use cases, signing with the keyring.
+    pub fn oidc(&self, issuer: String) -> OidcService {
+        OidcService {
+            store: self.store.clone() as Arc<dyn Store>,
+            clock: self.clock.clone(),
+            entropy: self.entropy.clone(),
+            signer: Arc::new(self.keyring()),
+            policy: self.policy.clone(),
+            issuer,
+        }
+    }
+
     /// Writes the clients declared in the configuration file to the database (replacing an
     /// earlier version of each).
     pub async fn declare_clients(&self, config: &Config) -> anyhow::Result<()> {
@@ -261,14 +273,7 @@ impl Wiring {
                 }
             }),
         };
-        let oidc = OidcService {
-            store: self.store.clone() as Arc<dyn Store>,
-            clock: self.clock.clone(),
-            entropy: self.entropy.clone(),
-            signer: Arc::new(self.keyring()),
-            policy: self.policy.clone(),
-            issuer: web.issuer(),
-        };
+        let oidc = self.oidc(web.issuer());
         Ok(AppState::new(signin, oidc, web, self.metrics.clone()))
     }
 }

@@ -94,7 +94,9 @@ async fn the_sign_in_returns_only_to_configured_domains() {
         .await;
     let code_page = browser.open("/sign-in/code").await;
     // The form's redirect chain ends at the protected site: the page's CSP allows it.
-    let csp = code_page.headers["content-security-policy"].to_str().unwrap();
+    let csp = code_page.headers["content-security-policy"]
+        .to_str()
+        .unwrap();
     assert!(
         csp.contains("form-action 'self' http://wiki.school.example"),
         "{csp}"

@@ -782,3 +782,42 @@ async fn clients_declared_in_the_configuration_work_with_their_configured_secret
     assert!(error.contains("oidc.clients.secret"), "{error}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_password_change_or_mfa_reset_revokes_applications_tokens() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    for reset in ["password", "mfa"] {
+        // Past the wait between two texts to the same number.
+        app.clock.advance(3600);
+        let mut browser = app.browser();
+        let page = browser
+            .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+            .await;
+        let (_, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+        match reset {
+            "password" => app
+                .admin
+                .set_password("jan", tweestap_core::Secret::new("another good password"))
+                .await
+                .unwrap(),
+            _ => {
+                app.admin.reset_mfa("jan").await.unwrap();
+            }
+        }
+        let (status, _) = app.userinfo(tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{reset}");
+        let (status, _) = app
+            .refresh(&client, tokens["refresh_token"].as_str().unwrap())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reset}");
+        if reset == "password" {
+            app.admin
+                .set_password("jan", tweestap_core::Secret::new(support::PASSWORD))
+                .await
+                .unwrap();
+        }
+    }
+    app.stop().await;
+}

@@ -259,6 +259,11 @@ impl AdminService {
         let (user, _) = self.find(username).await?;
         let phc = self.passwords.hash(secret).await?;
         self.store.set_password_hash(user.id, &phc).await?;
+        // A new password usually means the old one leaked: end what it opened.
+        self.store.sessions_delete_for_user(user.id).await?;
+        self.store
+            .grants_revoke_user(user.id, self.clock.now())
+            .await?;
         self.audit(
             AuditKind::PasswordSet,
             Some(user.id),
@@ -273,8 +278,12 @@ impl AdminService {
     pub async fn reset_mfa(&self, username: &str) -> Result<u64, AdminError> {
         let (user, _) = self.find(username).await?;
         let removed = self.store.remove_methods(user.id).await?;
-        // Sign-ins under way would still send codes to, and accept codes from, the old phone.
+        // Sign-ins under way would still send codes to, and accept codes from, the old phone;
+        // applications' tokens came from sign-ins with it.
         self.store.sessions_delete_for_user(user.id).await?;
+        self.store
+            .grants_revoke_user(user.id, self.clock.now())
+            .await?;
         self.audit(
             AuditKind::MfaReset,
             Some(user.id),

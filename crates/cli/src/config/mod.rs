@@ -261,7 +261,10 @@ impl Config {
                 "policy.oidc.access_token_ttl_secs",
                 policy.oidc.access_token_ttl_secs,
             ),
-            ("policy.oidc.id_token_ttl_secs", policy.oidc.id_token_ttl_secs),
+            (
+                "policy.oidc.id_token_ttl_secs",
+                policy.oidc.id_token_ttl_secs,
+            ),
             (
                 "policy.oidc.refresh_token_ttl_secs",
                 policy.oidc.refresh_token_ttl_secs,
