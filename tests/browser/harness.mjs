@@ -82,6 +82,12 @@ export async function startServe(users) {
   await waitForHealth(base, child);
   return {
     base,
+    /** Runs the tweestap CLI against this server's configuration; returns its standard output. */
+    cli: (args) => {
+      const r = spawnSync(binary(), ['--config', config, ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`tweestap ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    },
     /** Text messages sent so far (the outbox file). */
     sms: () => (existsSync(outbox) ? readFileSync(outbox, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
     stop: () => child.kill('SIGTERM'),

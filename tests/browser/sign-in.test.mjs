@@ -4,6 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { chromium, devices } from 'playwright-core';
 import { SHOTS, startDemo, startServe, codeIn } from './harness.mjs';
 
@@ -161,6 +163,78 @@ test('in English: a bad number is explained and kept, then registration complete
     await page.getByRole('heading', { name: "You're signed in" }).waitFor();
     await ctx.close();
   } finally {
+    server.stop();
+  }
+});
+
+/** A stand-in application: "/" links to tweestap's authorize endpoint, "/callback" shows what
+ * came back. It only records; the protocol checks are the interop tests' job. */
+async function startApp() {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname === '/callback') {
+      seen.push(Object.fromEntries(url.searchParams));
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><title>App</title><h1>Welcome back</h1><p id="code">${url.searchParams.get('code') ?? ''}</p>`);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { base: `http://127.0.0.1:${server.address().port}`, seen, stop: () => server.close() };
+}
+
+/** axe-core on a page whose CSP stays in force: evaluated through DevTools, not injected. */
+async function assertAccessibleUnderCsp(page) {
+  await page.evaluate(readFileSync(AXE, 'utf8'));
+  const violations = await page.evaluate(async () => (await window.axe.run()).violations
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+  assert.deepEqual(violations, [], `${page.url()} has accessibility violations`);
+}
+
+test('an application signs a user in through tweestap, with the page CSP in force', async () => {
+  const server = await startServe([{ username: 'leerling', name: 'Lotte Leerling', password: 'geheim-wachtwoord', phone: '06 11223344' }]);
+  const app = await startApp();
+  try {
+    const { client_id } = JSON.parse(server.cli(['client', 'add', 'Het Rooster', '--redirect-uri', `${app.base}/callback`, '--json']));
+    const authorize = `${server.base}/oauth2/authorize?` + new URLSearchParams({
+      client_id, redirect_uri: `${app.base}/callback`, response_type: 'code', scope: 'openid profile',
+      state: 'st8', nonce: 'n0', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    });
+    // No bypassCSP: browsers apply form-action to the redirects after a form, and the last one
+    // leaves tweestap for the application. The pages must allow exactly that.
+    const ctx = await browser.newContext({ ...PHONE, locale: 'nl-NL' });
+    const page = await ctx.newPage();
+    const blocked = [];
+    page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) blocked.push(m.text()); });
+    await page.goto(authorize);
+    await page.waitForURL('**/sign-in');
+    await page.getByLabel('Gebruikersnaam').fill('leerling');
+    await page.getByLabel('Wachtwoord', { exact: true }).fill('geheim-wachtwoord');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+    await page.waitForURL('**/sign-in/code**');
+    await page.getByLabel('Code').fill(codeIn(server.sms().at(-1).text));
+    // The page may submit by itself on the sixth digit; otherwise click.
+    await page.getByRole('button', { name: 'Controleren' }).click({ timeout: 2000 }).catch(() => {});
+    // Not a first-party application: the user is asked, once.
+    await page.getByRole('heading', { name: 'Het Rooster toestaan?' }).waitFor();
+    await page.getByText('Je naam en gebruikersnaam').waitFor();
+    await assertAccessibleUnderCsp(page);
+    await shot(page, 'nl-oidc-consent');
+    await page.getByRole('button', { name: 'Toestaan', exact: true }).click();
+    await page.waitForURL(`${app.base}/callback**`);
+    await page.getByRole('heading', { name: 'Welcome back' }).waitFor();
+    assert.deepEqual(blocked, [], 'no form submission was blocked by the CSP');
+    const back = app.seen.at(-1);
+    assert.equal(back.state, 'st8');
+    assert.equal(back.iss, server.base);
+    assert.match(back.code, /^[A-Za-z0-9_-]{43}$/);
+    await shot(page, 'nl-oidc-back-at-the-app');
+    await ctx.close();
+  } finally {
+    app.stop();
     server.stop();
   }
 });

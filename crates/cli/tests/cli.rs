@@ -546,6 +546,9 @@ fn clients_are_registered_with_a_secret_shown_once_and_stored_hashed() {
             "--public",
             "--client-id",
             "school-app",
+            "--require-mfa",
+            "--id-token-alg",
+            "RS256",
             "--json",
         ],
         None,
@@ -574,6 +577,15 @@ fn clients_are_registered_with_a_secret_shown_once_and_stored_hashed() {
         "https://moodle.school.nl/auth/oidc/"
     );
     assert_eq!(shown["first_party"], true);
+    assert_eq!(shown["id_token_alg"], "ES256");
+    let app: serde_json::Value = serde_json::from_str(&ok(&tweestap(
+        dir.path(),
+        &["--config", c, "client", "show", "school-app", "--json"],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(app["require_mfa"], true);
+    assert_eq!(app["id_token_alg"], "RS256");
     assert!(
         !shown.to_string().contains(&secret),
         "the secret is never shown again"
@@ -598,6 +610,18 @@ fn clients_are_registered_with_a_secret_shown_once_and_stored_hashed() {
         (
             vec!["client", "add", "X", "--redirect-uri", "https://a.nl/cb#x"],
             "fragment",
+        ),
+        (
+            vec![
+                "client",
+                "add",
+                "X",
+                "--redirect-uri",
+                "https://a.nl/cb",
+                "--id-token-alg",
+                "HS256",
+            ],
+            "unknown signing algorithm",
         ),
         (
             vec![

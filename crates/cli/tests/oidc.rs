@@ -821,3 +821,23 @@ async fn a_password_change_or_mfa_reset_revokes_applications_tokens() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn login_hint_and_ui_locales_shape_the_sign_in_page() {
+    let app = spawn_app().await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .get(&authorize_path(
+            &client,
+            &[("login_hint", "j.jansen"), ("ui_locales", "en-GB nl")],
+        ))
+        .await;
+    let to = page.location.unwrap();
+    assert!(to.starts_with("/lang/en?next="), "{to}");
+    let page = browser.get(&to).await;
+    let page = browser.follow(page).await;
+    page.assert_contains("lang=\"en\"");
+    page.assert_contains("value=\"j.jansen\"");
+    app.stop().await;
+}
