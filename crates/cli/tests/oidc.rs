@@ -651,6 +651,24 @@ async fn third_party_clients_ask_consent_once() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     page.assert_contains("name=\"decision\"");
+    // …and answering it gives the code (not the question again).
+    let request = page
+        .body
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    let page = browser
+        .post(
+            "/oauth2/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+    code_from(&app, &page);
     app.stop().await;
 }
 

@@ -29,6 +29,8 @@ pub enum Next {
     Fail(&'static str, &'static str),
 }
 
+/// `consented`: the user allowed this client these scopes, just now or earlier (an earlier
+/// answer does not count when the request says `prompt=consent`; see [`consent_counts`]).
 pub fn decide(
     req: &AuthRequest,
     signed_in: Option<&SignedInView<'_>>,
@@ -68,7 +70,7 @@ pub fn decide(
             "this application requires a second factor",
         );
     }
-    if !req.client.first_party && (!consented || req.prompt.consent) {
+    if !req.client.first_party && !consented {
         return interactive(
             Next::Consent,
             "consent_required",
@@ -76,6 +78,11 @@ pub fn decide(
         );
     }
     Next::Issue
+}
+
+/// Whether a stored consent answers this request (`prompt=consent` asks again).
+pub fn consent_counts(req: &AuthRequest, stored: bool) -> bool {
+    stored && !req.prompt.consent
 }
 
 #[cfg(test)]

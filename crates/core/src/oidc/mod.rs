@@ -13,7 +13,7 @@ mod urlencode;
 
 pub use authorize::{AuthRequest, AuthorizeError, AuthorizeParams, PageProblem, Prompt};
 pub use claims::{ACR_MFA, ACR_PWD, acr_for, has_mfa};
-pub use decide::{Next, SignedInView, decide};
+pub use decide::{Next, SignedInView, consent_counts, decide};
 pub use error::TokenError;
 pub use pkce::{pkce_matches, valid_challenge, valid_verifier};
 pub use service::{ClientAuth, OidcService, TokenResponse, UserinfoError};

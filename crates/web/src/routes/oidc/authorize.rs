@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tweestap_core::oidc::{
-    AuthRequest, AuthorizeError, AuthorizeParams, Next, PageProblem, SignedInView, decide,
+    AuthRequest, AuthorizeError, AuthorizeParams, Next, PageProblem, SignedInView, consent_counts,
+    decide,
 };
 use tweestap_core::ports::random_hex;
 use tweestap_core::signin::{Page, SignInState};
@@ -145,7 +146,7 @@ async fn authorize(
     };
     let consented = match &view {
         Some(v) if !req.client.first_party && !consent_given => {
-            app.oidc.consented(v.user_id, &req).await?
+            consent_counts(&req, app.oidc.consented(v.user_id, &req).await?)
         }
         _ => consent_given,
     };
