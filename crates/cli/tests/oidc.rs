@@ -56,6 +56,23 @@ async fn code_flow_with_pkce_gives_verifiable_tokens_that_tell_the_truth() {
     let (status, _) = app.userinfo("made-up-token").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // Codes and tokens are stored hashed: none of them appears in the database files.
+    let mut stored = Vec::new();
+    for file in ["tweestap.db", "tweestap.db-wal"] {
+        stored.extend(std::fs::read(app.config.data_dir.join(file)).unwrap_or_default());
+    }
+    assert!(!stored.is_empty());
+    for secret in [
+        code.as_str(),
+        tokens["access_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the database"
+        );
+    }
+
     // The code gave no cookie-less shortcut: a second browser is not signed in.
     let mut other = app.browser();
     let page = other
