@@ -132,6 +132,26 @@ async fn discovery_describes_what_the_provider_does() {
         doc["id_token_signing_alg_values_supported"],
         serde_json::json!(["ES256", "RS256"])
     );
+    // Browser-based clients may call the token endpoints from their own origin.
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/oauth2/userinfo", app.base),
+        )
+        .header("origin", "https://spa.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("Authorization")
+    );
     app.stop().await;
 }
 

@@ -76,11 +76,19 @@ pub fn router(state: AppState) -> Router {
             get(oidc::authorize::get_authorize).post(oidc::authorize::post_authorize),
         )
         .route("/oauth2/consent", post(oidc::authorize::post_consent))
-        .route("/oauth2/token", post(oidc::token::post_token))
-        .route("/oauth2/revoke", post(oidc::token::post_revoke))
+        .route(
+            "/oauth2/token",
+            post(oidc::token::post_token).options(oidc::preflight),
+        )
+        .route(
+            "/oauth2/revoke",
+            post(oidc::token::post_revoke).options(oidc::preflight),
+        )
         .route(
             "/oauth2/userinfo",
-            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+            get(oidc::userinfo::userinfo)
+                .post(oidc::userinfo::userinfo)
+                .options(oidc::preflight),
         )
         .route(
             "/oauth2/logout",

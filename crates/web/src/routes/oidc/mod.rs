@@ -77,7 +77,9 @@ pub async fn get_discovery(State(app): State<AppState>) -> Response {
     public_json(document.to_string(), "application/json")
 }
 
-/// A JSON answer that must never be cached (tokens, userinfo; RFC 6749 §5.1).
+/// A JSON answer that must never be cached (tokens, userinfo; RFC 6749 §5.1). Readable from
+/// any origin: browser-based clients call these endpoints, and none of them trusts cookies,
+/// only the credentials in the request itself.
 pub fn no_store_json(status: axum::http::StatusCode, body: serde_json::Value) -> Response {
     (
         status,
@@ -85,8 +87,26 @@ pub fn no_store_json(status: axum::http::StatusCode, body: serde_json::Value) ->
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "no-store"),
             (header::PRAGMA, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         body.to_string(),
+    )
+        .into_response()
+}
+
+/// The CORS preflight for the token, userinfo and revocation endpoints.
+pub async fn preflight() -> Response {
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "600"),
+        ],
     )
         .into_response()
 }

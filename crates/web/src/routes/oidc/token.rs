@@ -171,7 +171,14 @@ pub async fn post_revoke(
     }
     .await;
     match result {
-        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            ],
+        )
+            .into_response(),
         Err(e) => error_response(&e),
     }
 }
