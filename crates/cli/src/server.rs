@@ -206,10 +206,8 @@ impl Wiring {
             actor: "config".to_string(),
         };
         for declared in &config.oidc.clients {
-            let input = declared.input()?;
-            let _ = service.remove(&declared.client_id).await;
             service
-                .add(input)
+                .declare(declared.input()?)
                 .await
                 .with_context(|| format!("oidc.clients {:?}", declared.client_id))?;
         }

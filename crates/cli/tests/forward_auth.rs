@@ -19,6 +19,10 @@ async fn signed_in(app: &TestApp) -> Browser {
     browser.sign_in("jan", support::PASSWORD).await;
     browser.enter_code(&app.last_code()).await;
     browser
+        .get("/auth/start?rd=http://wiki.school.example/")
+        .await
+        .assert_redirect("http://wiki.school.example/");
+    browser
 }
 
 #[tokio::test]
@@ -39,6 +43,18 @@ async fn only_a_signed_in_browser_with_a_second_factor_passes() {
         StatusCode::UNAUTHORIZED
     );
     browser.enter_code(&app.last_code()).await;
+    // Signed in at tweestap, but the proxy's cookie is only handed out on the way back to a
+    // protected site: the sign-in session's own cookie never works here.
+    assert_eq!(
+        browser.get("/auth/nginx").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let page = browser
+        .get("/auth/start?rd=http://wiki.school.example/")
+        .await;
+    page.assert_redirect("http://wiki.school.example/");
+    let cookie = browser.last_cookie.clone().unwrap();
+    assert!(cookie.starts_with("tweestap_fa="), "{cookie}");
     let page = browser.get("/auth/nginx").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.headers["remote-user"], "jan");
@@ -104,7 +120,12 @@ async fn the_sign_in_returns_only_to_configured_domains() {
     let page = browser
         .post("/sign-in/code", &[("code", &app.last_code())])
         .await;
+    // Back through /auth/start, which hands out the proxy's cookie, then to the page.
+    let to = page.location.clone().unwrap();
+    assert!(to.starts_with("/auth/start?rd="), "{to}");
+    let page = browser.get(&to).await;
     page.assert_redirect(wanted);
+    assert_eq!(browser.get("/auth/nginx").await.status, StatusCode::OK);
     app.stop().await;
 }
 
@@ -149,10 +170,27 @@ async fn the_cookie_is_shared_with_the_parent_domain_when_configured() {
         c.forward_auth.cookie_domain = Some("school.example".into());
     })
     .await;
+    // The sign-in session stays host-only…
     let mut browser = app.browser();
     browser.get("/sign-in").await;
     let cookie = browser.last_cookie.clone().unwrap();
-    assert!(cookie.starts_with("__Secure-tweestap="), "{cookie}");
+    assert!(cookie.starts_with("__Host-tweestap="), "{cookie}");
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    // …and the forward-auth cookie, its own id, is shared with the parent domain.
+    app.add_user("jan", Some("+31612345678")).await;
+    browser.sign_in("jan", support::PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    let page = browser
+        .get("/auth/start?rd=https://wiki.school.example/")
+        .await;
+    page.assert_redirect("https://wiki.school.example/");
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("__Secure-tweestap-fa="))
+        .expect("the forward-auth cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(cookie.contains("; Domain=school.example"), "{cookie}");
     app.stop().await;

@@ -436,7 +436,10 @@ async fn client_authentication_is_checked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(none.status(), StatusCode::BAD_REQUEST);
+    assert!(none.headers().get("www-authenticate").is_none());
+    let body: serde_json::Value = none.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
     // Both methods at once.
     let secret = client.secret.clone().unwrap();
     let both = http
@@ -521,9 +524,40 @@ async fn prompt_none_and_max_age_follow_the_session() {
         .await;
     assert_eq!(claims["auth_time"].as_i64().unwrap(), first_auth + 120);
 
-    // prompt=login always asks again.
+    // prompt=login always asks again, but only the user's own click ends the sign-in: a link
+    // elsewhere cannot sign anyone out.
     let page = browser
         .get(&authorize_path(&client, &[("prompt", "login")]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("Opnieuw inloggen");
+    let request = support::oidc::hidden(&page.body, "request");
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "none")]))
+        .await;
+    code_from(&app, &page);
+    let forged = browser
+        .post_raw(
+            "/oauth2/reauth",
+            &[("request", &request), ("decision", "continue")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let cancel = browser
+        .post(
+            "/oauth2/reauth",
+            &[("request", &request), ("decision", "cancel")],
+        )
+        .await;
+    assert_eq!(
+        param(&cancel.location.unwrap(), "error").as_deref(),
+        Some("access_denied")
+    );
+    let page = browser
+        .post(
+            "/oauth2/reauth",
+            &[("request", &request), ("decision", "continue")],
+        )
         .await;
     page.assert_redirect("/sign-in");
     app.stop().await;
@@ -643,16 +677,7 @@ async fn third_party_clients_ask_consent_once() {
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"
     );
-    let request = page
-        .body
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&")
-        .replace("&#x2f;", "/");
+    let request = support::oidc::hidden(&page.body, "request");
     // Declining goes back to the client with access_denied.
     let page = browser
         .post(
@@ -689,16 +714,7 @@ async fn third_party_clients_ask_consent_once() {
     assert_eq!(page.status, StatusCode::OK);
     page.assert_contains("name=\"decision\"");
     // …and answering it gives the code (not the question again).
-    let request = page
-        .body
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&")
-        .replace("&#x2f;", "/");
+    let request = support::oidc::hidden(&page.body, "request");
     let page = browser
         .post(
             "/oauth2/consent",
@@ -894,5 +910,93 @@ async fn login_hint_and_ui_locales_shape_the_sign_in_page() {
     let page = browser.follow(page).await;
     page.assert_contains("lang=\"en\"");
     page.assert_contains("value=\"j.jansen\"");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_authorization_post_becomes_the_same_get() {
+    let app = spawn_app().await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let query = authorize_path(&client, &[]);
+    let query = query.split_once('?').unwrap().1;
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    // A post from the application's site carries no cookie: no new one may replace the
+    // browser's, and the request continues as a GET (which carries it).
+    let page = browser.post_raw("/oauth2/authorize", &fields).await;
+    assert!(page.status.is_redirection());
+    assert!(page.headers.get("set-cookie").is_none());
+    let to = page.location.unwrap();
+    assert!(to.starts_with("/oauth2/authorize?client_id="), "{to}");
+    assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn first_party_clients_are_asked_only_with_prompt_consent() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app.add_client(ClientKind::default()).await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    code_from(&app, &page);
+    let page = browser
+        .get(&authorize_path(&client, &[("prompt", "consent")]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("name=\"decision\"");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn removing_a_client_ends_its_tokens_and_consents() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let client = app
+        .add_client(ClientKind {
+            third_party: true,
+            ..ClientKind::default()
+        })
+        .await;
+    let mut browser = app.browser();
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&client, &[]), "jan")
+        .await;
+    let request = support::oidc::hidden(&page.body, "request");
+    let page = browser
+        .post(
+            "/oauth2/consent",
+            &[("request", &request), ("decision", "allow")],
+        )
+        .await;
+    let (_, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
+    let service = tweestap_core::clients::ClientService {
+        store: app.admin.store.clone(),
+        clock: app.clock.clone(),
+        entropy: std::sync::Arc::new(tweestap_web::system::OsEntropy),
+        actor: "test".into(),
+    };
+    service.remove(&client.id).await.unwrap();
+    let (status, _) = app.userinfo(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        app.admin
+            .store
+            .consent_get(
+                tweestap_core::UserId(1),
+                &tweestap_core::ClientId::parse(&client.id).unwrap()
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
     app.stop().await;
 }

@@ -150,12 +150,26 @@ impl ClientService {
         Ok(self.store.client_list().await?)
     }
 
+    /// Removes a client: its tokens stop working and what users allowed it is forgotten, so a
+    /// later client with the same id starts from nothing.
     pub async fn remove(&self, id: &str) -> Result<(), ClientAdminError> {
         let id = ClientId::parse(id)?;
         if !self.store.client_remove(&id).await? {
             return Err(ClientAdminError::Unknown(id.as_str().to_string()));
         }
+        self.store
+            .grants_revoke_client(&id, self.clock.now())
+            .await?;
         self.audit(AuditKind::ClientRemoved, &id).await
+    }
+
+    /// Writes a configuration-declared client, replacing its earlier version but keeping its
+    /// users' tokens and consents (it is the same application).
+    pub async fn declare(&self, input: ClientInput) -> Result<Client, ClientAdminError> {
+        if let Some(id) = &input.client_id {
+            self.store.client_remove(&ClientId::parse(id)?).await?;
+        }
+        Ok(self.add(input).await?.0)
     }
 
     async fn audit(&self, kind: AuditKind, id: &ClientId) -> Result<(), ClientAdminError> {

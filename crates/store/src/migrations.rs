@@ -35,6 +35,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "oidc grants",
         include_str!("../migrations/sqlite/0006_oidc_grants.sql"),
     ),
+    (
+        7,
+        "session parent",
+        include_str!("../migrations/sqlite/0007_session_parent.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

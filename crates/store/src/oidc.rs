@@ -219,6 +219,29 @@ impl OidcStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn grants_revoke_client(
+        &self,
+        client: &ClientId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE oidc_grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(client.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("DELETE FROM oidc_consents WHERE client_id = ?")
+            .bind(client.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
     async fn consent_get(
         &self,
         user: UserId,

@@ -171,6 +171,7 @@ mod tests {
             include_str!("../templates/report.html"),
             include_str!("../templates/consent.html"),
             include_str!("../templates/logout.html"),
+            include_str!("../templates/reauth.html"),
         ];
         for src in templates {
             for piece in src.split("t(\"").skip(1) {

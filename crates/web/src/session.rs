@@ -21,27 +21,24 @@ pub struct Session {
     send_cookie: bool,
     /// A row exists for this session.
     stored: bool,
+    /// The browser sent a cookie (its value may name no row). Without one, a response to a
+    /// form post sets none: a cross-site post arrives without the (SameSite=Lax) cookie, and a
+    /// new cookie in its answer would replace the browser's, signing the user out.
+    from_cookie: bool,
 }
 
-fn hash(id: &str) -> String {
+pub(crate) fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
-}
-
-fn cookie_domain(app: &AppState) -> Option<&str> {
-    app.config
-        .forward_auth
-        .as_ref()
-        .and_then(|f| f.cookie_domain.as_deref())
 }
 
 pub fn cookie_name(app: &AppState) -> &'static str {
     // The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and
-    // for path "/": a sibling subdomain cannot plant or overwrite it. A cookie shared with a
-    // parent domain (forward-auth) cannot be host-only; __Secure- still demands https.
-    match (app.config.secure_cookies(), cookie_domain(app).is_some()) {
-        (true, false) => "__Host-tweestap",
-        (true, true) => "__Secure-tweestap",
-        (false, _) => "tweestap_session",
+    // for path "/": a sibling subdomain cannot plant or overwrite it. (Forward-auth has its
+    // own cookie, derived from this session, for the hosts behind the proxy.)
+    if app.config.secure_cookies() {
+        "__Host-tweestap"
+    } else {
+        "tweestap_session"
     }
 }
 
@@ -59,7 +56,10 @@ impl Session {
             .get(cookie_name(app))
             .filter(|id| is_session_id(id))
         else {
-            return Ok(Session::fresh(app));
+            let mut fresh = Session::fresh(app);
+            fresh.send_cookie = ctx.is_get;
+            fresh.from_cookie = false;
+            return Ok(fresh);
         };
         match app.store.session_get(&hash(id)).await? {
             Some(mut record) => {
@@ -73,6 +73,7 @@ impl Session {
                         record,
                         send_cookie: false,
                         stored: true,
+                        from_cookie: true,
                     });
                 }
                 app.store.session_delete(&record.id_hash).await?;
@@ -97,10 +98,12 @@ impl Session {
                 return_to: None,
                 created_at: now,
                 last_seen_at: now,
+                parent: None,
             },
             id,
             send_cookie,
             stored: false,
+            from_cookie: true,
         }
     }
 
@@ -115,15 +118,6 @@ impl Session {
         self.record.last_seen_at = app.clock.now();
         app.store.session_put(&self.record).await?;
         self.stored = true;
-        Ok(())
-    }
-
-    /// Keeps a signed-in session alive from requests that only read it (forward-auth), writing
-    /// at most once a minute.
-    pub async fn touch(&mut self, app: &AppState) -> Result<(), WebError> {
-        if self.stored && self.record.last_seen_at.secs_until(app.clock.now()) >= 60 {
-            self.save(app).await?;
-        }
         Ok(())
     }
 
@@ -143,13 +137,37 @@ impl Session {
         self.save(app).await
     }
 
-    /// Ends the session and starts an empty one in its place.
+    /// Ends the session and starts an empty one in its place (with a new cookie only for a
+    /// browser that had one).
     pub async fn destroy(&mut self, app: &AppState) -> Result<(), WebError> {
         if self.stored {
             app.store.session_delete(&self.record.id_hash).await?;
         }
+        let had_cookie = self.from_cookie;
         *self = Session::fresh(app);
+        self.send_cookie = had_cookie;
+        self.from_cookie = had_cookie;
         Ok(())
+    }
+
+    /// A new forward-auth session derived from this signed-in one: a row of its own (ended
+    /// with this session) and the random id for its cookie.
+    pub async fn derive(&self, app: &AppState) -> Result<String, WebError> {
+        let id = random_hex(app.entropy.as_ref(), 32);
+        let now = app.clock.now();
+        app.store
+            .session_put(&SessionRecord {
+                id_hash: hash(&id),
+                csrf_token: String::new(),
+                state: self.record.state.clone(),
+                return_to: None,
+                // Never outlives the sign-in's absolute limit.
+                created_at: self.record.created_at,
+                last_seen_at: now,
+                parent: Some(self.record.id_hash.clone()),
+            })
+            .await?;
+        Ok(id)
     }
 
     pub fn check_csrf(&self, token: &str) -> Result<(), WebError> {
@@ -174,11 +192,8 @@ impl Session {
             } else {
                 ""
             };
-            let domain = cookie_domain(app)
-                .map(|d| format!("; Domain={d}"))
-                .unwrap_or_default();
             let cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}{domain}",
+                "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
                 cookie_name(app),
                 self.id
             );
@@ -190,6 +205,6 @@ impl Session {
     }
 }
 
-fn is_session_id(id: &str) -> bool {
+pub(crate) fn is_session_id(id: &str) -> bool {
     id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -31,6 +31,7 @@ const PAGES: &[(&str, &str)] = &[
     ("report.html", include_str!("../templates/report.html")),
     ("consent.html", include_str!("../templates/consent.html")),
     ("logout.html", include_str!("../templates/logout.html")),
+    ("reauth.html", include_str!("../templates/reauth.html")),
 ];
 
 impl Templates {

@@ -229,7 +229,18 @@ impl Browser {
     /// first response that leaves the server (or a page such as consent).
     pub async fn authorize_signing_in(&mut self, app: &TestApp, path: &str, user: &str) -> Page {
         let page = self.get(path).await;
-        let page = self.follow(page).await;
+        let mut page = self.follow(page).await;
+        // "Sign in again" (prompt=login, max_age): continue.
+        if page.body.contains("action=\"/oauth2/reauth\"") {
+            let request = hidden(&page.body, "request");
+            let next = self
+                .post(
+                    "/oauth2/reauth",
+                    &[("request", &request), ("decision", "continue")],
+                )
+                .await;
+            page = self.follow(next).await;
+        }
         if page.status == StatusCode::OK && page.body.contains("name=\"password\"") {
             let page = self
                 .post(
@@ -263,4 +274,17 @@ pub fn code_from(app: &TestApp, page: &Page) -> String {
         Some(app.config.public_url.trim_end_matches('/'))
     );
     param(&to, "code").unwrap_or_else(|| panic!("no code in {to}"))
+}
+
+/// The value of a hidden form field, unescaped.
+pub fn hidden(body: &str, name: &str) -> String {
+    body.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
 }

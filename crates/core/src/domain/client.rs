@@ -91,6 +91,9 @@ impl RedirectUri {
         if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return bad("must not contain spaces");
         }
+        if !input.is_ascii() {
+            return bad("must be ASCII (write other characters percent-encoded, e.g. %C3%A9)");
+        }
         let Some((scheme, rest)) = input.split_once(':') else {
             return bad("must be an absolute URL such as https://app.school.nl/callback");
         };
@@ -132,6 +135,33 @@ impl RedirectUri {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether a redirect URI sent by a client is this registered one: the same string, except
+    /// that a loopback IP address may come with any port (a native app listens on whatever
+    /// port is free; RFC 8252 §7.3).
+    pub fn matches(&self, given: &str) -> bool {
+        if self.0 == given {
+            return true;
+        }
+        let without_port = |uri: &str| -> Option<(String, String)> {
+            for host in ["http://127.0.0.1", "http://[::1]"] {
+                if let Some(rest) = uri.strip_prefix(host) {
+                    let path_start = rest.find(['/', '?']).unwrap_or(rest.len());
+                    let (port, path) = rest.split_at(path_start);
+                    let port_ok = port.is_empty()
+                        || port.strip_prefix(':').is_some_and(|p| {
+                            !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
+                        });
+                    return port_ok.then(|| (host.to_string(), path.to_string()));
+                }
+            }
+            None
+        };
+        match (without_port(&self.0), without_port(given)) {
+            (Some(registered), Some(sent)) => registered == sent,
+            _ => false,
+        }
     }
 }
 
@@ -201,9 +231,26 @@ mod tests {
             "https:///cb",
             "javascript://alert(1)",
             "https://app.school.nl/c b",
+            "https://app.school.nl/café",
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn loopback_redirects_may_use_any_port_and_nothing_else_varies() {
+        let loopback = RedirectUri::parse("http://127.0.0.1:8400/callback").unwrap();
+        assert!(loopback.matches("http://127.0.0.1:8400/callback"));
+        assert!(loopback.matches("http://127.0.0.1:51234/callback"));
+        assert!(loopback.matches("http://127.0.0.1/callback"));
+        assert!(!loopback.matches("http://127.0.0.1:51234/other"));
+        assert!(!loopback.matches("http://127.0.0.1:51234/callback/"));
+        assert!(!loopback.matches("http://127.0.0.1.evil.example/callback"));
+        assert!(!loopback.matches("http://127.0.0.1:1@evil.example/callback"));
+        let named = RedirectUri::parse("http://localhost:8400/callback").unwrap();
+        assert!(!named.matches("http://localhost:9999/callback"));
+        let https = RedirectUri::parse("https://app.example/cb").unwrap();
+        assert!(!https.matches("https://app.example:8443/cb"));
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum PageProblem {
     RedirectUriMismatch,
     /// A parameter appears twice (RFC 6749 §3.1) or the query cannot be read.
     Malformed,
+    /// Longer than tweestap keeps for the way back from the sign-in.
+    TooLong,
 }
 
 impl PageProblem {
@@ -51,6 +53,7 @@ impl PageProblem {
             PageProblem::MissingRedirectUri => "missing-redirect-uri",
             PageProblem::RedirectUriMismatch => "redirect-uri-mismatch",
             PageProblem::Malformed => "malformed",
+            PageProblem::TooLong => "too-long",
         }
     }
 }
@@ -144,13 +147,13 @@ impl AuthorizeParams {
         let Some(given) = self.redirect_uri.as_deref().filter(|u| !u.is_empty()) else {
             return Err(AuthorizeError::Page(PageProblem::MissingRedirectUri));
         };
-        // Exact string comparison, no normalisation (RFC 9700 §4.1.3).
-        let redirect_uri = client
-            .redirect_uris
-            .iter()
-            .find(|u| u.as_str() == given)
-            .cloned()
-            .ok_or(AuthorizeError::Page(PageProblem::RedirectUriMismatch))?;
+        // Exact string comparison, no normalisation (RFC 9700 §4.1.3); the code goes back to
+        // the URI as sent (for a loopback address, with the port the app chose).
+        if !client.redirect_uris.iter().any(|u| u.matches(given)) {
+            return Err(AuthorizeError::Page(PageProblem::RedirectUriMismatch));
+        }
+        let redirect_uri = RedirectUri::parse(given)
+            .map_err(|_| AuthorizeError::Page(PageProblem::RedirectUriMismatch))?;
 
         let fail = |error: &str, description: &str| {
             Err(AuthorizeError::Redirect(error_url(

@@ -70,7 +70,13 @@ pub fn decide(
             "this application requires a second factor",
         );
     }
-    if !req.client.first_party && !consented {
+    // First-party applications are not asked, unless they ask for it themselves.
+    let ask = if req.client.first_party {
+        req.prompt.consent && !consented
+    } else {
+        !consented
+    };
+    if ask {
         return interactive(
             Next::Consent,
             "consent_required",

@@ -100,6 +100,12 @@ pub trait OidcStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Revokes every token a user holds (sign-out everywhere, MFA reset).
     async fn grants_revoke_user(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError>;
+    /// Revokes every token of a client and forgets what users allowed it (client removed).
+    async fn grants_revoke_client(
+        &self,
+        client: &ClientId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
     async fn consent_get(
         &self,
         user: UserId,

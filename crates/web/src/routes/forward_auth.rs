@@ -3,32 +3,90 @@
 //! plain 401 and sends the browser to `/auth/start` itself; Traefik and Caddy pass on what
 //! they get, so `/auth/forward` answers with the redirect.
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 use tweestap_core::User;
 use tweestap_core::oidc::{has_mfa, percent_encode};
 use tweestap_core::ports::random_hex;
 use tweestap_core::signin::SignInState;
 
 use super::{page_url, see_other, to_current_step};
-use crate::app::AppState;
+use crate::app::{AppState, ForwardAuthConfig};
 use crate::context::Ctx;
 use crate::error::WebError;
-use crate::session::Session;
+use crate::session::{Session, hash, is_session_id};
 
-/// The signed-in user, when the sign-in included a second factor.
+/// The forward-auth cookie. Its own random id, never the sign-in session's: the proxy passes
+/// cookies on to the sites behind it, and those must not be able to act as the user at
+/// tweestap. Shared with `cookie_domain` when the protected sites are other hosts.
+fn cookie_name(app: &AppState) -> &'static str {
+    let shared = forward_config(app).is_some_and(|f| f.cookie_domain.is_some());
+    match (app.config.secure_cookies(), shared) {
+        (true, false) => "__Host-tweestap-fa",
+        (true, true) => "__Secure-tweestap-fa",
+        (false, _) => "tweestap_fa",
+    }
+}
+
+fn forward_config(app: &AppState) -> Option<&ForwardAuthConfig> {
+    app.config.forward_auth.as_ref()
+}
+
+fn set_cookie(app: &AppState, response: &mut Response, id: &str) {
+    let secure = if app.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let domain = forward_config(app)
+        .and_then(|f| f.cookie_domain.as_deref())
+        .map(|d| format!("; Domain={d}"))
+        .unwrap_or_default();
+    let cookie = format!(
+        "{}={id}; Path=/; HttpOnly; SameSite=Lax{secure}{domain}",
+        cookie_name(app)
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The user of the request's forward-auth session, when it is alive and its sign-in included
+/// a second factor. Seen requests keep it alive (written at most once a minute).
 async fn verified_user(app: &AppState, ctx: &Ctx) -> Result<Option<User>, WebError> {
-    let mut session = Session::load(app, ctx).await?;
-    let SignInState::SignedIn { user_id, amr, .. } = &session.record.state else {
+    if forward_config(app).is_none() {
+        return Ok(None);
+    }
+    let Some(id) = ctx
+        .cookies
+        .get(cookie_name(app))
+        .filter(|id| is_session_id(id))
+    else {
+        return Ok(None);
+    };
+    let Some(mut record) = app.store.session_get(&hash(id)).await? else {
+        return Ok(None);
+    };
+    let now = app.clock.now();
+    let limits = &app.policy.session;
+    if record.parent.is_none()
+        || record.last_seen_at.secs_until(now) >= limits.idle_timeout_secs
+        || record.created_at.secs_until(now) >= limits.absolute_timeout_secs
+    {
+        return Ok(None);
+    }
+    let SignInState::SignedIn { user_id, amr, .. } = &record.state else {
         return Ok(None);
     };
     if !has_mfa(amr) {
         return Ok(None);
     }
     let user = app.store.user_by_id(*user_id).await?;
-    session.touch(app).await?;
+    if record.last_seen_at.secs_until(now) >= 60 {
+        record.last_seen_at = now;
+        app.store.session_put(&record).await?;
+    }
     Ok(user)
 }
 
@@ -90,10 +148,19 @@ pub async fn get_forward(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct StartQuery {
-    rd: Option<String>,
+/// The return URL from `?rd=…`. It is the last parameter and taken whole: nginx cannot
+/// URL-encode `$request_uri`, so `rd=https://wiki/page?a=1&b=2` must keep its `&b=2`. An
+/// encoded one (as `/auth/forward` sends) is decoded.
+fn return_url_param(query: &str) -> Option<String> {
+    let raw = query.strip_prefix("rd=")?;
+    let encoded = raw.starts_with("http%3A") || raw.starts_with("https%3A");
+    if encoded {
+        url::form_urlencoded::parse(format!("rd={raw}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    } else {
+        Some(raw.to_string())
+    }
 }
 
 /// Where a proxy sends a browser that is not signed in: remembers the page it wanted and
@@ -101,18 +168,30 @@ pub struct StartQuery {
 pub async fn get_start(
     State(app): State<AppState>,
     ctx: Ctx,
-    Query(q): Query<StartQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
-    let target =
-        q.rd.as_deref()
-            .and_then(|rd| allowed_return(&app, rd))
-            .ok_or(WebError::BadRequest("forward-auth-error-return-url"))?;
+    let target = query
+        .as_deref()
+        .and_then(return_url_param)
+        .and_then(|rd| allowed_return(&app, &rd))
+        .ok_or(WebError::BadRequest("forward-auth-error-return-url"))?;
     let mut session = Session::load(&app, &ctx).await?;
-    session.record.return_to = Some(target.clone());
-    if let SignInState::SignedIn { user_id, amr, .. } = &session.record.state {
+    // After signing in the browser comes back here, to get its forward-auth cookie.
+    session.record.return_to = Some(format!("/auth/start?rd={}", percent_encode(&target)));
+    if let SignInState::SignedIn {
+        user_id,
+        amr,
+        just_registered: false,
+        ..
+    } = &session.record.state
+    {
         if has_mfa(amr) {
+            session.record.return_to = None;
             session.save(&app).await?;
-            return Ok(see_other(&app, &session, &target));
+            let id = session.derive(&app).await?;
+            let mut response = see_other(&app, &session, &target);
+            set_cookie(&app, &mut response, &id);
+            return Ok(response);
         }
         // Signed in with the password alone (policy allows it), but the proxy wants more.
         let user_id = *user_id;
@@ -141,7 +220,7 @@ pub async fn get_start(
 
 /// An absolute http(s) URL on one of the configured domains; nothing else is returned to.
 pub fn allowed_return(app: &AppState, input: &str) -> Option<String> {
-    let config = app.config.forward_auth.as_ref()?;
+    let config = forward_config(app)?;
     if input.len() > 4096 {
         return None;
     }
@@ -161,4 +240,22 @@ pub fn allowed_return(app: &AppState, input: &str) -> Option<String> {
         host == d || host.ends_with(&format!(".{d}"))
     });
     allowed.then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::return_url_param;
+
+    #[test]
+    fn the_return_url_is_taken_whole_or_decoded() {
+        assert_eq!(
+            return_url_param("rd=https://wiki.school.nl/p?a=1&b=2").as_deref(),
+            Some("https://wiki.school.nl/p?a=1&b=2")
+        );
+        assert_eq!(
+            return_url_param("rd=https%3A%2F%2Fwiki.school.nl%2Fp%3Fa%3D1%26b%3D2").as_deref(),
+            Some("https://wiki.school.nl/p?a=1&b=2")
+        );
+        assert_eq!(return_url_param("x=1&rd=https://a"), None);
+    }
 }

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             get(oidc::authorize::get_authorize).post(oidc::authorize::post_authorize),
         )
         .route("/oauth2/consent", post(oidc::authorize::post_consent))
+        .route("/oauth2/reauth", post(oidc::authorize::post_reauth))
         .route(
             "/oauth2/token",
             post(oidc::token::post_token).options(oidc::preflight),
@@ -202,11 +203,16 @@ pub fn render(
 /// Where finishing this sign-in leads, for the page's `form-action`: the application of an
 /// authorization request, or a forward-auth site.
 pub fn return_target(return_to: &str) -> Option<String> {
-    if let Some(query) = return_to.strip_prefix("/oauth2/authorize?") {
-        let redirect_uri = url::form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == "redirect_uri")?
-            .1;
-        return crate::security::form_target(&redirect_uri);
+    for (prefix, name) in [
+        ("/oauth2/authorize?", "redirect_uri"),
+        ("/auth/start?", "rd"),
+    ] {
+        if let Some(query) = return_to.strip_prefix(prefix) {
+            let target = url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == name)?
+                .1;
+            return crate::security::form_target(&target);
+        }
     }
     crate::security::form_target(return_to)
 }

@@ -31,7 +31,14 @@ pub async fn get_sign_in(
     Query(q): Query<SignInQuery>,
 ) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
-    if let Some(target) = q.return_to.as_deref().and_then(safe_return_to) {
+    // Applications' and proxies' return paths are set by their own endpoints after checking
+    // them, never taken from a link (their targets widen the page's form-action).
+    if let Some(target) = q
+        .return_to
+        .as_deref()
+        .and_then(safe_return_to)
+        .filter(|t| !t.starts_with("/oauth2/") && !t.starts_with("/auth/"))
+    {
         session.record.return_to = Some(target);
     }
     session.save(&app).await?;

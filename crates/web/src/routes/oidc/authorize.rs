@@ -46,6 +46,7 @@ fn problem(p: PageProblem) -> WebError {
         PageProblem::MissingRedirectUri => "oidc-error-missing-redirect-uri",
         PageProblem::RedirectUriMismatch => "oidc-error-redirect-uri",
         PageProblem::Malformed => "oidc-error-malformed",
+        PageProblem::TooLong => "oidc-error-too-long",
     })
 }
 
@@ -58,14 +59,54 @@ pub async fn get_authorize(
     authorize(&app, &ctx, &params, false).await
 }
 
-/// OpenID Connect Core §3.1.2.1: the endpoint accepts POST with a form body too.
-pub async fn post_authorize(
+/// OpenID Connect Core §3.1.2.1: the endpoint accepts POST with a form body too. A post from
+/// the application's site arrives without tweestap's (SameSite=Lax) cookie, so it is turned
+/// into the same request as a GET, which the browser sends with it.
+pub async fn post_authorize(body: String) -> Result<Response, WebError> {
+    let params = parse_params(&body).map_err(problem)?;
+    let url = format!("/oauth2/authorize?{}", params.to_query());
+    if url.len() > MAX_RETURN_URL {
+        return Err(problem(PageProblem::TooLong));
+    }
+    Ok(Redirect::to(&url).into_response())
+}
+
+/// The way back from the sign-in is kept in the session; beyond this it is refused.
+const MAX_RETURN_URL: usize = 4096;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReauthForm {
+    csrf: String,
+    request: String,
+    decision: String,
+}
+
+/// "Sign in again" (prompt=login, max_age): only the user's own click ends the current
+/// sign-in, so a link on another site cannot sign them out.
+pub async fn post_reauth(
     State(app): State<AppState>,
     ctx: Ctx,
-    body: String,
+    Form(form): Form<ReauthForm>,
 ) -> Result<Response, WebError> {
-    let params = parse_params(&body).map_err(problem)?;
-    authorize(&app, &ctx, &params, false).await
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let params = parse_params(&form.request).map_err(problem)?;
+    let req = match checked(&app, &params).await? {
+        Ok(req) => req,
+        Err(response) => return Ok(response),
+    };
+    if form.decision != "continue" {
+        return Ok(redirect_error(
+            &req,
+            "access_denied",
+            "the user did not sign in again",
+        ));
+    }
+    session.record.state = SignInState::Start;
+    session.record.return_to = Some(return_url(&params)?);
+    session.save(&app).await?;
+    Ok(see_other(&app, &session, &sign_in_url(&req, &ctx)))
 }
 
 #[derive(Deserialize, Default)]
@@ -162,6 +203,10 @@ async fn authorize(
                 app.oidc.record_consent(user, &req).await?;
             }
             let url = app.oidc.issue_code(&req, user, auth_time, &amr).await?;
+            // Done with this request: a later visit to the sign-in must not replay it.
+            if session.record.return_to.take().is_some() {
+                session.save(app).await?;
+            }
             Ok(see_other(app, &session, &url))
         }
         Next::Consent => {
@@ -201,37 +246,36 @@ async fn authorize(
             }
             Ok(page)
         }
-        Next::SignIn { again } => {
-            if again {
-                // prompt=login or an old sign-in: start over, as this same browser session.
-                session.record.state = SignInState::Start;
-            } else if session.record.state.page() != Page::SignIn
+        Next::SignIn { again: true } => {
+            let mut page = render(
+                app,
+                ctx,
+                &session,
+                StatusCode::OK,
+                "reauth.html",
+                context! {
+                    client_name => req.client.name.clone(),
+                    request => params.to_query(),
+                },
+            )?;
+            if let Some(target) = form_target(req.redirect_uri.as_str()) {
+                page.extensions_mut().insert(FormTargets(vec![target]));
+            }
+            Ok(page)
+        }
+        Next::SignIn { again: false } => {
+            if session.record.state.page() != Page::SignIn
                 && session.record.state.signed_in_user().is_none()
             {
                 // In the middle of signing in (e.g. the registration interrupt): carry on
                 // there, and come back here afterwards.
-                session.record.return_to = Some(return_url(params));
+                session.record.return_to = Some(return_url(params)?);
                 session.save(app).await?;
                 return Ok(to_current_step(app, &session));
             }
-            session.record.return_to = Some(return_url(params));
+            session.record.return_to = Some(return_url(params)?);
             session.save(app).await?;
-            let mut to = page_url(Page::SignIn).to_string();
-            if let Some(hint) = &req.login_hint {
-                to.push_str("?hint=");
-                to.push_str(&tweestap_core::oidc::percent_encode(hint));
-            }
-            // ui_locales: the first language we speak becomes the page language.
-            if let Some(lang) = req
-                .ui_locales
-                .iter()
-                .find_map(|l| Lang::parse(l.split('-').next().unwrap_or("")))
-                && lang != ctx.lang
-            {
-                let next = tweestap_core::oidc::percent_encode(&to);
-                to = format!("/lang/{}?next={next}", lang.code());
-            }
-            Ok(see_other(app, &session, &to))
+            Ok(see_other(app, &session, &sign_in_url(&req, ctx)))
         }
         Next::RegisterSecondFactor => {
             let (user, _, _) = signed_in.ok_or(WebError::Internal(
@@ -245,17 +289,41 @@ async fn authorize(
             } else {
                 SignInState::Start
             };
-            session.record.return_to = Some(return_url(params));
+            session.record.return_to = Some(return_url(params)?);
             session.rotate(app).await?;
             Ok(to_current_step(app, &session))
         }
     }
 }
 
+/// The sign-in page for this request: the username filled in from `login_hint`, and the
+/// first of `ui_locales` that we speak as the page language.
+fn sign_in_url(req: &AuthRequest, ctx: &Ctx) -> String {
+    let mut to = page_url(Page::SignIn).to_string();
+    if let Some(hint) = &req.login_hint {
+        to.push_str("?hint=");
+        to.push_str(&tweestap_core::oidc::percent_encode(hint));
+    }
+    if let Some(lang) = req
+        .ui_locales
+        .iter()
+        .find_map(|l| Lang::parse(l.split('-').next().unwrap_or("")))
+        && lang != ctx.lang
+    {
+        let next = tweestap_core::oidc::percent_encode(&to);
+        to = format!("/lang/{}?next={next}", lang.code());
+    }
+    to
+}
+
 /// Where the sign-in comes back to: this request, minus what forced the new sign-in.
-fn return_url(params: &AuthorizeParams) -> String {
-    format!(
+fn return_url(params: &AuthorizeParams) -> Result<String, WebError> {
+    let url = format!(
         "/oauth2/authorize?{}",
         params.after_reauthentication().to_query()
-    )
+    );
+    if url.len() > MAX_RETURN_URL {
+        return Err(problem(PageProblem::TooLong));
+    }
+    Ok(url)
 }

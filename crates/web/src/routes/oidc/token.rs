@@ -61,13 +61,7 @@ fn client_auth(
         .map_err(|_| TokenError::InvalidClient { basic: true })?;
     let text = String::from_utf8(decoded).map_err(|_| TokenError::InvalidClient { basic: true })?;
     let (id, secret) = text.split_once(':').ok_or(invalid)?;
-    let decode = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    let (id, secret) = (decode(id), decode(secret));
+    let (id, secret) = (percent_decode(id), percent_decode(secret));
     if form.get("client_id").is_some_and(|given| *given != id) {
         return Err(TokenError::InvalidRequest(
             "client_id differs from the authenticated client",
@@ -80,12 +74,36 @@ fn client_auth(
     })
 }
 
+/// RFC 6749 §2.3.1 form-encodes id and secret before base64. Only %XX is decoded: many
+/// clients skip the encoding, and a literal '+' in their secret must stay a '+'.
+fn percent_decode(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn error_response(error: &TokenError) -> Response {
     if error.is_internal() {
         tracing::error!(%error, "token endpoint failed");
     }
     let status = match error {
-        TokenError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+        // RFC 6749 §5.2: 401 with a challenge when the client tried HTTP authentication;
+        // otherwise the usual 400.
+        TokenError::InvalidClient { basic: true } => StatusCode::UNAUTHORIZED,
         e if e.is_internal() => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
@@ -180,5 +198,18 @@ pub async fn post_revoke(
         )
             .into_response(),
         Err(e) => error_response(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn only_percent_escapes_are_decoded() {
+        assert_eq!(percent_decode("a%2Bb%3Dc"), "a+b=c");
+        assert_eq!(percent_decode("a+b/c="), "a+b/c=");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }
