@@ -1000,3 +1000,26 @@ async fn removing_a_client_ends_its_tokens_and_consents() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn cross_site_posts_cannot_replace_the_session_cookie() {
+    let app = spawn_app().await;
+    // A post from another site arrives without the (SameSite=Lax) cookie. Answering it with
+    // a new cookie would overwrite the browser's and sign the user out.
+    for path in ["/oauth2/logout", "/sign-in", "/sign-out", "/oauth2/consent"] {
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{}{path}", app.base))
+            .form(&[("username", "jan"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "{path} set a cookie"
+        );
+    }
+    app.stop().await;
+}
