@@ -7,6 +7,7 @@ mod otp;
 mod phone;
 mod secret;
 mod time;
+mod totp;
 mod user;
 mod username;
 
@@ -17,5 +18,6 @@ pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use secret::Secret;
 pub use time::Timestamp;
+pub use totp::{TOTP_DIGITS, TOTP_PERIOD_SECS, TOTP_SKEW_STEPS, TotpSecret, base32};
 pub use user::{Method, MethodId, MethodKind, NewUser, User, UserId};
 pub use username::{Username, UsernameError};
