@@ -40,6 +40,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "session parent",
         include_str!("../migrations/sqlite/0007_session_parent.sql"),
     ),
+    (
+        8,
+        "totp",
+        include_str!("../migrations/sqlite/0008_totp.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

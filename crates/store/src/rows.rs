@@ -40,6 +40,17 @@ pub fn method(row: &SqliteRow) -> Result<Method, StoreError> {
                 phone: PhoneNumber::from_stored(&phone).map_err(|e| corrupt("phone", e))?,
             }
         }
+        "totp" => MethodKind::Totp {
+            label: row
+                .try_get::<Option<String>, _>("label")
+                .map_err(backend)?
+                .unwrap_or_default(),
+            sealed_secret: row
+                .try_get::<Option<Vec<u8>>, _>("secret")
+                .map_err(backend)?
+                .ok_or_else(|| corrupt("totp secret", "missing"))?,
+            last_step: row.try_get("last_step").map_err(backend)?,
+        },
         other => return Err(corrupt("method kind", other)),
     };
     Ok(Method {

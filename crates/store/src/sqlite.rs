@@ -105,9 +105,10 @@ impl Store for SqliteStore {
             .try_get("id")
             .map_err(backend)?;
             if let Some(phone) = &user.phone {
-                sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at) VALUES (?, 'sms', ?, ?)")
+                sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at) VALUES (?, 'sms', ?, ?, ?)")
                     .bind(id)
                     .bind(phone.e164())
+                    .bind(now.0)
                     .bind(now.0)
                     .execute(&mut *tx)
                     .await
@@ -165,7 +166,8 @@ impl Store for SqliteStore {
 
     async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError> {
         sqlx::query(
-            "SELECT id, user_id, kind, phone, created_at, last_used_at FROM mfa_methods WHERE user_id = ? ORDER BY id",
+            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at FROM mfa_methods
+             WHERE user_id = ? AND confirmed_at IS NOT NULL ORDER BY id",
         )
         .bind(user.0)
         .fetch_all(&self.pool)
@@ -182,10 +184,29 @@ impl Store for SqliteStore {
         kind: &MethodKind,
         now: Timestamp,
     ) -> Result<MethodId, StoreError> {
-        let MethodKind::Sms { phone } = kind;
-        let id: i64 = sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at) VALUES (?, 'sms', ?, ?) RETURNING id")
+        let (kind, phone, label, secret) = match kind {
+            MethodKind::Sms { phone } => ("sms", Some(phone.e164()), None, None),
+            MethodKind::Totp {
+                label,
+                sealed_secret,
+                ..
+            } => (
+                "totp",
+                None,
+                Some(label.as_str()),
+                Some(sealed_secret.as_slice()),
+            ),
+        };
+        let id: i64 = sqlx::query(
+            "INSERT INTO mfa_methods (user_id, kind, phone, label, secret, created_at, confirmed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
             .bind(user.0)
-            .bind(phone.e164())
+            .bind(kind)
+            .bind(phone)
+            .bind(label)
+            .bind(secret)
+            .bind(now.0)
             .bind(now.0)
             .fetch_one(&self.pool)
             .await
@@ -207,9 +228,10 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let id: i64 = sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at) VALUES (?, 'sms', ?, ?) RETURNING id")
+        let id: i64 = sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at) VALUES (?, 'sms', ?, ?, ?) RETURNING id")
             .bind(user.0)
             .bind(phone.e164())
+            .bind(now.0)
             .bind(now.0)
             .fetch_one(&mut *tx)
             .await
@@ -404,7 +426,7 @@ impl Store for SqliteStore {
         let mut new_method = None;
         if let Some((user, phone)) = register {
             let existing: i64 =
-                sqlx::query("SELECT COUNT(*) AS n FROM mfa_methods WHERE user_id = ?")
+                sqlx::query("SELECT COUNT(*) AS n FROM mfa_methods WHERE user_id = ? AND confirmed_at IS NOT NULL")
                     .bind(user.0)
                     .fetch_one(&mut *tx)
                     .await
@@ -416,10 +438,11 @@ impl Store for SqliteStore {
                 return Ok(Consumed::AlreadyRegistered);
             }
             let method: i64 = sqlx::query(
-                "INSERT INTO mfa_methods (user_id, kind, phone, created_at, last_used_at) VALUES (?, 'sms', ?, ?, ?) RETURNING id",
+                "INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at, last_used_at) VALUES (?, 'sms', ?, ?, ?, ?) RETURNING id",
             )
             .bind(user.0)
             .bind(phone.e164())
+            .bind(now.0)
             .bind(now.0)
             .bind(now.0)
             .fetch_one(&mut *tx)

@@ -504,3 +504,64 @@ async fn sessions_round_trip_and_expire() {
     );
     assert!(s.session_get("abc").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn an_app_counts_only_once_confirmed_and_each_step_is_accepted_once() {
+    use tweestap_core::ports::MethodStore;
+    let (s, _dir) = store().await;
+    let ids = s
+        .create_users(&[new_user("jan", Some("+31612345678"))], Timestamp(1))
+        .await
+        .unwrap();
+    let user = ids[0];
+    let first = s
+        .app_pending_put(user, "Telefoon", b"sealed-1", Timestamp(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.methods(user).await.unwrap().len(),
+        1,
+        "pending is not a method"
+    );
+    // A second set-up replaces the first.
+    let second = s
+        .app_pending_put(user, "Telefoon", b"sealed-2", Timestamp(20))
+        .await
+        .unwrap();
+    assert!(!s.app_confirm(first, 5, Timestamp(21)).await.unwrap());
+    assert!(
+        s.app_pending(user, Timestamp(30)).await.unwrap().is_none(),
+        "too old"
+    );
+    let pending = s.app_pending(user, Timestamp(0)).await.unwrap().unwrap();
+    assert_eq!(pending.id, second);
+    assert!(s.app_confirm(second, 5, Timestamp(22)).await.unwrap());
+    assert!(
+        !s.app_confirm(second, 6, Timestamp(23)).await.unwrap(),
+        "once"
+    );
+    let methods = s.methods(user).await.unwrap();
+    assert_eq!(methods.len(), 2);
+    assert!(methods[1].is_app());
+
+    assert!(
+        !s.app_accept_step(second, 5, Timestamp(24)).await.unwrap(),
+        "the first code's step"
+    );
+    assert!(s.app_accept_step(second, 6, Timestamp(25)).await.unwrap());
+    assert!(
+        !s.app_accept_step(second, 6, Timestamp(26)).await.unwrap(),
+        "replay"
+    );
+    assert!(
+        !s.app_accept_step(second, 4, Timestamp(26)).await.unwrap(),
+        "older"
+    );
+
+    assert!(
+        !s.method_remove(UserId(999), second).await.unwrap(),
+        "not theirs"
+    );
+    assert!(s.method_remove(user, second).await.unwrap());
+    assert_eq!(s.methods(user).await.unwrap().len(), 1);
+}

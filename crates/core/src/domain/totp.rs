@@ -67,7 +67,11 @@ impl TotpSecret {
         let mut found = None;
         // Every candidate is compared (no early exit), in constant time.
         for step in current - TOTP_SKEW_STEPS..=current + TOTP_SKEW_STEPS {
-            let expected = format!("{:0width$}", self.code_at_step(step), width = TOTP_DIGITS as usize);
+            let expected = format!(
+                "{:0width$}",
+                self.code_at_step(step),
+                width = TOTP_DIGITS as usize
+            );
             let fresh = last_used.is_none_or(|last| step > last);
             if bool::from(expected.as_bytes().ct_eq(typed.as_bytes())) && fresh && found.is_none() {
                 found = Some(step);
@@ -131,10 +135,7 @@ mod tests {
                 &code8[2..],
                 "t={time}"
             );
-            assert_eq!(
-                secret.check(&code8[2..], Timestamp(time), None),
-                Some(step)
-            );
+            assert_eq!(secret.check(&code8[2..], Timestamp(time), None), Some(step));
         }
     }
 
@@ -149,8 +150,15 @@ mod tests {
         assert_eq!(secret.check(&code(step - 2), now, None), None);
         assert_eq!(secret.check(&code(step + 2), now, None), None);
         assert_eq!(secret.check(&code(step), now, Some(step)), None, "replay");
-        assert_eq!(secret.check(&code(step - 1), now, Some(step)), None, "older");
-        assert_eq!(secret.check(&code(step + 1), now, Some(step)), Some(step + 1));
+        assert_eq!(
+            secret.check(&code(step - 1), now, Some(step)),
+            None,
+            "older"
+        );
+        assert_eq!(
+            secret.check(&code(step + 1), now, Some(step)),
+            Some(step + 1)
+        );
         assert_eq!(secret.check("12345", now, None), None);
         assert_eq!(secret.check("abcdef", now, None), None);
     }
@@ -158,7 +166,10 @@ mod tests {
     #[test]
     fn base32_and_the_uri() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
-        assert_eq!(base32(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(
+            base32(b"12345678901234567890"),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
         let secret = TotpSecret::from_bytes(b"12345678901234567890");
         assert_eq!(
             secret.otpauth_uri("mbo Rijnland", "j.jansen"),

@@ -26,7 +26,16 @@ pub struct User {
 /// A registered second factor. Each kind carries its own data (no "type number + blob").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MethodKind {
-    Sms { phone: PhoneNumber },
+    Sms {
+        phone: PhoneNumber,
+    },
+    /// An authenticator app. The secret is sealed with the server's key (never stored or
+    /// carried in the clear); `last_step` is the time step of the last accepted code.
+    Totp {
+        label: String,
+        sealed_secret: Vec<u8>,
+        last_step: Option<i64>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +51,18 @@ impl Method {
     pub fn phone(&self) -> Option<&PhoneNumber> {
         match &self.kind {
             MethodKind::Sms { phone } => Some(phone),
+            MethodKind::Totp { .. } => None,
         }
+    }
+
+    pub fn is_app(&self) -> bool {
+        matches!(self.kind, MethodKind::Totp { .. })
+    }
+
+    /// The associated data a TOTP secret is sealed with: bound to its user, so a sealed
+    /// secret copied to another account's row does not open.
+    pub fn seal_context(user: UserId) -> Vec<u8> {
+        format!("totp:{}", user.0).into_bytes()
     }
 }
 

@@ -2,12 +2,14 @@
 //! `tweestap-store` the [`Store`], `tweestap-sms` the [`SmsGateway`], the web crate the clock,
 //! randomness and the password-hashing pool.
 
+mod methods;
 mod oidc;
 mod sms;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use methods::*;
 pub use oidc::*;
 pub use sms::*;
 
@@ -117,7 +119,7 @@ pub struct SessionRecord {
 }
 
 #[async_trait]
-pub trait Store: SmsOutbox + OidcStore + Send + Sync {
+pub trait Store: SmsOutbox + OidcStore + MethodStore + Send + Sync {
     // Accounts.
     /// Creates all users or none (one transaction). A clash names the username that clashed.
     async fn create_users(

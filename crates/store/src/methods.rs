@@ -1,0 +1,109 @@
+//! Authenticator-app set-up and codes, and removing a single method, on SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use tweestap_core::ports::{MethodStore, StoreError};
+use tweestap_core::{Method, MethodId, Timestamp, UserId};
+
+use crate::SqliteStore;
+use crate::rows::{self, backend};
+
+#[async_trait]
+impl MethodStore for SqliteStore {
+    async fn app_pending_put(
+        &self,
+        user: UserId,
+        label: &str,
+        sealed_secret: &[u8],
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM mfa_methods WHERE user_id = ? AND confirmed_at IS NULL")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO mfa_methods (user_id, kind, label, secret, created_at) VALUES (?, 'totp', ?, ?, ?) RETURNING id",
+        )
+        .bind(user.0)
+        .bind(label)
+        .bind(sealed_secret)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .try_get("id")
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(MethodId(id))
+    }
+
+    async fn app_pending(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<Method>, StoreError> {
+        sqlx::query(
+            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at FROM mfa_methods
+             WHERE user_id = ? AND kind = 'totp' AND confirmed_at IS NULL AND created_at >= ?",
+        )
+        .bind(user.0)
+        .bind(since.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::method(&r))
+        .transpose()
+    }
+
+    async fn app_confirm(
+        &self,
+        id: MethodId,
+        step: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE mfa_methods SET confirmed_at = ?, last_step = ?, last_used_at = ?
+             WHERE id = ? AND kind = 'totp' AND confirmed_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(step)
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn app_accept_step(
+        &self,
+        id: MethodId,
+        step: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE mfa_methods SET last_step = ?, last_used_at = ?
+             WHERE id = ? AND kind = 'totp' AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ?)",
+        )
+        .bind(step)
+        .bind(now.0)
+        .bind(id.0)
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn method_remove(&self, user: UserId, id: MethodId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM mfa_methods WHERE id = ? AND user_id = ?")
+            .bind(id.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
