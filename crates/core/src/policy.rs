@@ -180,6 +180,8 @@ pub struct SessionPolicy {
     pub idle_timeout_secs: i64,
     /// A session older than this is forgotten, however active.
     pub absolute_timeout_secs: i64,
+    /// Changing sign-in methods needs a second-factor sign-in at most this old.
+    pub fresh_mfa_secs: i64,
 }
 
 impl Default for SessionPolicy {
@@ -187,6 +189,7 @@ impl Default for SessionPolicy {
         SessionPolicy {
             idle_timeout_secs: 3600,
             absolute_timeout_secs: 12 * 3600,
+            fresh_mfa_secs: 600,
         }
     }
 }

@@ -493,4 +493,27 @@ impl SmsOutbox for SqliteStore {
             .map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn sms_enqueue_notice(&self, sms: &NewQueuedSms) -> Result<SmsId, StoreError> {
+        let id: i64 = sqlx::query(
+            "INSERT INTO sms_outbox (reference, user_id, phone, country, network, sealed_text,
+                                     next_attempt_at, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&sms.reference)
+        .bind(sms.user_id.map(|u| u.0))
+        .bind(sms.phone.e164())
+        .bind(sms.phone.country())
+        .bind(&sms.network)
+        .bind(&sms.sealed_text)
+        .bind(sms.created_at.0)
+        .bind(sms.created_at.0)
+        .bind(sms.expires_at.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?
+        .try_get("id")
+        .map_err(backend)?;
+        Ok(SmsId(id))
+    }
 }

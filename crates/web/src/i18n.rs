@@ -172,6 +172,9 @@ mod tests {
             include_str!("../templates/consent.html"),
             include_str!("../templates/logout.html"),
             include_str!("../templates/reauth.html"),
+            include_str!("../templates/app_code.html"),
+            include_str!("../templates/security_info.html"),
+            include_str!("../templates/app_setup.html"),
         ];
         for src in templates {
             for piece in src.split("t(\"").skip(1) {

@@ -11,6 +11,7 @@ mod context;
 mod error;
 pub mod i18n;
 pub mod passwords;
+mod qr;
 mod return_to;
 mod routes;
 mod security;

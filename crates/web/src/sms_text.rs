@@ -62,6 +62,16 @@ pub fn sign_in_code(
     to_gsm7(&format!("{body}{report}\n\n@{host} #{}", code.expose()))
 }
 
+/// The alarm sent to the account's phone when its sign-in methods change.
+pub fn methods_changed(lang: Lang, organisation: &str, added: bool) -> String {
+    let key = if added {
+        "sms-method-added"
+    } else {
+        "sms-method-removed"
+    };
+    to_gsm7(&t(lang, key, &[("org", Arg::Str(organisation))]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,15 @@ const PAGES: &[(&str, &str)] = &[
     ("consent.html", include_str!("../templates/consent.html")),
     ("logout.html", include_str!("../templates/logout.html")),
     ("reauth.html", include_str!("../templates/reauth.html")),
+    ("app_code.html", include_str!("../templates/app_code.html")),
+    (
+        "security_info.html",
+        include_str!("../templates/security_info.html"),
+    ),
+    (
+        "app_setup.html",
+        include_str!("../templates/app_setup.html"),
+    ),
 ];
 
 impl Templates {

@@ -100,11 +100,46 @@ impl TestApp {
         tweestap_sms::read_outbox(&self.outbox).unwrap()
     }
 
+    /// Waits (up to 5 s) until the outbox holds `count` messages; returns them.
+    pub async fn wait_for_sms(&self, count: usize) -> Vec<tweestap_sms::OutboxMessage> {
+        for _ in 0..200 {
+            let messages = self.sms();
+            if messages.len() >= count {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("expected {count} text messages, got {}", self.sms().len());
+    }
+
     /// The code in the newest text message (from its WebOTP line "@host #123456").
     pub fn last_code(&self) -> String {
         let messages = self.sms();
         let last = messages.last().expect("a text message was sent");
         code_in(&last.text)
+    }
+
+    /// How many sign-in methods the user has.
+    pub async fn methods_of(&self, username: &str) -> usize {
+        self.method_ids(username).await.len()
+    }
+
+    pub async fn method_ids(&self, username: &str) -> Vec<i64> {
+        let user = self
+            .admin
+            .store
+            .user_by_username(&tweestap_core::Username::parse(username).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        self.admin
+            .store
+            .methods(user.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id.0)
+            .collect()
     }
 
     pub async fn audit(&self) -> Vec<AuditRecord> {
@@ -290,6 +325,18 @@ impl Browser {
     pub async fn enter_code(&mut self, code: &str) -> Page {
         self.open("/sign-in/code").await;
         self.post("/sign-in/code", &[("code", code)]).await
+    }
+
+    /// The body of a response as bytes (images).
+    pub async fn get_bytes(&mut self, path: &str) -> Vec<u8> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.bytes().await.unwrap().to_vec()
     }
 
     /// Loads a page so that its CSRF token is current.

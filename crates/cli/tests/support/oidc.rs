@@ -288,3 +288,19 @@ pub fn hidden(body: &str, name: &str) -> String {
         .replace("&#x2f;", "/")
         .replace("&quot;", "\"")
 }
+
+/// RFC 4648 base32 (no padding) to bytes, for checking what is stored.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buffer, mut bits, mut out) = (0u32, 0, Vec::new());
+    for c in text.bytes() {
+        let value = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}

@@ -268,4 +268,6 @@ pub trait SmsOutbox: Send + Sync {
         reason: &str,
     ) -> Result<(), StoreError>;
     async fn sms_unblock(&self, user: UserId) -> Result<bool, StoreError>;
+    /// Queues a message that carries no code (a notice to the account's phone).
+    async fn sms_enqueue_notice(&self, sms: &NewQueuedSms) -> Result<SmsId, StoreError>;
 }

@@ -46,6 +46,12 @@ pub enum SignInError {
     MalformedCode(#[from] OtpCodeError),
     #[error("wrong code")]
     WrongCode { attempts_left: u32 },
+    /// An authenticator-app code that is wrong, too old, or used before.
+    #[error("wrong app code")]
+    WrongAppCode,
+    /// The policy requires a second factor and this is the user's only one.
+    #[error("the last method cannot be removed")]
+    LastMethod,
     #[error("the code has expired")]
     CodeExpired,
     #[error("the code was already used or replaced by a newer one")]

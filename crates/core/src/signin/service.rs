@@ -127,16 +127,7 @@ impl SignInService {
         let flow = random_hex(self.entropy.as_ref(), 16);
         let methods = self.store.methods(user.id).await?;
         if let Some(method) = preferred(&methods) {
-            let phone = method.phone().cloned().ok_or(SignInError::WrongStep)?;
-            return Ok(SignInState::AwaitingCode {
-                flow,
-                user_id: user.id,
-                target: CodeTarget::Method {
-                    method_id: method.id,
-                    phone,
-                },
-                challenge: None,
-            });
+            return Ok(step_for(flow, user.id, method));
         }
         match self.policy.mfa {
             MfaRequirement::Required => Ok(SignInState::MustRegister {
@@ -232,14 +223,15 @@ impl SignInService {
         ctx: &RequestContext,
         text: super::SmsText<'_>,
     ) -> Result<SignInState, SignInError> {
-        let SignInState::AwaitingCode {
-            flow,
-            user_id,
-            target: CodeTarget::Method { .. },
-            ..
-        } = state
-        else {
-            return Err(SignInError::WrongStep);
+        let (flow, user_id) = match state {
+            SignInState::AwaitingCode {
+                flow,
+                user_id,
+                target: CodeTarget::Method { .. },
+                ..
+            }
+            | SignInState::AwaitingApp { flow, user_id, .. } => (flow, user_id),
+            _ => return Err(SignInError::WrongStep),
         };
         let methods = self.store.methods(*user_id).await?;
         // Only the user's own methods: an id from someone else's account is not found here.
@@ -247,14 +239,11 @@ impl SignInService {
             .iter()
             .find(|m| m.id == method_id)
             .ok_or(SignInError::WrongStep)?;
-        let phone = method.phone().cloned().ok_or(SignInError::WrongStep)?;
-        let next = SignInState::AwaitingCode {
-            flow: flow.clone(),
-            user_id: *user_id,
-            target: CodeTarget::Method { method_id, phone },
-            challenge: None,
-        };
-        self.send_code(&next, ctx, text).await
+        let next = step_for(flow.clone(), *user_id, method);
+        match next {
+            SignInState::AwaitingCode { .. } => self.send_code(&next, ctx, text).await,
+            other => Ok(other),
+        }
     }
 
     /// The methods a user may choose from while signing in.
@@ -264,7 +253,8 @@ impl SignInService {
                 user_id,
                 target: CodeTarget::Method { .. },
                 ..
-            } => Ok(self.store.methods(*user_id).await?),
+            }
+            | SignInState::AwaitingApp { user_id, .. } => Ok(self.store.methods(*user_id).await?),
             _ => Err(SignInError::WrongStep),
         }
     }
@@ -304,8 +294,29 @@ impl SignInService {
 }
 
 /// The method to try first: the one used most recently, else the oldest.
+/// The method a sign-in starts with: the one used last (the user's habit), else the oldest.
 fn preferred(methods: &[Method]) -> Option<&Method> {
     methods
         .iter()
         .max_by_key(|m| (m.last_used_at, std::cmp::Reverse(m.created_at)))
+}
+
+/// The step that asks for a method's code. An SMS still has to be sent; an app has its code.
+fn step_for(flow: String, user_id: UserId, method: &Method) -> SignInState {
+    match &method.kind {
+        crate::domain::MethodKind::Sms { phone } => SignInState::AwaitingCode {
+            flow,
+            user_id,
+            target: CodeTarget::Method {
+                method_id: method.id,
+                phone: phone.clone(),
+            },
+            challenge: None,
+        },
+        crate::domain::MethodKind::Totp { .. } => SignInState::AwaitingApp {
+            flow,
+            user_id,
+            method_id: method.id,
+        },
+    }
 }

@@ -44,6 +44,12 @@ pub enum SignInState {
         target: CodeTarget,
         challenge: Option<ChallengeId>,
     },
+    /// The user is to type a code from their authenticator app.
+    AwaitingApp {
+        flow: String,
+        user_id: UserId,
+        method_id: MethodId,
+    },
     SignedIn {
         user_id: UserId,
         auth_time: Timestamp,
@@ -60,6 +66,7 @@ pub enum Page {
     SignIn,
     RegisterPhone,
     EnterCode,
+    EnterAppCode,
     Done,
     Home,
 }
@@ -70,6 +77,7 @@ impl SignInState {
             SignInState::Start => Page::SignIn,
             SignInState::MustRegister { .. } => Page::RegisterPhone,
             SignInState::AwaitingCode { .. } => Page::EnterCode,
+            SignInState::AwaitingApp { .. } => Page::EnterAppCode,
             SignInState::SignedIn {
                 just_registered: true,
                 ..
@@ -91,6 +99,7 @@ impl SignInState {
             SignInState::Start => None,
             SignInState::MustRegister { user_id, .. }
             | SignInState::AwaitingCode { user_id, .. }
+            | SignInState::AwaitingApp { user_id, .. }
             | SignInState::SignedIn { user_id, .. } => Some(*user_id),
         }
     }

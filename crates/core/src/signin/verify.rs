@@ -31,30 +31,7 @@ impl SignInService {
         let now = self.clock.now();
         let policy = &self.policy.code;
         let fail_key = code_failure_key(*user_id);
-        let since = now.minus_secs(policy.failure_window_secs);
-        if self.store.failure_count_since(&fail_key, since).await?
-            >= u64::from(policy.max_failures_per_account)
-        {
-            let oldest = self
-                .store
-                .failure_oldest_since(&fail_key, since)
-                .await?
-                .unwrap_or(now);
-            self.audit(
-                AuditKind::CodeChecked,
-                "account_locked",
-                Some(*user_id),
-                None,
-                ctx,
-                None,
-            )
-            .await?;
-            return Err(SignInError::AccountLocked {
-                retry_after_secs: now
-                    .secs_until(oldest.plus_secs(policy.failure_window_secs))
-                    .max(1),
-            });
-        }
+        self.refuse_when_locked(*user_id, ctx).await?;
 
         let attempt = match challenge {
             Some(id) => self.store.challenge_attempt(*id).await?,
@@ -103,6 +80,43 @@ impl SignInService {
         )
         .await?;
         Err(error)
+    }
+
+    /// Too many wrong codes for this account (of any kind) within the window: no more tries
+    /// until the oldest ages out. Resends and switching methods do not reset it.
+    pub(super) async fn refuse_when_locked(
+        &self,
+        user_id: UserId,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        let now = self.clock.now();
+        let policy = &self.policy.code;
+        let fail_key = code_failure_key(user_id);
+        let since = now.minus_secs(policy.failure_window_secs);
+        if self.store.failure_count_since(&fail_key, since).await?
+            < u64::from(policy.max_failures_per_account)
+        {
+            return Ok(());
+        }
+        let oldest = self
+            .store
+            .failure_oldest_since(&fail_key, since)
+            .await?
+            .unwrap_or(now);
+        self.audit(
+            AuditKind::CodeChecked,
+            "account_locked",
+            Some(user_id),
+            None,
+            ctx,
+            None,
+        )
+        .await?;
+        Err(SignInError::AccountLocked {
+            retry_after_secs: now
+                .secs_until(oldest.plus_secs(policy.failure_window_secs))
+                .max(1),
+        })
     }
 
     async fn complete(

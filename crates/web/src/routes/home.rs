@@ -13,7 +13,8 @@ use crate::session::Session;
 
 #[derive(Serialize)]
 struct MethodView {
-    phone: String,
+    phone: Option<String>,
+    app: Option<String>,
     added: String,
 }
 
@@ -50,11 +51,13 @@ pub async fn get_home(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
         .methods(user_id)
         .await?
         .iter()
-        .filter_map(|m| {
-            Some(MethodView {
-                phone: super::display_phone(m.phone()?),
-                added: date(m.created_at),
-            })
+        .map(|m| MethodView {
+            phone: m.phone().map(super::display_phone),
+            app: match &m.kind {
+                tweestap_core::MethodKind::Totp { label, .. } => Some(label.clone()),
+                tweestap_core::MethodKind::Sms { .. } => None,
+            },
+            added: date(m.created_at),
         })
         .collect();
     render(

@@ -1,5 +1,6 @@
 //! Routes: one module per page (or pair of GET/POST handlers).
 
+mod app_code;
 mod assets;
 mod code;
 mod demo;
@@ -10,6 +11,7 @@ mod oidc;
 mod other_way;
 mod register;
 mod report;
+mod security_info;
 mod sign_in;
 mod sms_callbacks;
 
@@ -42,6 +44,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sign-in/code", get(code::get_code).post(code::post_code))
         .route("/sign-in/code/resend", post(code::post_resend))
+        .route(
+            "/sign-in/app",
+            get(app_code::get_app_code).post(app_code::post_app_code),
+        )
+        .route("/security-info", get(security_info::get_security_info))
+        .route(
+            "/security-info/app",
+            get(security_info::get_app_setup).post(security_info::post_app_start),
+        )
+        .route("/security-info/app/qr.png", get(security_info::get_app_qr))
+        .route(
+            "/security-info/app/confirm",
+            post(security_info::post_app_confirm),
+        )
+        .route("/security-info/remove", post(security_info::post_remove))
+        .route("/security-info/verify", post(security_info::post_verify))
         .route(
             "/sign-in/other-way",
             get(other_way::get_other_way).post(other_way::post_other_way),
@@ -125,6 +143,7 @@ pub fn page_url(page: Page) -> &'static str {
         Page::SignIn => "/sign-in",
         Page::RegisterPhone => "/sign-in/phone",
         Page::EnterCode => "/sign-in/code",
+        Page::EnterAppCode => "/sign-in/app",
         Page::Done => "/sign-in/done",
         Page::Home => "/",
     }
@@ -251,6 +270,8 @@ pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String),
                 &[("left", Arg::Num(i64::from(*attempts_left)))],
             ),
         ),
+        E::WrongAppCode => (unprocessable, t(lang, "error-app-code-wrong", &[])),
+        E::LastMethod => (unprocessable, t(lang, "error-last-method", &[])),
         E::CodeExpired => (unprocessable, t(lang, "error-code-expired", &[])),
         E::CodeUsed => (unprocessable, t(lang, "error-code-used", &[])),
         E::CodeExhausted => (unprocessable, t(lang, "error-code-exhausted", &[])),

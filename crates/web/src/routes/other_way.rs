@@ -15,11 +15,18 @@ use crate::session::Session;
 #[derive(Serialize)]
 struct MethodOption {
     id: i64,
-    phone: String,
+    /// For a phone: the masked number.
+    phone: Option<String>,
+    /// For an authenticator app: its name.
+    app: Option<String>,
 }
 
-/// "Sign in another way": the user's own methods. Today every method is a phone; this page is
-/// where authenticator apps and passkeys will appear.
+fn choosing(page: Page) -> bool {
+    matches!(page, Page::EnterCode | Page::EnterAppCode)
+}
+
+/// "Sign in another way": the user's own methods (phones and authenticator apps), and nobody
+/// else's.
 async fn render_chooser(
     app: &AppState,
     ctx: &Ctx,
@@ -36,11 +43,13 @@ async fn render_chooser(
     };
     let methods: Vec<MethodOption> = methods
         .iter()
-        .filter_map(|m| {
-            Some(MethodOption {
-                id: m.id.0,
-                phone: super::display_phone(m.phone()?),
-            })
+        .map(|m| MethodOption {
+            id: m.id.0,
+            phone: m.phone().map(super::display_phone),
+            app: match &m.kind {
+                tweestap_core::MethodKind::Totp { label, .. } => Some(label.clone()),
+                _ => None,
+            },
         })
         .collect();
     render(
@@ -55,7 +64,7 @@ async fn render_chooser(
 
 pub async fn get_other_way(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
-    if session.record.state.page() != Page::EnterCode {
+    if !choosing(session.record.state.page()) {
         return Ok(to_current_step(&app, &session));
     }
     session.save(&app).await?;
@@ -76,7 +85,7 @@ pub async fn post_other_way(
 ) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
     session.check_csrf(&form.csrf)?;
-    if session.record.state.page() != Page::EnterCode {
+    if !choosing(session.record.state.page()) {
         return Ok(to_current_step(&app, &session));
     }
     let Ok(id) = form.method.parse::<i64>() else {
@@ -96,11 +105,13 @@ pub async fn post_other_way(
         Ok(next) => {
             session.record.state = next;
             session.save(&app).await?;
-            if super::delivery_failed(&app, &session.record.state).await? {
+            if session.record.state.page() == Page::EnterCode
+                && super::delivery_failed(&app, &session.record.state).await?
+            {
                 let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
                 return Ok(see_other(&app, &session, &to));
             }
-            Ok(see_other(&app, &session, page_url(Page::EnterCode)))
+            Ok(to_current_step(&app, &session))
         }
         // Not one of this user's methods (or not a choosing step): show the list again.
         Err(SignInError::WrongStep) => {

@@ -1,0 +1,250 @@
+//! Authenticator apps, the way a phone takes them: the QR code is read with zbarimg (Debian's
+//! zbar-tools) and the codes are computed by oathtool, an independent TOTP implementation.
+
+mod support;
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use support::{Browser, PASSWORD, TestApp, spawn_app};
+
+/// The tools, or `None` (with the reason printed) outside CI when they are not installed.
+fn tools() -> Option<()> {
+    let have = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if have("oathtool") && have("zbarimg") {
+        return Some(());
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("oathtool and zbarimg are required under CI (apt-get install oathtool zbar-tools)");
+    }
+    eprintln!("skipped: oathtool or zbarimg not installed (apt-get install oathtool zbar-tools)");
+    None
+}
+
+/// What the phone app would show at the server's current time.
+fn oathtool(secret: &str, app: &TestApp) -> String {
+    let out = Command::new("oathtool")
+        .args([
+            "--totp",
+            "-b",
+            "--now",
+            &format!("@{}", app.clock_now()),
+            secret,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Scans the set-up page's QR code like a phone camera would; returns the otpauth URI.
+async fn scan_qr(browser: &mut Browser) -> String {
+    let image = browser.get_bytes("/security-info/app/qr.png").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qr.png");
+    std::fs::write(&path, image).unwrap();
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "zbarimg could not read the QR code");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn signed_in_with_sms(app: &TestApp, user: &str) -> Browser {
+    let mut browser = app.browser();
+    browser.sign_in(user, PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    browser
+}
+
+/// Sets up an app from the security-info page; returns its base32 secret.
+async fn set_up_app(app: &TestApp, browser: &mut Browser) -> String {
+    browser.open("/security-info").await;
+    let page = browser
+        .post("/security-info/app", &[("label", "Aegis")])
+        .await;
+    page.assert_redirect("/security-info/app");
+    let page = browser.open("/security-info/app").await;
+    let uri = scan_qr(browser).await;
+    assert!(uri.starts_with("otpauth://totp/Testschool:"), "{uri}");
+    assert!(uri.contains("issuer=Testschool"), "{uri}");
+    let secret = support::oidc::param(&uri, "secret").unwrap();
+    // The key for typing is the same secret.
+    page.assert_contains(&secret[..4]);
+    // The app is not a method until its first code comes back right.
+    assert_eq!(app.methods_of("jan").await, 1);
+    let page = browser
+        .post("/security-info/app/confirm", &[("code", "000000")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.methods_of("jan").await, 1);
+    let page = browser
+        .post(
+            "/security-info/app/confirm",
+            &[("code", &oathtool(&secret, app))],
+        )
+        .await;
+    page.assert_redirect("/security-info?notice=app-added");
+    assert_eq!(app.methods_of("jan").await, 2);
+    secret
+}
+
+#[tokio::test]
+async fn an_app_set_up_from_its_qr_code_signs_in_and_each_code_works_once() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let texts = app.sms().len();
+    let secret = set_up_app(&app, &mut browser).await;
+    // The phone hears about it.
+    let sms = app.wait_for_sms(texts + 1).await;
+    assert!(
+        sms.last().unwrap().text.contains("toegevoegd"),
+        "{}",
+        sms.last().unwrap().text
+    );
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.kind == "method.registered"
+                && e.detail.as_deref().unwrap_or("").contains("method=app")),
+    );
+
+    // Next sign-in: the app (used last) is asked for, with a fresh code.
+    app.clock.advance(60);
+    browser.open("/").await;
+    browser.post("/sign-out", &[]).await;
+    let mut browser = app.browser();
+    let page = browser.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/sign-in/app");
+    let code = oathtool(&secret, &app);
+    browser.open("/sign-in/app").await;
+    let page = browser.post("/sign-in/app", &[("code", &code)]).await;
+    page.assert_redirect("/");
+
+    // The same code again, in another sign-in within its 30 seconds: refused.
+    let mut thief = app.browser();
+    thief.sign_in("jan", PASSWORD).await;
+    thief.open("/sign-in/app").await;
+    let page = thief.post("/sign-in/app", &[("code", &code)]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("klopt niet");
+    // "Sign in another way" offers the user's own methods: the phone and the app.
+    let page = thief.open("/sign-in/other-way").await;
+    page.assert_contains("Sms naar +31 6 •••• ••78");
+    page.assert_contains("Authenticator-app (Aegis)");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn skew_is_one_step_either_way() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let secret = set_up_app(&app, &mut browser).await;
+    for (offset, accepted) in [(-30, true), (30, true), (-60, false), (60, false)] {
+        app.clock.advance(300);
+        let mut b = app.browser();
+        b.sign_in("jan", PASSWORD).await;
+        b.open("/sign-in/app").await;
+        // The phone's clock is `offset` seconds off.
+        let code = Command::new("oathtool")
+            .args([
+                "--totp",
+                "-b",
+                "--now",
+                &format!("@{}", app.clock_now() + offset),
+                &secret,
+            ])
+            .output()
+            .unwrap();
+        let code = String::from_utf8(code.stdout).unwrap().trim().to_string();
+        let page = b.post("/sign-in/app", &[("code", &code)]).await;
+        assert_eq!(page.status.is_redirection(), accepted, "offset {offset}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changes_need_a_recent_second_factor_and_the_last_method_stays() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    // A stolen session cookie, 11 minutes after the sign-in, cannot add a method.
+    app.clock.advance(660);
+    browser.open("/security-info").await;
+    let page = browser.post("/security-info/app", &[("label", "x")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("bevestig eerst dat jij het bent");
+
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let page = browser.open("/security-info").await;
+    // With one method and MFA required, there is nothing to remove.
+    assert!(!page.body.contains("action=\"/security-info/remove\""));
+    let phone_id = app.method_ids("jan").await[0];
+    let page = browser
+        .post(
+            "/security-info/remove",
+            &[("method", &phone_id.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.methods_of("jan").await, 1);
+
+    // With an app as well, the phone can go: announced to that phone, and audited.
+    set_up_app(&app, &mut browser).await;
+    // Two sign-in codes and the "app added" notice so far.
+    let texts = app.wait_for_sms(3).await.len();
+    assert_eq!(texts, 3);
+    let page = browser
+        .post(
+            "/security-info/remove",
+            &[("method", &phone_id.to_string())],
+        )
+        .await;
+    page.assert_redirect("/security-info?notice=removed");
+    assert_eq!(app.methods_of("jan").await, 1);
+    let sms = app.wait_for_sms(texts + 1).await;
+    assert_eq!(sms.last().unwrap().to, "+31612345678");
+    assert!(sms.last().unwrap().text.contains("verwijderd"));
+    assert!(app.audit().await.iter().any(|e| e.kind == "method.removed"));
+    // Someone else's method id is not found.
+    let page = browser
+        .post("/security-info/remove", &[("method", "999999")])
+        .await;
+    page.assert_redirect("/security-info");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn app_secrets_are_sealed_in_the_database() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let secret = set_up_app(&app, &mut browser).await;
+    let raw = support::oidc::base32_decode(&secret);
+    let mut stored = Vec::new();
+    for file in ["tweestap.db", "tweestap.db-wal"] {
+        stored.extend(std::fs::read(app.config.data_dir.join(file)).unwrap_or_default());
+    }
+    assert!(!stored.is_empty());
+    assert!(!stored.windows(raw.len()).any(|w| w == raw.as_slice()));
+    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    app.stop().await;
+}

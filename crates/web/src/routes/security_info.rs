@@ -1,0 +1,389 @@
+//! The security-info page: a signed-in user's own sign-in methods. Adding or removing one
+//! needs a recent second-factor sign-in, and every change is announced by SMS and audited.
+
+use axum::extract::{Form, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tweestap_core::oidc::has_mfa;
+use tweestap_core::signin::{Page, SignInError, SignInState};
+use tweestap_core::{MethodId, MethodKind, UserId};
+
+use super::{CsrfForm, describe, page_url, render, request_context, see_other};
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::i18n::t;
+use crate::session::Session;
+
+const HERE: &str = "/security-info";
+
+/// The signed-in user, and whether their second factor is recent enough to change methods.
+/// `Err` is the response for a browser that is not signed in (off to the sign-in).
+async fn signed_in(
+    app: &AppState,
+    ctx: &Ctx,
+) -> Result<Result<(Session, UserId, bool), Response>, WebError> {
+    let mut session = Session::load(app, ctx).await?;
+    match &session.record.state {
+        SignInState::SignedIn {
+            user_id,
+            auth_time,
+            amr,
+            just_registered: false,
+        } => {
+            let fresh = auth_time.secs_until(app.clock.now()) <= app.policy.session.fresh_mfa_secs
+                && (has_mfa(amr) || app.store.methods(*user_id).await?.is_empty());
+            let user = *user_id;
+            Ok(Ok((session, user, fresh)))
+        }
+        _ => {
+            if session.record.state.page() == Page::SignIn {
+                session.record.return_to = Some(HERE.to_string());
+            }
+            session.save(app).await?;
+            let to = page_url(session.record.state.page());
+            Ok(Err(see_other(app, &session, to)))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MethodView {
+    id: i64,
+    phone: Option<String>,
+    app: Option<String>,
+    added: String,
+    last_used: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EventView {
+    at: String,
+    ok: bool,
+    ip: String,
+    what: String,
+}
+
+fn when(ts: tweestap_core::Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts.0)
+        .map(|d| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct InfoQuery {
+    notice: Option<String>,
+}
+
+pub async fn get_security_info(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<InfoQuery>,
+) -> Result<Response, WebError> {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    let notice = match q.notice.as_deref() {
+        Some("app-added") => Some(t(ctx.lang, "security-app-added", &[])),
+        Some("removed") => Some(t(ctx.lang, "security-method-removed", &[])),
+        _ => None,
+    };
+    page(
+        &app,
+        &ctx,
+        &session,
+        user,
+        fresh,
+        StatusCode::OK,
+        notice,
+        None,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn page(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    user: UserId,
+    fresh: bool,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let methods = app.store.methods(user).await?;
+    let removable =
+        methods.len() > 1 || app.policy.mfa == tweestap_core::policy::MfaRequirement::Optional;
+    let methods: Vec<MethodView> = methods
+        .iter()
+        .map(|m| MethodView {
+            id: m.id.0,
+            phone: m.phone().map(super::display_phone),
+            app: match &m.kind {
+                MethodKind::Totp { label, .. } => Some(label.clone()),
+                MethodKind::Sms { .. } => None,
+            },
+            added: when(m.created_at),
+            last_used: m.last_used_at.map(when),
+        })
+        .collect();
+    let events: Vec<EventView> = app
+        .store
+        .audit_list(Some(user), 200)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            e.kind == "sign_in.completed"
+                || (e.kind == "sign_in.password" && e.outcome != "ok")
+                || (e.kind == "sign_in.code" && e.outcome != "ok")
+        })
+        .take(10)
+        .map(|e| EventView {
+            at: when(e.at),
+            ok: e.outcome == "ok",
+            ip: e.ip.unwrap_or_default(),
+            what: t(
+                ctx.lang,
+                match (e.kind.as_str(), e.outcome == "ok") {
+                    ("sign_in.completed", _) => "security-event-signed-in",
+                    ("sign_in.password", _) => "security-event-wrong-password",
+                    _ => "security-event-wrong-code",
+                },
+                &[],
+            ),
+        })
+        .collect();
+    render(
+        app,
+        ctx,
+        session,
+        status,
+        "security_info.html",
+        context! { methods, removable, fresh, events, notice, error },
+    )
+}
+
+/// "Confirm it's you": sign in again (password and second factor), then come back here.
+pub async fn post_verify(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if session.record.state.signed_in_user().is_some() {
+        session.record.state = SignInState::Start;
+    }
+    session.record.return_to = Some(HERE.to_string());
+    session.save(&app).await?;
+    Ok(see_other(&app, &session, page_url(Page::SignIn)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StartForm {
+    csrf: String,
+    label: String,
+}
+
+pub async fn post_app_start(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<StartForm>,
+) -> Result<Response, WebError> {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    if !fresh {
+        let error = t(ctx.lang, "security-not-fresh", &[]);
+        return page(
+            &app,
+            &ctx,
+            &session,
+            user,
+            false,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let label = if form.label.trim().is_empty() {
+        t(ctx.lang, "security-app-default-name", &[])
+    } else {
+        form.label
+    };
+    app.signin
+        .start_app_setup(user, &label)
+        .await
+        .map_err(super::internal)?;
+    Ok(see_other(&app, &session, "/security-info/app"))
+}
+
+pub async fn get_app_setup(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    app_setup_page(&app, &ctx, &session, user, StatusCode::OK, None).await
+}
+
+async fn app_setup_page(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    user: UserId,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let Some(setup) = app.signin.app_setup(user).await.map_err(super::internal)? else {
+        return Ok(see_other(app, session, HERE));
+    };
+    let account = app
+        .store
+        .user_by_id(user)
+        .await?
+        .map(|u| u.username.as_str().to_string())
+        .unwrap_or_default();
+    render(
+        app,
+        ctx,
+        session,
+        status,
+        "app_setup.html",
+        context! {
+            secret => setup.secret.for_typing(),
+            uri => setup.secret.otpauth_uri(&app.config.organisation, &account),
+            label => setup.label,
+            error,
+        },
+    )
+}
+
+/// The set-up's QR code. Only its owner, signed in, gets it; never cached.
+pub async fn get_app_qr(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let (_, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(_) => return Err(WebError::NotFound),
+    };
+    let setup = app
+        .signin
+        .app_setup(user)
+        .await
+        .map_err(super::internal)?
+        .ok_or(WebError::NotFound)?;
+    let account = app
+        .store
+        .user_by_id(user)
+        .await?
+        .map(|u| u.username.as_str().to_string())
+        .unwrap_or_default();
+    let image = crate::qr::png(&setup.secret.otpauth_uri(&app.config.organisation, &account))
+        .ok_or_else(|| WebError::Internal("QR code too large".into()))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], image).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    csrf: String,
+    code: String,
+}
+
+pub async fn post_app_confirm(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    let rc = request_context(&ctx);
+    match app.signin.confirm_app(user, &form.code, &rc).await {
+        Ok(_) => {
+            let text = crate::sms_text::methods_changed(ctx.lang, &app.config.organisation, true);
+            app.signin
+                .announce_change(user, &text, &rc)
+                .await
+                .map_err(super::internal)?;
+            Ok(see_other(&app, &session, "/security-info?notice=app-added"))
+        }
+        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            app_setup_page(&app, &ctx, &session, user, status, Some(error)).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RemoveForm {
+    csrf: String,
+    method: String,
+}
+
+pub async fn post_remove(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<RemoveForm>,
+) -> Result<Response, WebError> {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    if !fresh {
+        let error = t(ctx.lang, "security-not-fresh", &[]);
+        return page(
+            &app,
+            &ctx,
+            &session,
+            user,
+            false,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let Ok(id) = form.method.parse::<i64>() else {
+        return Ok(see_other(&app, &session, HERE));
+    };
+    let rc = request_context(&ctx);
+    match app.signin.remove_method(user, MethodId(id), &rc).await {
+        Ok(phones) => {
+            let text = crate::sms_text::methods_changed(ctx.lang, &app.config.organisation, false);
+            app.signin
+                .announce_change_to(user, &phones, &text, &rc)
+                .await
+                .map_err(super::internal)?;
+            Ok(see_other(&app, &session, "/security-info?notice=removed"))
+        }
+        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
+        }
+    }
+}
