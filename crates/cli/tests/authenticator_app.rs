@@ -248,3 +248,40 @@ async fn app_secrets_are_sealed_in_the_database() {
     assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_registration_interrupt_can_set_up_an_app_instead_of_a_phone() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("nieuw", None).await;
+    let mut browser = app.browser();
+    browser.sign_in("nieuw", PASSWORD).await;
+    let page = browser.open("/sign-in/phone").await;
+    page.assert_contains("Ik gebruik liever een authenticator-app");
+    let page = browser.post("/sign-in/phone/app", &[]).await;
+    page.assert_redirect("/sign-in/app-setup");
+    browser.open("/sign-in/app-setup").await;
+    let image = browser.get_bytes("/sign-in/app-setup/qr.png").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("qr.png"), image).unwrap();
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(dir.path().join("qr.png"))
+        .output()
+        .unwrap();
+    let uri = String::from_utf8(out.stdout).unwrap();
+    let secret = support::oidc::param(uri.trim(), "secret").unwrap();
+    // Nothing is registered and nobody is signed in before the first code.
+    assert_eq!(app.methods_of("nieuw").await, 0);
+    assert_eq!(
+        browser.get("/").await.location.as_deref(),
+        Some("/sign-in/app-setup")
+    );
+    let page = browser
+        .post("/sign-in/app-setup", &[("code", &oathtool(&secret, &app))])
+        .await;
+    page.assert_redirect("/sign-in/done");
+    assert_eq!(app.methods_of("nieuw").await, 1);
+    assert_eq!(app.sms().len(), 0, "no phone, no text message");
+    app.stop().await;
+}

@@ -293,4 +293,53 @@ impl SignInService {
         .await?;
         Ok(phones)
     }
+
+    /// The registration interrupt, "use an app instead": sets up an app for a user who has
+    /// no method yet.
+    pub async fn register_app(
+        &self,
+        state: &SignInState,
+        label: &str,
+    ) -> Result<SignInState, SignInError> {
+        let SignInState::MustRegister { flow, user_id } = state else {
+            return Err(SignInError::WrongStep);
+        };
+        if !self.store.methods(*user_id).await?.is_empty() {
+            return Err(SignInError::WrongStep);
+        }
+        self.start_app_setup(*user_id, label).await?;
+        Ok(SignInState::RegisteringApp {
+            flow: flow.clone(),
+            user_id: *user_id,
+        })
+    }
+
+    /// The app's first code finishes the registration, and the sign-in.
+    pub async fn finish_app_registration(
+        &self,
+        state: &SignInState,
+        input: &str,
+        ctx: &RequestContext,
+    ) -> Result<SignInState, SignInError> {
+        let SignInState::RegisteringApp { user_id, .. } = state else {
+            return Err(SignInError::WrongStep);
+        };
+        self.confirm_app(*user_id, input, ctx).await?;
+        let now = self.clock.now();
+        self.audit(
+            AuditKind::SignedIn,
+            "ok",
+            Some(*user_id),
+            None,
+            ctx,
+            Some("amr=pwd,otp,mfa".into()),
+        )
+        .await?;
+        Ok(SignInState::SignedIn {
+            user_id: *user_id,
+            auth_time: now,
+            amr: AMR_MFA_APP.iter().map(|s| s.to_string()).collect(),
+            just_registered: true,
+        })
+    }
 }

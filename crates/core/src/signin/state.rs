@@ -44,6 +44,9 @@ pub enum SignInState {
         target: CodeTarget,
         challenge: Option<ChallengeId>,
     },
+    /// In the registration interrupt, the user chose an authenticator app instead of a
+    /// phone: the app is set up (pending) and its first code is awaited.
+    RegisteringApp { flow: String, user_id: UserId },
     /// The user is to type a code from their authenticator app.
     AwaitingApp {
         flow: String,
@@ -67,6 +70,7 @@ pub enum Page {
     RegisterPhone,
     EnterCode,
     EnterAppCode,
+    RegisterApp,
     Done,
     Home,
 }
@@ -78,6 +82,7 @@ impl SignInState {
             SignInState::MustRegister { .. } => Page::RegisterPhone,
             SignInState::AwaitingCode { .. } => Page::EnterCode,
             SignInState::AwaitingApp { .. } => Page::EnterAppCode,
+            SignInState::RegisteringApp { .. } => Page::RegisterApp,
             SignInState::SignedIn {
                 just_registered: true,
                 ..
@@ -100,6 +105,7 @@ impl SignInState {
             SignInState::MustRegister { user_id, .. }
             | SignInState::AwaitingCode { user_id, .. }
             | SignInState::AwaitingApp { user_id, .. }
+            | SignInState::RegisteringApp { user_id, .. }
             | SignInState::SignedIn { user_id, .. } => Some(*user_id),
         }
     }

@@ -180,3 +180,5 @@ app-setup-secret-label = Key for typing
 app-setup-code-label = Code from the app
 sms-method-added = { $org }: a sign-in method was added to your account. Not you? Contact the helpdesk now.
 sms-method-removed = { $org }: a sign-in method was removed from your account. Not you? Contact the helpdesk now.
+register-use-app-instead = I'd rather use an authenticator app
+register-use-phone-instead = Use a phone number instead

@@ -181,3 +181,5 @@ app-setup-secret-label = Sleutel om te typen
 app-setup-code-label = Code uit de app
 sms-method-added = { $org }: er is een inlogmethode aan je account toegevoegd. Was jij dit niet? Neem nu contact op met de helpdesk.
 sms-method-removed = { $org }: er is een inlogmethode van je account verwijderd. Was jij dit niet? Neem nu contact op met de helpdesk.
+register-use-app-instead = Ik gebruik liever een authenticator-app
+register-use-phone-instead = Toch een telefoonnummer gebruiken

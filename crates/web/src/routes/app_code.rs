@@ -95,3 +95,109 @@ pub async fn post_app_code(
         }
     }
 }
+
+/// The registration interrupt's "use an app instead".
+pub async fn post_register_app(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<super::CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if session.record.state.page() != Page::RegisterPhone {
+        return Ok(to_current_step(&app, &session));
+    }
+    let label = crate::i18n::t(ctx.lang, "security-app-default-name", &[]);
+    match app.signin.register_app(&session.record.state, &label).await {
+        Ok(next) => {
+            session.record.state = next;
+            session.save(&app).await?;
+            Ok(to_current_step(&app, &session))
+        }
+        Err(SignInError::WrongStep) => Ok(to_current_step(&app, &session)),
+        Err(e) => Err(super::internal(e)),
+    }
+}
+
+fn registering_user(session: &Session) -> Option<tweestap_core::UserId> {
+    match &session.record.state {
+        SignInState::RegisteringApp { user_id, .. } => Some(*user_id),
+        _ => None,
+    }
+}
+
+pub async fn get_register_app(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    let Some(user) = registering_user(&session) else {
+        return Ok(to_current_step(&app, &session));
+    };
+    session.save(&app).await?;
+    register_app_page(&app, &ctx, &mut session, user, StatusCode::OK, None).await
+}
+
+async fn register_app_page(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &mut Session,
+    user: tweestap_core::UserId,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    match app.signin.app_setup(user).await.map_err(super::internal)? {
+        Some(setup) => {
+            super::security_info::setup_page(app, ctx, session, user, &setup, status, error, true)
+                .await
+        }
+        // The set-up timed out: back to the choice.
+        None => {
+            if let SignInState::RegisteringApp { flow, user_id } = &session.record.state {
+                session.record.state = SignInState::MustRegister {
+                    flow: flow.clone(),
+                    user_id: *user_id,
+                };
+                session.save(app).await?;
+            }
+            Ok(to_current_step(app, session))
+        }
+    }
+}
+
+pub async fn get_register_app_qr(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, WebError> {
+    let session = Session::load(&app, &ctx).await?;
+    let user = registering_user(&session).ok_or(WebError::NotFound)?;
+    super::security_info::qr_image(&app, user).await
+}
+
+pub async fn post_register_app_code(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<AppCodeForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let Some(user) = registering_user(&session) else {
+        return Ok(to_current_step(&app, &session));
+    };
+    match app
+        .signin
+        .finish_app_registration(&session.record.state, &form.code, &request_context(&ctx))
+        .await
+    {
+        Ok(next) => {
+            session.record.state = next;
+            session.rotate(&app).await?;
+            Ok(to_current_step(&app, &session))
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(SignInError::WrongStep) => {
+            register_app_page(&app, &ctx, &mut session, user, StatusCode::OK, None).await
+        }
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            register_app_page(&app, &ctx, &mut session, user, status, Some(error)).await
+        }
+    }
+}

@@ -48,6 +48,15 @@ pub fn router(state: AppState) -> Router {
             "/sign-in/app",
             get(app_code::get_app_code).post(app_code::post_app_code),
         )
+        .route("/sign-in/phone/app", post(app_code::post_register_app))
+        .route(
+            "/sign-in/app-setup",
+            get(app_code::get_register_app).post(app_code::post_register_app_code),
+        )
+        .route(
+            "/sign-in/app-setup/qr.png",
+            get(app_code::get_register_app_qr),
+        )
         .route("/security-info", get(security_info::get_security_info))
         .route(
             "/security-info/app",
@@ -144,6 +153,7 @@ pub fn page_url(page: Page) -> &'static str {
         Page::RegisterPhone => "/sign-in/phone",
         Page::EnterCode => "/sign-in/code",
         Page::EnterAppCode => "/sign-in/app",
+        Page::RegisterApp => "/sign-in/app-setup",
         Page::Done => "/sign-in/done",
         Page::Home => "/",
     }

@@ -255,6 +255,22 @@ async fn app_setup_page(
     let Some(setup) = app.signin.app_setup(user).await.map_err(super::internal)? else {
         return Ok(see_other(app, session, HERE));
     };
+    setup_page(app, ctx, session, user, &setup, status, error, false).await
+}
+
+/// The QR code, the key for typing and the form for the first code (also used by the
+/// registration interrupt, with `registering`).
+#[allow(clippy::too_many_arguments)]
+pub async fn setup_page(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    user: UserId,
+    setup: &tweestap_core::signin::AppSetup,
+    status: StatusCode,
+    error: Option<String>,
+    registering: bool,
+) -> Result<Response, WebError> {
     let account = app
         .store
         .user_by_id(user)
@@ -270,8 +286,11 @@ async fn app_setup_page(
         context! {
             secret => setup.secret.for_typing(),
             uri => setup.secret.otpauth_uri(&app.config.organisation, &account),
-            label => setup.label,
+            label => setup.label.clone(),
             error,
+            registering,
+            qr => if registering { "/sign-in/app-setup/qr.png" } else { "/security-info/app/qr.png" },
+            action => if registering { "/sign-in/app-setup" } else { "/security-info/app/confirm" },
         },
     )
 }
@@ -282,6 +301,11 @@ pub async fn get_app_qr(State(app): State<AppState>, ctx: Ctx) -> Result<Respons
         Ok(v) => v,
         Err(_) => return Err(WebError::NotFound),
     };
+    qr_image(&app, user).await
+}
+
+/// The QR code (PNG) of a user's app set-up in progress.
+pub async fn qr_image(app: &AppState, user: UserId) -> Result<Response, WebError> {
     let setup = app
         .signin
         .app_setup(user)

@@ -185,6 +185,11 @@ pub async fn post_cancel(
             flow: flow.clone(),
             user_id: *user_id,
         },
+        // "Use a phone instead" while setting up an app: back to the choice.
+        SignInState::RegisteringApp { flow, user_id } => SignInState::MustRegister {
+            flow: flow.clone(),
+            user_id: *user_id,
+        },
         SignInState::SignedIn { .. } => session.record.state.clone(),
         _ => SignInState::Start,
     };
