@@ -163,4 +163,6 @@ pub enum UserCommand {
     SetPassword { username: String },
     /// Send codes again to an account blocked by an "I didn't ask for this" report.
     UnblockSms { username: String },
+    /// Remove one sign-in method (its id from `user show`), e.g. a lost phone's app.
+    RemoveMethod { username: String, method: i64 },
 }

@@ -285,3 +285,46 @@ async fn the_registration_interrupt_can_set_up_an_app_instead_of_a_phone() {
     assert_eq!(app.sms().len(), 0, "no phone, no text message");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_user_chooses_which_method_comes_first_unless_policy_wants_the_strongest() {
+    let Some(()) = tools() else { return };
+    for strongest in [false, true] {
+        let app = support::spawn_app_with(|c| c.policy.0.ask_strongest_first = strongest).await;
+        app.add_user("jan", Some("+31612345678")).await;
+        let mut browser = signed_in_with_sms(&app, "jan").await;
+        set_up_app(&app, &mut browser).await;
+        let phone = app.method_ids("jan").await[0];
+        browser.open("/security-info").await;
+        let page = browser
+            .post("/security-info/default", &[("method", &phone.to_string())])
+            .await;
+        page.assert_redirect("/security-info?notice=default");
+        app.clock.advance(120);
+        let mut next = app.browser();
+        let page = next.sign_in("jan", PASSWORD).await;
+        let expected = if strongest {
+            "/sign-in/app"
+        } else {
+            "/sign-in/code"
+        };
+        page.assert_redirect(expected);
+
+        // The helpdesk removes the app (lost phone): the phone is asked again.
+        let app_id = app.method_ids("jan").await[1];
+        app.admin.remove_method("jan", app_id).await.unwrap();
+        assert!(app.admin.remove_method("jan", app_id).await.is_err());
+        app.clock.advance(120);
+        let mut after = app.browser();
+        let page = after.sign_in("jan", PASSWORD).await;
+        assert!(
+            page.location
+                .as_deref()
+                .unwrap()
+                .starts_with("/sign-in/code"),
+            "{:?}",
+            page.location
+        );
+        app.stop().await;
+    }
+}

@@ -30,6 +30,8 @@ pub enum AdminError {
     DisplayName(&'static str),
     #[error("email: {0}")]
     Email(&'static str),
+    #[error("the user has no method with id {0} (see `tweestap user show`)")]
+    NoSuchMethod(i64),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -314,6 +316,25 @@ impl AdminService {
         )
         .await?;
         Ok(phone)
+    }
+
+    /// Removes one method (a lost phone's app, an old number). Unlike the user, an
+    /// administrator may remove the last one: the user then registers again.
+    pub async fn remove_method(&self, username: &str, method: i64) -> Result<(), AdminError> {
+        let (user, methods) = self.find(username).await?;
+        let Some(found) = methods.iter().find(|m| m.id.0 == method) else {
+            return Err(AdminError::NoSuchMethod(method));
+        };
+        self.store.method_remove(user.id, found.id).await?;
+        // Sign-ins under way may be waiting for this method's code.
+        self.store.sessions_delete_for_user(user.id).await?;
+        self.audit(
+            AuditKind::MethodRemoved,
+            Some(user.id),
+            Some(user.username.as_str()),
+            Some(format!("method_id={method}")),
+        )
+        .await
     }
 
     async fn audit(

@@ -17,6 +17,9 @@ pub enum MfaRequirement {
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     pub mfa: MfaRequirement,
+    /// Ask for the strongest registered method first (an authenticator app before SMS),
+    /// whatever the user chose or used last.
+    pub ask_strongest_first: bool,
     /// Countries whose mobile numbers may be registered (ISO 3166-1 alpha-2).
     pub allowed_countries: Vec<String>,
     /// The country preselected on the phone form, and assumed for numbers typed without "+".
@@ -33,6 +36,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             mfa: MfaRequirement::Required,
+            ask_strongest_first: false,
             allowed_countries: vec!["NL".to_string()],
             default_country: "NL".to_string(),
             code: CodePolicy::default(),

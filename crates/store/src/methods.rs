@@ -45,7 +45,7 @@ impl MethodStore for SqliteStore {
         since: Timestamp,
     ) -> Result<Option<Method>, StoreError> {
         sqlx::query(
-            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at FROM mfa_methods
+            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at, is_default FROM mfa_methods
              WHERE user_id = ? AND kind = 'totp' AND confirmed_at IS NULL AND created_at >= ?",
         )
         .bind(user.0)
@@ -105,5 +105,33 @@ impl MethodStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "UPDATE mfa_methods SET is_default = (id = ?) WHERE user_id = ? AND confirmed_at IS NOT NULL",
+        )
+        .bind(id.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let found: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM mfa_methods WHERE id = ? AND user_id = ? AND is_default = 1",
+        )
+        .bind(id.0)
+        .bind(user.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .try_get("n")
+        .map_err(backend)?;
+        if found != 1 {
+            tx.rollback().await.map_err(backend)?;
+            return Ok(false);
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 }

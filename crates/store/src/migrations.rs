@@ -45,6 +45,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "totp",
         include_str!("../migrations/sqlite/0008_totp.sql"),
     ),
+    (
+        9,
+        "default method",
+        include_str!("../migrations/sqlite/0009_default_method.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -62,6 +62,7 @@ pub fn method(row: &SqliteRow) -> Result<Method, StoreError> {
             .try_get::<Option<i64>, _>("last_used_at")
             .map_err(backend)?
             .map(Timestamp),
+        is_default: row.try_get("is_default").map_err(backend)?,
     })
 }
 

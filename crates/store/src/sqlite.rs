@@ -166,7 +166,7 @@ impl Store for SqliteStore {
 
     async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError> {
         sqlx::query(
-            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at FROM mfa_methods
+            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at, is_default FROM mfa_methods
              WHERE user_id = ? AND confirmed_at IS NOT NULL ORDER BY id",
         )
         .bind(user.0)

@@ -89,17 +89,17 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 println!("Created:      {}", iso(user.created_at.0));
                 println!("Methods:      {}", methods_summary(&methods));
                 for m in &methods {
-                    if let Some(phone) = m.phone() {
-                        let used = m
-                            .last_used_at
-                            .map(|t| iso(t.0))
-                            .unwrap_or_else(|| "never".into());
-                        println!(
-                            "  - sms {} (added {}, last used {used})",
-                            phone.e164(),
-                            iso(m.created_at.0)
-                        );
-                    }
+                    let used = m
+                        .last_used_at
+                        .map(|t| iso(t.0))
+                        .unwrap_or_else(|| "never".into());
+                    let default = if m.is_default { ", asked first" } else { "" };
+                    println!(
+                        "  - [{}] {} (added {}, last used {used}{default})",
+                        m.id.0,
+                        method_name(m, true),
+                        iso(m.created_at.0)
+                    );
                 }
                 println!("Recent events:");
                 for e in &events {
@@ -133,6 +133,10 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 println!("{username} was not blocked.");
             }
+        }
+        UserCommand::RemoveMethod { username, method } => {
+            admin.remove_method(&username, method).await?;
+            println!("Removed method {method} from {username}.");
         }
         UserCommand::SetPassword { username } => {
             admin.set_password(&username, read_secret_line()?).await?;
@@ -171,9 +175,18 @@ fn methods_summary(methods: &[Method]) -> String {
     }
     methods
         .iter()
-        .filter_map(|m| m.phone().map(|p| format!("sms {}", p.masked())))
+        .map(|m| method_name(m, false))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// "sms +31 6 •••• ••78" (or the full number for `show`), "app Aegis".
+fn method_name(m: &Method, full: bool) -> String {
+    match &m.kind {
+        tweestap_core::MethodKind::Sms { phone } if full => format!("sms {}", phone.e164()),
+        tweestap_core::MethodKind::Sms { phone } => format!("sms {}", phone.masked()),
+        tweestap_core::MethodKind::Totp { label, .. } => format!("app {label}"),
+    }
 }
 
 fn user_json(user: &User, methods: &[Method]) -> serde_json::Value {
@@ -184,12 +197,18 @@ fn user_json(user: &User, methods: &[Method]) -> serde_json::Value {
         "subject": user.subject,
         "password_set": user.password_hash.is_some(),
         "created_at": iso(user.created_at.0),
-        "methods": methods.iter().filter_map(|m| m.phone().map(|p| json!({
-            "kind": "sms",
-            "phone": p.e164(),
+        "methods": methods.iter().map(|m| json!({
+            "id": m.id.0,
+            "kind": if m.is_app() { "app" } else { "sms" },
+            "phone": m.phone().map(|p| p.e164()),
+            "label": match &m.kind {
+                tweestap_core::MethodKind::Totp { label, .. } => Some(label.as_str()),
+                tweestap_core::MethodKind::Sms { .. } => None,
+            },
+            "default": m.is_default,
             "created_at": iso(m.created_at.0),
             "last_used_at": m.last_used_at.map(|t| iso(t.0)),
-        }))).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     })
 }
 

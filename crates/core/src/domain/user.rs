@@ -45,6 +45,8 @@ pub struct Method {
     pub kind: MethodKind,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
+    /// The user chose this one to be asked for first.
+    pub is_default: bool,
 }
 
 impl Method {

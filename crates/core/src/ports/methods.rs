@@ -41,4 +41,6 @@ pub trait MethodStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes one of the user's methods; `false` when it was not theirs or is gone.
     async fn method_remove(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
+    /// Makes one of the user's methods the one asked for first; `false` when not theirs.
+    async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
 }

@@ -342,4 +342,25 @@ impl SignInService {
             just_registered: true,
         })
     }
+
+    /// The user's choice of the method to be asked for first.
+    pub async fn set_default_method(
+        &self,
+        user: UserId,
+        method: MethodId,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        if !self.store.method_set_default(user, method).await? {
+            return Err(SignInError::WrongStep);
+        }
+        self.audit(
+            AuditKind::MethodDefaultSet,
+            "ok",
+            Some(user),
+            None,
+            ctx,
+            Some(format!("method_id={}", method.0)),
+        )
+        .await
+    }
 }

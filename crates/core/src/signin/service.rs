@@ -126,7 +126,7 @@ impl SignInService {
 
         let flow = random_hex(self.entropy.as_ref(), 16);
         let methods = self.store.methods(user.id).await?;
-        if let Some(method) = preferred(&methods) {
+        if let Some(method) = preferred(&methods, self.policy.ask_strongest_first) {
             return Ok(step_for(flow, user.id, method));
         }
         match self.policy.mfa {
@@ -294,11 +294,17 @@ impl SignInService {
 }
 
 /// The method to try first: the one used most recently, else the oldest.
-/// The method a sign-in starts with: the one used last (the user's habit), else the oldest.
-fn preferred(methods: &[Method]) -> Option<&Method> {
-    methods
-        .iter()
-        .max_by_key(|m| (m.last_used_at, std::cmp::Reverse(m.created_at)))
+/// The method a sign-in starts with: with `strongest_first` an app before a phone; then the
+/// one the user chose; then the one used last (the user's habit); then the oldest.
+fn preferred(methods: &[Method], strongest_first: bool) -> Option<&Method> {
+    methods.iter().max_by_key(|m| {
+        (
+            strongest_first && m.is_app(),
+            m.is_default,
+            m.last_used_at,
+            std::cmp::Reverse(m.created_at),
+        )
+    })
 }
 
 /// The step that asks for a method's code. An SMS still has to be sent; an app has its code.
@@ -318,5 +324,49 @@ fn step_for(flow: String, user_id: UserId, method: &Method) -> SignInState {
             user_id,
             method_id: method.id,
         },
+    }
+}
+
+#[cfg(test)]
+mod preferred_tests {
+    use super::preferred;
+    use crate::domain::{Method, MethodId, MethodKind, PhoneNumber, Timestamp, UserId};
+
+    fn method(id: i64, app: bool, default: bool, used: Option<i64>) -> Method {
+        Method {
+            id: MethodId(id),
+            user_id: UserId(1),
+            kind: if app {
+                MethodKind::Totp {
+                    label: "a".into(),
+                    sealed_secret: vec![],
+                    last_step: None,
+                }
+            } else {
+                MethodKind::Sms {
+                    phone: PhoneNumber::from_stored("+31612345678").unwrap(),
+                }
+            },
+            created_at: Timestamp(id),
+            last_used_at: used.map(Timestamp),
+            is_default: default,
+        }
+    }
+
+    #[test]
+    fn strongest_then_chosen_then_last_used() {
+        let both = [
+            method(1, false, false, Some(100)),
+            method(2, true, false, Some(50)),
+        ];
+        assert_eq!(preferred(&both, false).unwrap().id, MethodId(1), "habit");
+        assert_eq!(preferred(&both, true).unwrap().id, MethodId(2), "strongest");
+        let chosen = [
+            method(1, false, true, Some(10)),
+            method(2, true, false, Some(50)),
+        ];
+        assert_eq!(preferred(&chosen, false).unwrap().id, MethodId(1), "chosen");
+        assert_eq!(preferred(&chosen, true).unwrap().id, MethodId(2));
+        assert!(preferred(&[], false).is_none());
     }
 }

@@ -182,3 +182,6 @@ sms-method-added = { $org }: a sign-in method was added to your account. Not you
 sms-method-removed = { $org }: a sign-in method was removed from your account. Not you? Contact the helpdesk now.
 register-use-app-instead = I'd rather use an authenticator app
 register-use-phone-instead = Use a phone number instead
+security-default = asked first
+security-make-default = Ask for this one first
+security-default-set = This method will be asked for first from now on.

@@ -183,3 +183,6 @@ sms-method-added = { $org }: er is een inlogmethode aan je account toegevoegd. W
 sms-method-removed = { $org }: er is een inlogmethode van je account verwijderd. Was jij dit niet? Neem nu contact op met de helpdesk.
 register-use-app-instead = Ik gebruik liever een authenticator-app
 register-use-phone-instead = Toch een telefoonnummer gebruiken
+security-default = wordt eerst gevraagd
+security-make-default = Deze eerst vragen
+security-default-set = Deze methode wordt voortaan eerst gevraagd.

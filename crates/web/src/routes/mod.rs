@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             post(security_info::post_app_confirm),
         )
         .route("/security-info/remove", post(security_info::post_remove))
+        .route("/security-info/default", post(security_info::post_default))
         .route("/security-info/verify", post(security_info::post_verify))
         .route(
             "/sign-in/other-way",

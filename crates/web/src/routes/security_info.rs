@@ -56,6 +56,7 @@ struct MethodView {
     app: Option<String>,
     added: String,
     last_used: Option<String>,
+    is_default: bool,
 }
 
 #[derive(Serialize)]
@@ -99,6 +100,7 @@ pub async fn get_security_info(
     let notice = match q.notice.as_deref() {
         Some("app-added") => Some(t(ctx.lang, "security-app-added", &[])),
         Some("removed") => Some(t(ctx.lang, "security-method-removed", &[])),
+        Some("default") => Some(t(ctx.lang, "security-default-set", &[])),
         _ => None,
     };
     page(
@@ -139,6 +141,7 @@ async fn page(
             },
             added: when(m.created_at),
             last_used: m.last_used_at.map(when),
+            is_default: m.is_default,
         })
         .collect();
     let events: Vec<EventView> = app
@@ -409,5 +412,30 @@ pub async fn post_remove(
             let (status, error) = describe(ctx.lang, &e)?;
             page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
         }
+    }
+}
+
+/// "Ask for this one first".
+pub async fn post_default(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<RemoveForm>,
+) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    let Ok(id) = form.method.parse::<i64>() else {
+        return Ok(see_other(&app, &session, HERE));
+    };
+    match app
+        .signin
+        .set_default_method(user, MethodId(id), &request_context(&ctx))
+        .await
+    {
+        Ok(()) => Ok(see_other(&app, &session, "/security-info?notice=default")),
+        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
+        Err(e) => Err(super::internal(e)),
     }
 }
