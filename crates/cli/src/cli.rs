@@ -165,4 +165,6 @@ pub enum UserCommand {
     UnblockSms { username: String },
     /// Remove one sign-in method (its id from `user show`), e.g. a lost phone's app.
     RemoveMethod { username: String, method: i64 },
+    /// Forget every device the user ticked "don't ask again" on (a lost laptop).
+    ForgetDevices { username: String },
 }

@@ -263,6 +263,7 @@ impl AdminService {
         self.store.set_password_hash(user.id, &phc).await?;
         // A new password usually means the old one leaked: end what it opened.
         self.store.sessions_delete_for_user(user.id).await?;
+        self.store.devices_remove_user(user.id).await?;
         self.store
             .grants_revoke_user(user.id, self.clock.now())
             .await?;
@@ -281,8 +282,9 @@ impl AdminService {
         let (user, _) = self.find(username).await?;
         let removed = self.store.remove_methods(user.id).await?;
         // Sign-ins under way would still send codes to, and accept codes from, the old phone;
-        // applications' tokens came from sign-ins with it.
+        // applications' tokens and remembered devices came from sign-ins with it.
         self.store.sessions_delete_for_user(user.id).await?;
+        self.store.devices_remove_user(user.id).await?;
         self.store
             .grants_revoke_user(user.id, self.clock.now())
             .await?;
@@ -316,6 +318,20 @@ impl AdminService {
         )
         .await?;
         Ok(phone)
+    }
+
+    /// Forgets every remembered device of the user (a lost laptop); returns how many.
+    pub async fn forget_devices(&self, username: &str) -> Result<u64, AdminError> {
+        let (user, _) = self.find(username).await?;
+        let removed = self.store.devices_remove_user(user.id).await?;
+        self.audit(
+            AuditKind::DevicesForgotten,
+            Some(user.id),
+            Some(user.username.as_str()),
+            Some(format!("devices={removed}")),
+        )
+        .await?;
+        Ok(removed)
     }
 
     /// Removes one method (a lost phone's app, an old number). Unlike the user, an

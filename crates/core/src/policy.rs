@@ -186,6 +186,9 @@ pub struct SessionPolicy {
     pub absolute_timeout_secs: i64,
     /// Changing sign-in methods needs a second-factor sign-in at most this old.
     pub fresh_mfa_secs: i64,
+    /// Offer "don't ask again on this device" for this many days (0: not offered). It only
+    /// skips the second factor, never the password.
+    pub remember_device_days: u32,
 }
 
 impl Default for SessionPolicy {
@@ -194,6 +197,7 @@ impl Default for SessionPolicy {
             idle_timeout_secs: 3600,
             absolute_timeout_secs: 12 * 3600,
             fresh_mfa_secs: 600,
+            remember_device_days: 0,
         }
     }
 }

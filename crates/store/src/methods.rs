@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use tweestap_core::ports::{MethodStore, StoreError};
+use tweestap_core::ports::{Device, MethodStore, NewDevice, StoreError};
 use tweestap_core::{Method, MethodId, Timestamp, UserId};
 
 use crate::SqliteStore;
@@ -133,5 +133,85 @@ impl MethodStore for SqliteStore {
         }
         tx.commit().await.map_err(backend)?;
         Ok(true)
+    }
+
+    async fn device_add(&self, d: &NewDevice) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO remembered_devices (user_id, token_hash, user_agent, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(d.user_id.0)
+        .bind(&d.token_hash)
+        .bind(&d.user_agent)
+        .bind(d.created_at.0)
+        .bind(d.expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn device_use(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE remembered_devices SET last_used_at = ? WHERE token_hash = ? AND expires_at > ?
+             RETURNING user_id",
+        )
+        .bind(now.0)
+        .bind(token_hash)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|r| r.try_get("user_id").map(UserId).map_err(backend))
+            .transpose()
+    }
+
+    async fn devices(&self, user: UserId, now: Timestamp) -> Result<Vec<Device>, StoreError> {
+        sqlx::query(
+            "SELECT id, user_agent, created_at, expires_at, last_used_at FROM remembered_devices
+             WHERE user_id = ? AND expires_at > ? ORDER BY id",
+        )
+        .bind(user.0)
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| {
+            Ok(Device {
+                id: r.try_get("id").map_err(backend)?,
+                user_agent: r.try_get("user_agent").map_err(backend)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(backend)?),
+                expires_at: Timestamp(r.try_get("expires_at").map_err(backend)?),
+                last_used_at: r
+                    .try_get::<Option<i64>, _>("last_used_at")
+                    .map_err(backend)?
+                    .map(Timestamp),
+            })
+        })
+        .collect()
+    }
+
+    async fn device_remove(&self, user: UserId, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM remembered_devices WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn devices_remove_user(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM remembered_devices WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 }

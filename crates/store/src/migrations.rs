@@ -50,6 +50,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "default method",
         include_str!("../migrations/sqlite/0009_default_method.sql"),
     ),
+    (
+        10,
+        "remembered devices",
+        include_str!("../migrations/sqlite/0010_remembered_devices.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -17,6 +17,7 @@ pub struct Ctx {
     pub cookies: HashMap<String, String>,
     /// A GET (a page that can be linked to, e.g. by the language switch).
     pub is_get: bool,
+    pub user_agent: Option<String>,
 }
 
 pub const LANG_COOKIE: &str = "tweestap_lang";
@@ -57,6 +58,11 @@ impl FromRequestParts<AppState> for Ctx {
             path,
             cookies,
             is_get: parts.method == axum::http::Method::GET,
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         })
     }
 }

@@ -134,6 +134,12 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 println!("{username} was not blocked.");
             }
         }
+        UserCommand::ForgetDevices { username } => {
+            let removed = admin.forget_devices(&username).await?;
+            println!(
+                "Forgot {removed} device(s) of {username}; they ask for the second step again."
+            );
+        }
         UserCommand::RemoveMethod { username, method } => {
             admin.remove_method(&username, method).await?;
             println!("Removed method {method} from {username}.");

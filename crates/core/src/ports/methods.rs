@@ -43,4 +43,36 @@ pub trait MethodStore: Send + Sync {
     async fn method_remove(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
     /// Makes one of the user's methods the one asked for first; `false` when not theirs.
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
+
+    // Remembered devices.
+    async fn device_add(&self, device: &NewDevice) -> Result<(), StoreError>;
+    /// The user a live device token belongs to; marks it used.
+    async fn device_use(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
+    async fn devices(&self, user: UserId, now: Timestamp) -> Result<Vec<Device>, StoreError>;
+    /// Forgets one of the user's devices; `false` when it was not theirs.
+    async fn device_remove(&self, user: UserId, id: i64) -> Result<bool, StoreError>;
+    /// Forgets all of the user's devices; returns how many.
+    async fn devices_remove_user(&self, user: UserId) -> Result<u64, StoreError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub user_id: UserId,
+    pub token_hash: String,
+    pub user_agent: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: i64,
+    pub user_agent: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }

@@ -17,5 +17,5 @@ pub use error::{SendRefusal, SignInError};
 pub use request::RequestContext;
 pub use send::{ReportOutcome, SmsText};
 pub use send_limits::{may_send, resend_wait};
-pub use service::SignInService;
+pub use service::{SignInService, device_token_hash};
 pub use state::{CodeTarget, Page, SignInState};

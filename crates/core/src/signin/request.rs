@@ -1,7 +1,11 @@
 /// Facts about the request that the audit trail and throttles need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     pub ip: String,
+    /// The browser's "remembered device" token, if it sent one.
+    pub device_token: Option<String>,
+    /// The browser's User-Agent, to name a remembered device.
+    pub user_agent: Option<String>,
 }
 
 impl RequestContext {
@@ -30,22 +34,26 @@ mod tests {
     fn ipv6_clients_are_counted_per_64() {
         let a = RequestContext {
             ip: "2001:db8:1:2:aaaa::1".into(),
+            ..Default::default()
         };
         let b = RequestContext {
             ip: "2001:db8:1:2:bbbb::2".into(),
+            ..Default::default()
         };
         assert_eq!(a.network(), "2001:db8:1:2::/64");
         assert_eq!(a.network(), b.network());
         assert_eq!(
             RequestContext {
-                ip: "192.0.2.7".into()
+                ip: "192.0.2.7".into(),
+                ..Default::default()
             }
             .network(),
             "192.0.2.7"
         );
         assert_eq!(
             RequestContext {
-                ip: "::ffff:192.0.2.7".into()
+                ip: "::ffff:192.0.2.7".into(),
+                ..Default::default()
             }
             .network(),
             "192.0.2.7"

@@ -126,6 +126,23 @@ impl SignInService {
 
         let flow = random_hex(self.entropy.as_ref(), 16);
         let methods = self.store.methods(user.id).await?;
+        if !methods.is_empty() && self.remembered(user.id, ctx).await? {
+            self.audit(
+                AuditKind::SignedIn,
+                "ok",
+                Some(user.id),
+                None,
+                ctx,
+                Some("amr=pwd,remembered,mfa".into()),
+            )
+            .await?;
+            return Ok(SignInState::SignedIn {
+                user_id: user.id,
+                auth_time: now,
+                amr: ["pwd", "remembered", "mfa"].map(String::from).to_vec(),
+                just_registered: false,
+            });
+        }
         if let Some(method) = preferred(&methods, self.policy.ask_strongest_first) {
             return Ok(step_for(flow, user.id, method));
         }
@@ -152,6 +169,80 @@ impl SignInService {
                 })
             }
         }
+    }
+
+    /// Whether this browser holds a live "remembered device" token of this user.
+    async fn remembered(&self, user: UserId, ctx: &RequestContext) -> Result<bool, SignInError> {
+        if self.policy.session.remember_device_days == 0 {
+            return Ok(false);
+        }
+        let Some(token) = ctx.device_token.as_deref() else {
+            return Ok(false);
+        };
+        let owner = self
+            .store
+            .device_use(&device_token_hash(token), self.clock.now())
+            .await?;
+        Ok(owner == Some(user))
+    }
+
+    /// "Don't ask again on this device": a new token for this browser (returned once; only its
+    /// hash is stored), or `None` when the policy does not offer it.
+    pub async fn remember_device(
+        &self,
+        user: UserId,
+        ctx: &RequestContext,
+    ) -> Result<Option<String>, SignInError> {
+        let days = self.policy.session.remember_device_days;
+        if days == 0 {
+            return Ok(None);
+        }
+        let token = random_hex(self.entropy.as_ref(), 32);
+        let now = self.clock.now();
+        self.store
+            .device_add(&crate::ports::NewDevice {
+                user_id: user,
+                token_hash: device_token_hash(&token),
+                user_agent: ctx
+                    .user_agent
+                    .as_deref()
+                    .map(|ua| ua.chars().take(200).collect()),
+                created_at: now,
+                expires_at: now.plus_secs(i64::from(days) * 86_400),
+            })
+            .await?;
+        self.audit(
+            AuditKind::DeviceRemembered,
+            "ok",
+            Some(user),
+            None,
+            ctx,
+            None,
+        )
+        .await?;
+        Ok(Some(token))
+    }
+
+    /// Forgets one of the user's remembered devices.
+    pub async fn forget_device(
+        &self,
+        user: UserId,
+        id: i64,
+        ctx: &RequestContext,
+    ) -> Result<bool, SignInError> {
+        let removed = self.store.device_remove(user, id).await?;
+        if removed {
+            self.audit(
+                AuditKind::DevicesForgotten,
+                "ok",
+                Some(user),
+                None,
+                ctx,
+                Some(format!("device_id={id}")),
+            )
+            .await?;
+        }
+        Ok(removed)
     }
 
     /// Registration: the number the user typed becomes the code's target. The phone is not
@@ -369,4 +460,13 @@ mod preferred_tests {
         assert_eq!(preferred(&chosen, true).unwrap().id, MethodId(2));
         assert!(preferred(&[], false).is_none());
     }
+}
+
+/// SHA-256 of a remembered-device token: what the database keeps.
+pub fn device_token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

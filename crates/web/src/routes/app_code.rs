@@ -60,6 +60,8 @@ pub async fn get_app_code(State(app): State<AppState>, ctx: Ctx) -> Result<Respo
 pub struct AppCodeForm {
     csrf: String,
     code: String,
+    /// "Don't ask again on this device" ticked.
+    remember: Option<String>,
 }
 
 pub async fn post_app_code(
@@ -78,9 +80,21 @@ pub async fn post_app_code(
         .await
     {
         Ok(next) => {
+            let user = next.signed_in_user();
             session.record.state = next;
             session.rotate(&app).await?;
-            Ok(to_current_step(&app, &session))
+            let mut response = to_current_step(&app, &session);
+            if let Some(user) = user {
+                super::remember_device_if_asked(
+                    &app,
+                    &ctx,
+                    form.remember.is_some(),
+                    user,
+                    &mut response,
+                )
+                .await?;
+            }
+            Ok(response)
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         // The app was removed meanwhile: start over.

@@ -69,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/security-info/remove", post(security_info::post_remove))
         .route("/security-info/default", post(security_info::post_default))
+        .route(
+            "/security-info/device/forget",
+            post(security_info::post_forget_device),
+        )
         .route("/security-info/verify", post(security_info::post_verify))
         .route(
             "/sign-in/other-way",
@@ -184,7 +188,53 @@ pub fn display_phone(phone: &tweestap_core::PhoneNumber) -> String {
 }
 
 pub fn request_context(ctx: &Ctx) -> RequestContext {
-    RequestContext { ip: ctx.ip.clone() }
+    RequestContext {
+        ip: ctx.ip.clone(),
+        device_token: ctx
+            .cookies
+            .get(DEVICE_COOKIE)
+            .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+            .cloned(),
+        user_agent: ctx.user_agent.clone(),
+    }
+}
+
+/// The "don't ask again on this device" cookie: its own random token, host-only.
+pub const DEVICE_COOKIE: &str = "tweestap_device";
+
+/// After a second factor was verified with "don't ask again" ticked: a device token for
+/// this browser, as a long-lived cookie (only when the policy offers it).
+pub async fn remember_device_if_asked(
+    app: &AppState,
+    ctx: &Ctx,
+    asked: bool,
+    user: tweestap_core::UserId,
+    response: &mut Response,
+) -> Result<(), WebError> {
+    if !asked {
+        return Ok(());
+    }
+    let Some(token) = app
+        .signin
+        .remember_device(user, &request_context(ctx))
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    let secure = if app.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = i64::from(app.policy.session.remember_device_days) * 86_400;
+    let cookie = format!(
+        "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(())
 }
 
 /// Renders a page with what every page needs (language, organisation, CSRF token).
@@ -211,6 +261,7 @@ pub fn render(
         org => app.config.organisation.clone(),
         csrf => session.csrf(),
         demo => app.config.demo_outbox.is_some(),
+        remember_days => app.policy.session.remember_device_days,
         ..page
     };
     let body = app.templates.render(template, full)?;

@@ -60,6 +60,15 @@ struct MethodView {
 }
 
 #[derive(Serialize)]
+struct DeviceView {
+    id: i64,
+    browser: String,
+    added: String,
+    until: String,
+    last_used: Option<String>,
+}
+
+#[derive(Serialize)]
 struct EventView {
     at: String,
     ok: bool,
@@ -101,6 +110,7 @@ pub async fn get_security_info(
         Some("app-added") => Some(t(ctx.lang, "security-app-added", &[])),
         Some("removed") => Some(t(ctx.lang, "security-method-removed", &[])),
         Some("default") => Some(t(ctx.lang, "security-default-set", &[])),
+        Some("device") => Some(t(ctx.lang, "security-device-forgotten", &[])),
         _ => None,
     };
     page(
@@ -170,13 +180,28 @@ async fn page(
             ),
         })
         .collect();
+    let devices: Vec<DeviceView> = app
+        .store
+        .devices(user, app.clock.now())
+        .await?
+        .into_iter()
+        .map(|d| DeviceView {
+            id: d.id,
+            browser: d
+                .user_agent
+                .unwrap_or_else(|| t(ctx.lang, "security-device-unknown", &[])),
+            added: when(d.created_at),
+            until: when(d.expires_at),
+            last_used: d.last_used_at.map(when),
+        })
+        .collect();
     render(
         app,
         ctx,
         session,
         status,
         "security_info.html",
-        context! { methods, removable, fresh, events, notice, error },
+        context! { methods, removable, fresh, events, devices, notice, error },
     )
 }
 
@@ -438,4 +463,32 @@ pub async fn post_default(
         Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
         Err(e) => Err(super::internal(e)),
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeviceForm {
+    csrf: String,
+    device: String,
+}
+
+/// "Forget this device": it asks for the second step again.
+pub async fn post_forget_device(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<DeviceForm>,
+) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    let Ok(id) = form.device.parse::<i64>() else {
+        return Ok(see_other(&app, &session, HERE));
+    };
+    app.signin
+        .forget_device(user, id, &request_context(&ctx))
+        .await
+        .map_err(super::internal)?;
+    Ok(see_other(&app, &session, "/security-info?notice=device"))
 }

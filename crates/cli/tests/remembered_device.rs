@@ -1,0 +1,155 @@
+//! "Don't ask again on this device": it skips the second factor for the same user on the same
+//! browser, never the password, and ends on revoke, password change, MFA reset and expiry.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{Browser, PASSWORD, TestApp, spawn_app_with};
+
+async fn app() -> TestApp {
+    spawn_app_with(|c| c.policy.0.session.remember_device_days = 30).await
+}
+
+/// Signs in with the SMS code and "don't ask again" ticked.
+async fn remember(app: &TestApp, browser: &mut Browser, user: &str) {
+    browser.sign_in(user, PASSWORD).await;
+    let page = browser.open("/sign-in/code").await;
+    page.assert_contains("Niet meer vragen op dit apparaat gedurende 30 dagen");
+    let page = browser
+        .post(
+            "/sign-in/code",
+            &[("code", &app.last_code()), ("remember", "1")],
+        )
+        .await;
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("tweestap_device="))
+        .expect("a device cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Max-Age=2592000"),
+        "{cookie}"
+    );
+}
+
+async fn sign_out(browser: &mut Browser) {
+    browser.open("/").await;
+    browser.post("/sign-out", &[]).await;
+}
+
+#[tokio::test]
+async fn a_remembered_device_skips_the_code_but_never_the_password() {
+    let app = app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    app.add_user("piet", Some("+31687654321")).await;
+    let mut browser = app.browser();
+    remember(&app, &mut browser, "jan").await;
+    sign_out(&mut browser).await;
+    let texts = app.sms().len();
+
+    // Password right: straight in, no code sent.
+    app.clock.advance(3600);
+    let page = browser.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/");
+    assert_eq!(app.sms().len(), texts);
+    sign_out(&mut browser).await;
+    // Password wrong: nothing.
+    let page = browser.sign_in("jan", "wrong password").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Another user on the same browser still needs a code.
+    let page = browser.sign_in("piet", PASSWORD).await;
+    assert!(page.location.unwrap().starts_with("/sign-in/code"));
+    browser.open("/sign-in/code").await;
+    browser.post("/sign-in/cancel", &[]).await;
+
+    // Listed on the security-info page, and forgotten from there.
+    let page = browser.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/");
+    let page = browser.open("/security-info").await;
+    page.assert_contains("Apparaten die niet om een tweede stap vragen");
+    let id = page
+        .body
+        .split("name=\"device\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = browser
+        .post("/security-info/device/forget", &[("device", &id)])
+        .await;
+    page.assert_redirect("/security-info?notice=device");
+    sign_out(&mut browser).await;
+    app.clock.advance(120);
+    let page = browser.sign_in("jan", PASSWORD).await;
+    assert!(page.location.unwrap().starts_with("/sign-in/code"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_change_mfa_reset_admin_and_expiry_end_it() {
+    let app = app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    for ending in ["password", "reset", "admin", "expiry"] {
+        app.clock.advance(3600);
+        let mut browser = app.browser();
+        remember(&app, &mut browser, "jan").await;
+        sign_out(&mut browser).await;
+        match ending {
+            "password" => {
+                app.admin
+                    .set_password("jan", tweestap_core::Secret::new(PASSWORD))
+                    .await
+                    .unwrap();
+            }
+            "reset" => {
+                app.admin.reset_mfa("jan").await.unwrap();
+                app.admin.set_phone("jan", "+31612345678").await.unwrap();
+            }
+            "admin" => {
+                assert_eq!(app.admin.forget_devices("jan").await.unwrap(), 1);
+            }
+            _ => app.clock.advance(31 * 86_400),
+        }
+        app.clock.advance(3600);
+        let page = browser.sign_in("jan", PASSWORD).await;
+        assert!(
+            page.location
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("/sign-in/code"),
+            "{ending}: {:?}",
+            page.location
+        );
+        browser.post("/sign-in/cancel", &[]).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn not_offered_unless_the_policy_says_so() {
+    let app = support::spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = app.browser();
+    browser.sign_in("jan", PASSWORD).await;
+    let page = browser.open("/sign-in/code").await;
+    assert!(!page.body.contains("name=\"remember\""));
+    // Ticking it anyway (a crafted form) remembers nothing.
+    let page = browser
+        .post(
+            "/sign-in/code",
+            &[("code", &app.last_code()), ("remember", "1")],
+        )
+        .await;
+    assert!(
+        !page
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("tweestap_device="))
+    );
+    app.stop().await;
+}
