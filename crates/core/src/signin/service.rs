@@ -418,6 +418,15 @@ fn step_for(flow: String, user_id: UserId, method: &Method) -> SignInState {
     }
 }
 
+/// SHA-256 of a remembered-device token: what the database keeps.
+pub fn device_token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod preferred_tests {
     use super::preferred;
@@ -460,13 +469,4 @@ mod preferred_tests {
         assert_eq!(preferred(&chosen, true).unwrap().id, MethodId(2));
         assert!(preferred(&[], false).is_none());
     }
-}
-
-/// SHA-256 of a remembered-device token: what the database keeps.
-pub fn device_token_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
