@@ -57,7 +57,7 @@ export async function startDemo() {
 }
 
 /** `tweestap serve` with its own configuration and the given users, added through the CLI. */
-export async function startServe(users) {
+export async function startServe(users, extraConfig = []) {
   const dir = mkdtempSync(join(tmpdir(), 'tweestap-browser-'));
   const port = await freePort();
   const config = join(dir, 'tweestap.toml');
@@ -70,6 +70,7 @@ export async function startServe(users) {
     '[[sms.gateways]]',
     'kind = "outbox"',
     `path = "${outbox}"`,
+    ...extraConfig,
   ].join('\n') + '\n');
   for (const u of users) {
     const args = ['--config', config, 'user', 'add', u.username, '--display-name', u.name, '--password-stdin'];

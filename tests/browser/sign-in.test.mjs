@@ -5,7 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, devices } from 'playwright-core';
 import { SHOTS, startDemo, startServe, codeIn } from './harness.mjs';
 
@@ -235,6 +238,81 @@ test('an application signs a user in through tweestap, with the page CSP in forc
     await ctx.close();
   } finally {
     app.stop();
+    server.stop();
+  }
+});
+
+/** Reads a QR code from a screenshot of it, as a phone camera would (zbarimg, zbar-tools). */
+function scanQr(png) {
+  const dir = mkdtempSync(join(tmpdir(), 'tweestap-qr-'));
+  const file = join(dir, 'qr.png');
+  writeFileSync(file, png);
+  const r = spawnSync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `zbarimg could not read the QR code: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** The code an authenticator app shows now (oathtool, an independent TOTP implementation). */
+function totp(secret) {
+  const r = spawnSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test('from SMS to an authenticator app and back, without the helpdesk', async () => {
+  const server = await startServe([{ username: 'docent2', name: 'Dirk Docent', password: 'geheim-wachtwoord', phone: '06 12121278' }],
+    // The fallback to SMS comes within a minute of the first text: no wait between them here.
+    ['[policy.code]', 'resend_cooldown_secs = 0']);
+  try {
+    const ctx = await browser.newContext({ ...PHONE, locale: 'nl-NL', bypassCSP: true });
+    const page = await ctx.newPage();
+    await page.goto(server.base + '/sign-in');
+    await page.getByLabel('Gebruikersnaam').fill('docent2');
+    await page.getByLabel('Wachtwoord', { exact: true }).fill('geheim-wachtwoord');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+    await page.waitForURL('**/sign-in/code');
+    await page.getByLabel('Code').fill(codeIn(server.sms().at(-1).text));
+    await page.waitForURL(server.base + '/');
+
+    // Security info: add an app by scanning the QR code from the screen.
+    await page.getByRole('link', { name: 'Beveiligingsgegevens' }).click();
+    await page.getByRole('heading', { name: 'Beveiligingsgegevens' }).waitFor();
+    await assertAccessible(page);
+    await page.getByLabel('Naam voor deze app (mag leeg)').fill('Aegis');
+    await page.getByRole('button', { name: 'App instellen' }).click();
+    await page.waitForURL('**/security-info/app');
+    await assertAccessible(page);
+    await shot(page, 'nl-9-app-qr');
+    const uri = scanQr(await page.getByRole('img', { name: 'QR-code voor je authenticator-app' }).screenshot());
+    assert.match(uri, /^otpauth:\/\/totp\/Testschool:docent2\?secret=[A-Z2-7]+&issuer=Testschool/);
+    const secret = new URL(uri).searchParams.get('secret');
+    await page.getByLabel('Code uit de app').fill(totp(secret));
+    await page.getByRole('button', { name: 'Controleren' }).click();
+    await page.waitForURL('**/security-info?notice=app-added');
+    await page.getByText('Authenticator-app (Aegis)').first().waitFor();
+    await shot(page, 'nl-10-app-added');
+
+    // Sign out; sign in with the app's code.
+    await page.goto(server.base + '/');
+    await page.getByRole('button', { name: 'Uitloggen' }).click();
+    await page.waitForURL('**/sign-in?signed_out=1');
+    await page.getByLabel('Gebruikersnaam').fill('docent2');
+    await page.getByLabel('Wachtwoord', { exact: true }).fill('geheim-wachtwoord');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+    await page.waitForURL('**/sign-in/app');
+    await assertAccessible(page);
+    await shot(page, 'nl-11-app-code');
+    // "Sign in another way" falls back to SMS.
+    await page.getByRole('link', { name: 'Lukt het niet? Log op een andere manier in' }).click();
+    await page.waitForURL('**/sign-in/other-way');
+    await page.getByRole('button', { name: 'Authenticator-app (Aegis)' }).waitFor();
+    await page.getByRole('button', { name: 'Sms naar +31 6 •••• ••78' }).click();
+    await page.waitForURL('**/sign-in/code**');
+    await page.getByLabel('Code').fill(codeIn(server.sms().at(-1).text));
+    await page.waitForURL(server.base + '/');
+    await page.getByRole('heading', { name: 'Je bent ingelogd' }).waitFor();
+    await ctx.close();
+  } finally {
     server.stop();
   }
 });
