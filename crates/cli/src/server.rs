@@ -38,20 +38,58 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
 
 /// Reads the secret key file, creating it (readable by the owner only) on first start. Every
 /// key tweestap uses is derived from it (see `Keys`).
+/// The key that hashes codes and seals secrets at rest (app secrets, signing keys, queued
+/// texts): from the environment variable named by `secret_key_env`, or the key file. A new
+/// installation gets a new key file. An installation that already sealed data with a key
+/// refuses to start without it: a new key could open nothing, and nothing is ever stored in
+/// the clear instead.
+async fn secret_key(
+    config: &Config,
+    store: &SqliteStore,
+    entropy: &dyn Entropy,
+) -> anyhow::Result<Keys> {
+    if let Some(var) = &config.secret_key_env {
+        let text = std::env::var(var).map_err(|_| {
+            anyhow::anyhow!(
+                "secret_key_env names {var}, but that environment variable is not set; \
+                 set it to the installation's key (64 hex characters)"
+            )
+        })?;
+        return keys_from_hex(&text, &format!("environment variable {var}"));
+    }
+    let path = config.secret_key_path();
+    if !path.exists() {
+        let sealed = store
+            .signing_keys_published(tweestap_core::Timestamp(i64::MIN))
+            .await?;
+        if !sealed.is_empty() {
+            bail!(
+                "the secret key file {} is missing, but this database already holds data sealed \
+                 with it (signing keys, authenticator-app secrets). Restore the file from your \
+                 backup (or set secret_key_file / secret_key_env); tweestap will not start with \
+                 a new key.",
+                path.display()
+            );
+        }
+    }
+    load_or_create_key(&path, entropy)
+}
+
+fn keys_from_hex(text: &str, source: &str) -> anyhow::Result<Keys> {
+    let bytes = hex::decode(text.trim())
+        .with_context(|| format!("{source} must hold 64 hex characters"))?;
+    if bytes.len() < 32 {
+        bail!(
+            "{source} holds {} bytes; at least 32 are needed",
+            bytes.len()
+        );
+    }
+    Ok(Keys::derive(&bytes))
+}
+
 pub fn load_or_create_key(path: &Path, entropy: &dyn Entropy) -> anyhow::Result<Keys> {
     match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let bytes = hex::decode(text.trim())
-                .with_context(|| format!("{} must hold 64 hex characters", path.display()))?;
-            if bytes.len() < 32 {
-                bail!(
-                    "{} holds {} bytes; at least 32 are needed",
-                    path.display(),
-                    bytes.len()
-                );
-            }
-            Ok(Keys::derive(&bytes))
-        }
+        Ok(text) => keys_from_hex(&text, &path.display().to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = vec![0u8; 32];
             entropy.fill(&mut bytes);
@@ -160,10 +198,7 @@ impl Wiring {
         let policy = Arc::new(config.policy.0.clone());
         let passwords: Arc<dyn PasswordHashing> =
             Arc::new(Argon2Pool::new(policy.password.clone(), entropy.clone())?);
-        let keys = Arc::new(load_or_create_key(
-            &config.secret_key_path(),
-            entropy.as_ref(),
-        )?);
+        let keys = Arc::new(secret_key(config, &store, entropy.as_ref()).await?);
         Ok(Wiring {
             store,
             keys,

@@ -670,3 +670,38 @@ fn clients_are_registered_with_a_secret_shown_once_and_stored_hashed() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("no client"));
 }
+
+#[test]
+fn a_lost_secret_key_stops_the_server_instead_of_sealing_with_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let c = config.as_str();
+    // The first run seals signing keys with the new key file.
+    ok(&tweestap(
+        dir.path(),
+        &["--config", c, "keys", "rotate"],
+        None,
+    ));
+    let key = std::fs::read_to_string(dir.path().join("secret.key")).unwrap();
+    std::fs::remove_file(dir.path().join("secret.key")).unwrap();
+    let out = tweestap(dir.path(), &["--config", c, "keys", "list"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("secret key file") && err.contains("missing"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("secret.key").exists(),
+        "no new key was made"
+    );
+    // The same key from an environment variable (a container secret) works.
+    let out = Command::new(env!("CARGO_BIN_EXE_tweestap"))
+        .args(["--config", c, "keys", "list"])
+        .env_remove("TWEESTAP_CONFIG")
+        .env("TWEESTAP_SECRET_KEY_ENV", "SCHOOL_KEY")
+        .env("SCHOOL_KEY", key.trim())
+        .output()
+        .unwrap();
+    ok(&out);
+}

@@ -30,6 +30,8 @@ pub struct Config {
     /// Key for hashing one-time codes; default `<data_dir>/secret.key`, created on first start.
     /// Several nodes must share the same file.
     pub secret_key_file: Option<PathBuf>,
+    /// Or: the name of an environment variable that holds the key (64 hex characters).
+    pub secret_key_env: Option<String>,
     pub organisation: String,
     pub default_language: String,
     pub help_url: Option<String>,
@@ -59,6 +61,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             database_path: None,
             secret_key_file: None,
+            secret_key_env: None,
             organisation: "tweestap".into(),
             default_language: "nl".into(),
             help_url: None,
@@ -73,8 +76,9 @@ impl Default for Config {
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 14] = [
+const TOP_LEVEL_KEYS: [&str; 15] = [
     "listen",
+    "secret_key_env",
     "public_url",
     "data_dir",
     "database_path",
