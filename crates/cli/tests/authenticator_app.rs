@@ -328,3 +328,59 @@ async fn the_user_chooses_which_method_comes_first_unless_policy_wants_the_stron
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn after_an_sms_sign_in_users_are_invited_to_use_an_app_a_limited_number_of_times() {
+    let Some(()) = tools() else { return };
+    let app = support::spawn_app_with(|c| {
+        c.policy.0.app_campaign.enabled = true;
+        c.policy.0.app_campaign.skips_allowed = 2;
+    })
+    .await;
+    app.add_user("jan", Some("+31612345678")).await;
+    for left in [2, 1] {
+        app.clock.advance(3600);
+        let mut browser = app.browser();
+        browser.sign_in("jan", PASSWORD).await;
+        let page = browser.enter_code(&app.last_code()).await;
+        page.assert_redirect("/security-info/invite");
+        let page = browser.open("/security-info/invite").await;
+        page.assert_contains(&format!("Niet nu (nog {left} keer)"));
+        let page = browser.post("/security-info/invite/skip", &[]).await;
+        page.assert_redirect("/");
+    }
+    // No "not now" left: only setting it up is offered (and a crafted skip is refused).
+    app.clock.advance(3600);
+    let mut browser = app.browser();
+    browser.sign_in("jan", PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    let page = browser.open("/security-info/invite").await;
+    assert!(!page.body.contains("/security-info/invite/skip"));
+    let page = browser.post("/security-info/invite/skip", &[]).await;
+    page.assert_redirect("/security-info/invite");
+    // Setting it up ends the invitations.
+    let page = browser.post("/security-info/app", &[("label", "")]).await;
+    page.assert_redirect("/security-info/app");
+    browser.open("/security-info/app").await;
+    let uri = scan_qr(&mut browser).await;
+    let secret = support::oidc::param(&uri, "secret").unwrap();
+    browser
+        .post(
+            "/security-info/app/confirm",
+            &[("code", &oathtool(&secret, &app))],
+        )
+        .await;
+    // The next sign-in by SMS (chosen as the default) is not interrupted any more.
+    let sms_id = app.method_ids("jan").await[0].to_string();
+    browser.open("/security-info").await;
+    browser
+        .post("/security-info/default", &[("method", &sms_id)])
+        .await;
+    app.clock.advance(3600);
+    let mut browser = app.browser();
+    let page = browser.sign_in("jan", PASSWORD).await;
+    assert!(page.location.unwrap().starts_with("/sign-in/code"));
+    let page = browser.enter_code(&app.last_code()).await;
+    page.assert_redirect("/");
+    app.stop().await;
+}

@@ -30,6 +30,7 @@ pub struct Policy {
     pub password: PasswordPolicy,
     pub session: SessionPolicy,
     pub oidc: OidcPolicy,
+    pub app_campaign: AppCampaignPolicy,
 }
 
 impl Default for Policy {
@@ -45,6 +46,7 @@ impl Default for Policy {
             password: PasswordPolicy::default(),
             session: SessionPolicy::default(),
             oidc: OidcPolicy::default(),
+            app_campaign: AppCampaignPolicy::default(),
         }
     }
 }
@@ -221,6 +223,26 @@ impl Default for OidcPolicy {
             access_token_ttl_secs: 600,
             id_token_ttl_secs: 600,
             refresh_token_ttl_secs: 12 * 3600,
+        }
+    }
+}
+
+/// After a sign-in by SMS, users without an authenticator app are invited to set one up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppCampaignPolicy {
+    pub enabled: bool,
+    /// How often "not now" may be chosen; after that only "set it up" is offered.
+    pub skips_allowed: u32,
+}
+
+impl Default for AppCampaignPolicy {
+    fn default() -> Self {
+        // Off unless the organisation turns it on: it adds a page to sign-ins (also those
+        // of applications), which helpdesks should know about before users see it.
+        AppCampaignPolicy {
+            enabled: false,
+            skips_allowed: 3,
         }
     }
 }

@@ -214,4 +214,26 @@ impl MethodStore for SqliteStore {
             .map_err(backend)?;
         Ok(done.rows_affected())
     }
+
+    async fn app_invite_skips(&self, user: UserId) -> Result<u32, StoreError> {
+        let n: i64 = sqlx::query("SELECT app_invite_skips FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| r.try_get("app_invite_skips"))
+            .transpose()
+            .map_err(backend)?
+            .unwrap_or(0);
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn app_invite_skip(&self, user: UserId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET app_invite_skips = app_invite_skips + 1 WHERE id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }

@@ -55,6 +55,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "remembered devices",
         include_str!("../migrations/sqlite/0010_remembered_devices.sql"),
     ),
+    (
+        11,
+        "app campaign",
+        include_str!("../migrations/sqlite/0011_app_campaign.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -114,7 +114,7 @@ pub fn has_key(lang: Lang, key: &str) -> bool {
     // A message with variables only formats when they are given: offer every name we use.
     let args: HashMap<Cow<'static, str>, FluentValue> = [
         "org", "phone", "code", "minutes", "seconds", "left", "name", "date", "country", "id",
-        "link", "until", "app", "username", "days",
+        "link", "until", "app", "username", "days", "left",
     ]
     .into_iter()
     .map(|name| (Cow::Borrowed(name), FluentValue::from(1)))
@@ -175,6 +175,7 @@ mod tests {
             include_str!("../templates/app_code.html"),
             include_str!("../templates/security_info.html"),
             include_str!("../templates/app_setup.html"),
+            include_str!("../templates/app_invite.html"),
         ];
         for src in templates {
             for piece in src.split("t(\"").skip(1) {

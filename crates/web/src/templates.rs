@@ -41,6 +41,10 @@ const PAGES: &[(&str, &str)] = &[
         "app_setup.html",
         include_str!("../templates/app_setup.html"),
     ),
+    (
+        "app_invite.html",
+        include_str!("../templates/app_invite.html"),
+    ),
 ];
 
 impl Templates {
@@ -89,4 +93,21 @@ fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> 
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PAGES;
+
+    #[test]
+    fn every_template_file_is_compiled_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                PAGES.iter().any(|(page, _)| *page == name),
+                "templates/{name} is not in PAGES"
+            );
+        }
+    }
 }

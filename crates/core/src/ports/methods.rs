@@ -44,6 +44,10 @@ pub trait MethodStore: Send + Sync {
     /// Makes one of the user's methods the one asked for first; `false` when not theirs.
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
 
+    // The invitation to use an app.
+    async fn app_invite_skips(&self, user: UserId) -> Result<u32, StoreError>;
+    async fn app_invite_skip(&self, user: UserId) -> Result<(), StoreError>;
+
     // Remembered devices.
     async fn device_add(&self, device: &NewDevice) -> Result<(), StoreError>;
     /// The user a live device token belongs to; marks it used.

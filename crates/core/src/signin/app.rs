@@ -363,4 +363,58 @@ impl SignInService {
         )
         .await
     }
+
+    /// Whether to invite this user, just signed in by SMS, to use an app instead; and how
+    /// many "not now"s they have left.
+    pub async fn app_invitation(&self, state: &SignInState) -> Result<Option<u32>, SignInError> {
+        let campaign = &self.policy.app_campaign;
+        let SignInState::SignedIn {
+            user_id,
+            amr,
+            just_registered: false,
+            ..
+        } = state
+        else {
+            return Ok(None);
+        };
+        if !campaign.enabled || !amr.iter().any(|m| m == "sms") {
+            return Ok(None);
+        }
+        if self
+            .store
+            .methods(*user_id)
+            .await?
+            .iter()
+            .any(Method::is_app)
+        {
+            return Ok(None);
+        }
+        let skips = self.store.app_invite_skips(*user_id).await?;
+        Ok(Some(campaign.skips_allowed.saturating_sub(skips)))
+    }
+
+    /// "Not now" — refused once the allowed number is used up.
+    pub async fn skip_app_invitation(
+        &self,
+        state: &SignInState,
+        ctx: &RequestContext,
+    ) -> Result<bool, SignInError> {
+        match self.app_invitation(state).await? {
+            Some(left) if left > 0 => {
+                let user = state.signed_in_user().ok_or(SignInError::WrongStep)?;
+                self.store.app_invite_skip(user).await?;
+                self.audit(
+                    AuditKind::AppInviteSkipped,
+                    "ok",
+                    Some(user),
+                    None,
+                    ctx,
+                    Some(format!("left={}", left - 1)),
+                )
+                .await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }

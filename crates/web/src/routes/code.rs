@@ -169,9 +169,18 @@ pub async fn post_code(
     {
         Ok(next) => {
             let user = next.signed_in_user();
+            let invite = app
+                .signin
+                .app_invitation(&next)
+                .await
+                .map_err(super::internal)?;
             session.record.state = next;
             session.rotate(&app).await?;
-            let mut response = to_current_step(&app, &session);
+            let mut response = match invite {
+                // After a text message: invite the user to use an app next time.
+                Some(_) => see_other(&app, &session, "/security-info/invite"),
+                None => to_current_step(&app, &session),
+            };
             if let Some(user) = user {
                 super::remember_device_if_asked(
                     &app,

@@ -69,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/security-info/remove", post(security_info::post_remove))
         .route("/security-info/default", post(security_info::post_default))
+        .route("/security-info/invite", get(security_info::get_invite))
+        .route(
+            "/security-info/invite/skip",
+            post(security_info::post_invite_skip),
+        )
         .route(
             "/security-info/device/forget",
             post(security_info::post_forget_device),

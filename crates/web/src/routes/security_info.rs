@@ -376,6 +376,12 @@ pub async fn post_app_confirm(
                 .announce_change(user, &text, &rc)
                 .await
                 .map_err(super::internal)?;
+            // Set up from the invitation during a sign-in: on to where the user was going.
+            let mut session = session;
+            if let Some(next) = session.record.return_to.take() {
+                session.save(&app).await?;
+                return Ok(see_other(&app, &session, &next));
+            }
             Ok(see_other(&app, &session, "/security-info?notice=app-added"))
         }
         Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
@@ -491,4 +497,49 @@ pub async fn post_forget_device(
         .await
         .map_err(super::internal)?;
     Ok(see_other(&app, &session, "/security-info?notice=device"))
+}
+
+/// The invitation, after a sign-in by SMS, to use an authenticator app from now on.
+pub async fn get_invite(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let (session, _, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    let Some(left) = app
+        .signin
+        .app_invitation(&session.record.state)
+        .await
+        .map_err(super::internal)?
+    else {
+        return Ok(super::to_current_step(&app, &session));
+    };
+    render(
+        &app,
+        &ctx,
+        &session,
+        StatusCode::OK,
+        "app_invite.html",
+        context! { left },
+    )
+}
+
+pub async fn post_invite_skip(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let (session, _, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    let skipped = app
+        .signin
+        .skip_app_invitation(&session.record.state, &request_context(&ctx))
+        .await
+        .map_err(super::internal)?;
+    if !skipped {
+        return Ok(see_other(&app, &session, "/security-info/invite"));
+    }
+    Ok(super::to_current_step(&app, &session))
 }
