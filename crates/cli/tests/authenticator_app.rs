@@ -384,3 +384,50 @@ async fn after_an_sms_sign_in_users_are_invited_to_use_an_app_a_limited_number_o
     page.assert_redirect("/");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_second_phone_is_added_after_its_own_code_and_announced() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    // Past the wait between two texts of one account, still within the fresh sign-in.
+    app.clock.advance(120);
+    browser.open("/security-info").await;
+    // The number already registered is refused.
+    let page = browser
+        .post(
+            "/security-info/phone",
+            &[("country", "NL"), ("phone", "06 12345678")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("al een van je inlogmethoden");
+    let page = browser
+        .post(
+            "/security-info/phone",
+            &[("country", "NL"), ("phone", "06 87654321")],
+        )
+        .await;
+    page.assert_redirect("/security-info/phone");
+    let sms = app.wait_for_sms(2).await;
+    assert_eq!(sms.last().unwrap().to, "+31687654321");
+    assert_eq!(app.methods_of("jan").await, 1, "not before the code");
+    let page = browser.open("/security-info/phone").await;
+    page.assert_contains("+31 6 •••• ••21");
+    let wrong = if app.last_code() == "000000" { "111111" } else { "000000" };
+    let page = browser
+        .post("/security-info/phone/confirm", &[("code", wrong)])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = browser
+        .post("/security-info/phone/confirm", &[("code", &app.last_code())])
+        .await;
+    page.assert_redirect("/security-info?notice=phone-added");
+    assert_eq!(app.methods_of("jan").await, 2);
+    // Both phones hear about it.
+    let sms = app.wait_for_sms(4).await;
+    let notices: Vec<&str> = sms[2..].iter().map(|m| m.to.as_str()).collect();
+    assert!(notices.contains(&"+31612345678") && notices.contains(&"+31687654321"));
+    assert!(sms[2..].iter().all(|m| m.text.contains("toegevoegd")));
+    app.stop().await;
+}

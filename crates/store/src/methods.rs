@@ -236,4 +236,47 @@ impl MethodStore for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn phone_addition_put(
+        &self,
+        user: UserId,
+        state: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO phone_additions (user_id, state, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, created_at = excluded.created_at",
+        )
+        .bind(user.0)
+        .bind(state)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn phone_addition(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        sqlx::query("SELECT state FROM phone_additions WHERE user_id = ? AND created_at >= ?")
+            .bind(user.0)
+            .bind(since.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| r.try_get("state").map_err(backend))
+            .transpose()
+    }
+
+    async fn phone_addition_delete(&self, user: UserId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM phone_additions WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }

@@ -60,6 +60,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "app campaign",
         include_str!("../migrations/sqlite/0011_app_campaign.sql"),
     ),
+    (
+        12,
+        "phone additions",
+        include_str!("../migrations/sqlite/0012_phone_additions.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -45,6 +45,10 @@ const PAGES: &[(&str, &str)] = &[
         "app_invite.html",
         include_str!("../templates/app_invite.html"),
     ),
+    (
+        "phone_add.html",
+        include_str!("../templates/phone_add.html"),
+    ),
 ];
 
 impl Templates {

@@ -44,6 +44,20 @@ pub trait MethodStore: Send + Sync {
     /// Makes one of the user's methods the one asked for first; `false` when not theirs.
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
 
+    // A signed-in user adding a phone: the pending code step, as JSON.
+    async fn phone_addition_put(
+        &self,
+        user: UserId,
+        state: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn phone_addition(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+    async fn phone_addition_delete(&self, user: UserId) -> Result<(), StoreError>;
+
     // The invitation to use an app.
     async fn app_invite_skips(&self, user: UserId) -> Result<u32, StoreError>;
     async fn app_invite_skip(&self, user: UserId) -> Result<(), StoreError>;

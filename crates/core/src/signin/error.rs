@@ -52,6 +52,8 @@ pub enum SignInError {
     /// The policy requires a second factor and this is the user's only one.
     #[error("the last method cannot be removed")]
     LastMethod,
+    #[error("this phone is registered already")]
+    PhoneAlreadyAdded,
     #[error("the code has expired")]
     CodeExpired,
     #[error("the code was already used or replaced by a newer one")]

@@ -1,6 +1,7 @@
 //! The sign-in: a state machine kept on the server (so no step can be skipped by typing a URL)
 //! and the use cases that move it forward.
 
+mod add_phone;
 mod app;
 mod code_check;
 mod error;

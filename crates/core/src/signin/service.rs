@@ -262,6 +262,25 @@ impl SignInService {
         if !self.store.methods(*user_id).await?.is_empty() {
             return Err(SignInError::WrongStep);
         }
+        let phone = self.parse_new_phone(*user_id, country, number, ctx).await?;
+        let next = SignInState::AwaitingCode {
+            flow: flow.clone(),
+            user_id: *user_id,
+            target: CodeTarget::Register { phone },
+            challenge: None,
+        };
+        self.send_code(&next, ctx, text).await
+    }
+
+    /// A number typed to be registered: allowed country, mobile, parsed. Refusals that are
+    /// toll-fraud limits are audited.
+    pub(super) async fn parse_new_phone(
+        &self,
+        user_id: UserId,
+        country: &str,
+        number: &str,
+        ctx: &RequestContext,
+    ) -> Result<PhoneNumber, SignInError> {
         let parsed = if self
             .policy
             .allowed_countries
@@ -274,8 +293,8 @@ impl SignInService {
                 country.to_uppercase(),
             ))
         };
-        let phone = match parsed {
-            Ok(phone) => phone,
+        match parsed {
+            Ok(phone) => Ok(phone),
             Err(e) => {
                 // Countries and number kinds we refuse are toll-fraud limits: keep a trace.
                 let outcome = match e {
@@ -287,23 +306,16 @@ impl SignInService {
                     self.audit(
                         AuditKind::CodeSendRefused,
                         outcome,
-                        Some(*user_id),
+                        Some(user_id),
                         None,
                         ctx,
                         Some(e.to_string()),
                     )
                     .await?;
                 }
-                return Err(e.into());
+                Err(e.into())
             }
-        };
-        let next = SignInState::AwaitingCode {
-            flow: flow.clone(),
-            user_id: *user_id,
-            target: CodeTarget::Register { phone },
-            challenge: None,
-        };
-        self.send_code(&next, ctx, text).await
+        }
     }
 
     /// "Sign in another way": switch to another of the user's own methods and send it a code.

@@ -69,6 +69,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/security-info/remove", post(security_info::post_remove))
         .route("/security-info/default", post(security_info::post_default))
+        .route(
+            "/security-info/phone",
+            get(security_info::get_phone_code).post(security_info::post_phone_start),
+        )
+        .route(
+            "/security-info/phone/confirm",
+            post(security_info::post_phone_confirm),
+        )
         .route("/security-info/invite", get(security_info::get_invite))
         .route(
             "/security-info/invite/skip",
@@ -339,6 +347,7 @@ pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String),
         ),
         E::WrongAppCode => (unprocessable, t(lang, "error-app-code-wrong", &[])),
         E::LastMethod => (unprocessable, t(lang, "error-last-method", &[])),
+        E::PhoneAlreadyAdded => (unprocessable, t(lang, "error-phone-already-added", &[])),
         E::CodeExpired => (unprocessable, t(lang, "error-code-expired", &[])),
         E::CodeUsed => (unprocessable, t(lang, "error-code-used", &[])),
         E::CodeExhausted => (unprocessable, t(lang, "error-code-exhausted", &[])),

@@ -13,7 +13,7 @@ use crate::i18n::Lang;
 use crate::session::Session;
 
 #[derive(Serialize)]
-struct CountryOption {
+pub(super) struct CountryOption {
     code: &'static str,
     name: &'static str,
     calling_code: u16,
@@ -23,7 +23,7 @@ struct CountryOption {
 
 /// Every country with its calling code, sorted by name in the user's language; only the
 /// allowed ones can be chosen.
-fn country_options(app: &AppState, lang: Lang, selected: &str) -> Vec<CountryOption> {
+pub(super) fn country_options(app: &AppState, lang: Lang, selected: &str) -> Vec<CountryOption> {
     let allowed = &app.policy.allowed_countries;
     let mut options: Vec<CountryOption> = tweestap_core::countries()
         .iter()

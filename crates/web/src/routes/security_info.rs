@@ -111,6 +111,7 @@ pub async fn get_security_info(
         Some("removed") => Some(t(ctx.lang, "security-method-removed", &[])),
         Some("default") => Some(t(ctx.lang, "security-default-set", &[])),
         Some("device") => Some(t(ctx.lang, "security-device-forgotten", &[])),
+        Some("phone-added") => Some(t(ctx.lang, "security-phone-added", &[])),
         _ => None,
     };
     page(
@@ -195,13 +196,14 @@ async fn page(
             last_used: d.last_used_at.map(when),
         })
         .collect();
+    let countries = super::register::country_options(app, ctx.lang, &app.policy.default_country);
     render(
         app,
         ctx,
         session,
         status,
         "security_info.html",
-        context! { methods, removable, fresh, events, devices, notice, error },
+        context! { methods, removable, fresh, events, devices, countries, notice, error },
     )
 }
 
@@ -542,4 +544,129 @@ pub async fn post_invite_skip(
         return Ok(see_other(&app, &session, "/security-info/invite"));
     }
     Ok(super::to_current_step(&app, &session))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PhoneForm {
+    csrf: String,
+    country: String,
+    phone: String,
+}
+
+/// Add a phone: a code goes to the new number first.
+pub async fn post_phone_start(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<PhoneForm>,
+) -> Result<Response, WebError> {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    if !fresh {
+        let error = t(ctx.lang, "security-not-fresh", &[]);
+        return page(
+            &app,
+            &ctx,
+            &session,
+            user,
+            false,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    let text = super::sms_text(&app, ctx.lang);
+    match app
+        .signin
+        .start_add_phone(
+            user,
+            &form.country,
+            &form.phone,
+            &request_context(&ctx),
+            &text,
+        )
+        .await
+    {
+        Ok(_) => Ok(see_other(&app, &session, "/security-info/phone")),
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(SignInError::NotSent(refusal)) => {
+            let (status, error) = super::refusal_message(ctx.lang, refusal);
+            page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
+        }
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
+        }
+    }
+}
+
+pub async fn get_phone_code(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    phone_code_page(&app, &ctx, &session, user, StatusCode::OK, None).await
+}
+
+async fn phone_code_page(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    user: UserId,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let Some(phone) = app
+        .signin
+        .adding_phone(user)
+        .await
+        .map_err(super::internal)?
+    else {
+        return Ok(see_other(app, session, HERE));
+    };
+    render(
+        app,
+        ctx,
+        session,
+        status,
+        "phone_add.html",
+        context! { phone => super::display_phone(&phone), error },
+    )
+}
+
+pub async fn post_phone_confirm(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    let rc = request_context(&ctx);
+    match app.signin.confirm_add_phone(user, &form.code, &rc).await {
+        Ok(_) => {
+            let text = crate::sms_text::methods_changed(ctx.lang, &app.config.organisation, true);
+            app.signin
+                .announce_change(user, &text, &rc)
+                .await
+                .map_err(super::internal)?;
+            Ok(see_other(
+                &app,
+                &session,
+                "/security-info?notice=phone-added",
+            ))
+        }
+        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            phone_code_page(&app, &ctx, &session, user, status, Some(error)).await
+        }
+    }
 }
