@@ -414,13 +414,20 @@ async fn a_second_phone_is_added_after_its_own_code_and_announced() {
     assert_eq!(app.methods_of("jan").await, 1, "not before the code");
     let page = browser.open("/security-info/phone").await;
     page.assert_contains("+31 6 •••• ••21");
-    let wrong = if app.last_code() == "000000" { "111111" } else { "000000" };
+    let wrong = if app.last_code() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let page = browser
         .post("/security-info/phone/confirm", &[("code", wrong)])
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     let page = browser
-        .post("/security-info/phone/confirm", &[("code", &app.last_code())])
+        .post(
+            "/security-info/phone/confirm",
+            &[("code", &app.last_code())],
+        )
         .await;
     page.assert_redirect("/security-info?notice=phone-added");
     assert_eq!(app.methods_of("jan").await, 2);
@@ -429,5 +436,85 @@ async fn a_second_phone_is_added_after_its_own_code_and_announced() {
     let notices: Vec<&str> = sms[2..].iter().map(|m| m.to.as_str()).collect();
     assert!(notices.contains(&"+31612345678") && notices.contains(&"+31687654321"));
     assert!(sms[2..].iter().all(|m| m.text.contains("toegevoegd")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn recent_sign_ins_show_time_result_address_and_browser() {
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let phone_ua = "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+    let mut attacker = app.browser_with_headers(&[("user-agent", "curl/8.5.0")]);
+    attacker.sign_in("jan", "not the password").await;
+    let mut browser = app.browser_with_headers(&[("user-agent", phone_ua)]);
+    browser.sign_in("jan", PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    let page = browser.open("/security-info").await;
+    page.assert_contains("Recente inlogpogingen");
+    page.assert_contains("ingelogd");
+    page.assert_contains("Chrome · Android");
+    page.assert_contains("verkeerd wachtwoord");
+    page.assert_contains("127.0.0.1");
+    page.assert_contains("curl");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signing_in_with_the_app_lifts_an_unrequested_code_report_block() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let secret = set_up_app(&app, &mut browser).await;
+    let user = app
+        .admin
+        .store
+        .user_by_username(&tweestap_core::Username::parse("jan").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // Someone reported a code they did not ask for: texts to the account stop.
+    app.admin
+        .store
+        .sms_block(
+            user.id,
+            tweestap_core::Timestamp(app.clock_now() + 86_400),
+            None,
+            "test",
+        )
+        .await
+        .unwrap();
+    let sms_id = app.method_ids("jan").await[0].to_string();
+    let try_sms = |mut b: Browser| {
+        let sms_id = sms_id.clone();
+        async move {
+            b.sign_in("jan", PASSWORD).await;
+            b.open("/sign-in/other-way").await;
+            b.post("/sign-in/other-way", &[("method", &sms_id)]).await
+        }
+    };
+    app.clock.advance(120);
+    let page = try_sms(app.browser()).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    // The owner signs in with the app: proven another way, the block ends.
+    app.clock.advance(120);
+    let mut owner = app.browser();
+    owner.sign_in("jan", PASSWORD).await;
+    owner.open("/sign-in/app").await;
+    let page = owner
+        .post("/sign-in/app", &[("code", &oathtool(&secret, &app))])
+        .await;
+    page.assert_redirect("/");
+    app.clock.advance(120);
+    let page = try_sms(app.browser()).await;
+    assert!(
+        page.location
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("/sign-in/code"),
+        "{} {:?}",
+        page.status,
+        page.location
+    );
     app.stop().await;
 }

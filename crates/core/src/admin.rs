@@ -370,6 +370,7 @@ impl AdminService {
                 actor: Actor::Admin(self.actor.clone()),
                 ip: None,
                 detail,
+                user_agent: None,
             })
             .await?;
         Ok(())

@@ -97,6 +97,8 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     /// Extra facts, e.g. a masked phone number. Never a secret.
     pub detail: Option<String>,
+    /// The browser's User-Agent, for requests from one.
+    pub user_agent: Option<String>,
 }
 
 /// An audit event as read back.
@@ -110,4 +112,5 @@ pub struct AuditRecord {
     pub actor: String,
     pub ip: Option<String>,
     pub detail: Option<String>,
+    pub user_agent: Option<String>,
 }

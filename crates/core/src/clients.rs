@@ -183,6 +183,7 @@ impl ClientService {
                 actor: Actor::Admin(self.actor.clone()),
                 ip: None,
                 detail: Some(format!("client_id={}", id.as_str())),
+                user_agent: None,
             })
             .await?;
         Ok(())

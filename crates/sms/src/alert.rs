@@ -80,6 +80,7 @@ impl ConversionWatch {
                 actor: Actor::User,
                 ip: None,
                 detail: Some(format!("sent={sent} verified={verified} ratio={ratio:.2}")),
+                user_agent: None,
             })
             .await?;
         Ok(true)

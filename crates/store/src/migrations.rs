@@ -65,6 +65,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "phone additions",
         include_str!("../migrations/sqlite/0012_phone_additions.sql"),
     ),
+    (
+        13,
+        "audit user agent",
+        include_str!("../migrations/sqlite/0013_audit_user_agent.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -116,6 +116,7 @@ pub fn audit(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
         actor: row.try_get("actor").map_err(backend)?,
         ip: row.try_get("ip").map_err(backend)?,
         detail: row.try_get("detail").map_err(backend)?,
+        user_agent: row.try_get("user_agent").map_err(backend)?,
     })
 }
 

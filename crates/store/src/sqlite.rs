@@ -694,8 +694,8 @@ impl Store for SqliteStore {
 
     async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail, user_agent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(e.at.0)
         .bind(e.kind.as_str())
@@ -705,6 +705,7 @@ impl Store for SqliteStore {
         .bind(e.actor.as_string())
         .bind(&e.ip)
         .bind(&e.detail)
+        .bind(&e.user_agent)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -719,12 +720,12 @@ impl Store for SqliteStore {
         // Newest first.
         let rows = match user {
             Some(u) => sqlx::query(
-                "SELECT at, kind, outcome, user_id, username, actor, ip, detail FROM audit_events
+                "SELECT at, kind, outcome, user_id, username, actor, ip, detail, user_agent FROM audit_events
                  WHERE user_id = ? ORDER BY id DESC LIMIT ?",
             )
             .bind(u.0),
             None => sqlx::query(
-                "SELECT at, kind, outcome, user_id, username, actor, ip, detail FROM audit_events
+                "SELECT at, kind, outcome, user_id, username, actor, ip, detail, user_agent FROM audit_events
                  WHERE ? IS NULL ORDER BY id DESC LIMIT ?",
             )
             .bind(None::<i64>),

@@ -19,5 +19,6 @@ mod session;
 pub mod sms_text;
 pub mod system;
 mod templates;
+mod user_agent;
 
 pub use app::{AppState, ForwardAuthConfig, WebConfig, router};

@@ -456,6 +456,7 @@ impl OidcService {
                 actor: Actor::User,
                 ip: None,
                 detail: Some(format!("client_id={}", client.as_str())),
+                user_agent: None,
             })
             .await
     }
@@ -477,6 +478,7 @@ impl OidcService {
                 actor: Actor::User,
                 ip: None,
                 detail: Some(format!("client_id={} {detail}", client.as_str())),
+                user_agent: None,
             })
             .await
     }

@@ -390,6 +390,10 @@ impl SignInService {
                 actor: Actor::User,
                 ip: Some(ctx.ip.clone()),
                 detail,
+                user_agent: ctx
+                    .user_agent
+                    .as_deref()
+                    .map(|ua| ua.chars().take(200).collect()),
             })
             .await?;
         Ok(())

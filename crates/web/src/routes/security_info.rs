@@ -73,6 +73,7 @@ struct EventView {
     at: String,
     ok: bool,
     ip: String,
+    browser: Option<String>,
     what: String,
 }
 
@@ -170,6 +171,7 @@ async fn page(
             at: when(e.at),
             ok: e.outcome == "ok",
             ip: e.ip.unwrap_or_default(),
+            browser: e.user_agent.as_deref().map(crate::user_agent::describe),
             what: t(
                 ctx.lang,
                 match (e.kind.as_str(), e.outcome == "ok") {
@@ -190,6 +192,8 @@ async fn page(
             id: d.id,
             browser: d
                 .user_agent
+                .as_deref()
+                .map(crate::user_agent::describe)
                 .unwrap_or_else(|| t(ctx.lang, "security-device-unknown", &[])),
             added: when(d.created_at),
             until: when(d.expires_at),
