@@ -54,6 +54,10 @@ async fn a_remembered_device_skips_the_code_but_never_the_password() {
     let page = browser.sign_in("jan", PASSWORD).await;
     page.assert_redirect("/");
     assert_eq!(app.sms().len(), texts);
+    // Without a real second factor, the methods cannot be changed (a stolen laptop).
+    browser.open("/security-info").await;
+    let page = browser.post("/security-info/app", &[("label", "x")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
     sign_out(&mut browser).await;
     // Password wrong: nothing.
     let page = browser.sign_in("jan", "wrong password").await;

@@ -33,7 +33,9 @@ async fn signed_in(
             amr,
             just_registered: false,
         } => {
+            // A remembered device skipped the second factor: it cannot change the methods.
             let fresh = auth_time.secs_until(app.clock.now()) <= app.policy.session.fresh_mfa_secs
+                && !amr.iter().any(|m| m == "remembered")
                 && (has_mfa(amr) || app.store.methods(*user_id).await?.is_empty());
             let user = *user_id;
             Ok(Ok((session, user, fresh)))
