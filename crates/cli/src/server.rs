@@ -55,7 +55,9 @@ async fn secret_key(
                  set it to the installation's key (64 hex characters)"
             )
         })?;
-        return keys_from_hex(&text, &format!("environment variable {var}"));
+        let keys = keys_from_hex(&text, &format!("environment variable {var}"))?;
+        check_key(&keys, store).await?;
+        return Ok(keys);
     }
     let path = config.secret_key_path();
     if !path.exists() {
@@ -72,7 +74,31 @@ async fn secret_key(
             );
         }
     }
-    load_or_create_key(&path, entropy)
+    let keys = load_or_create_key(&path, entropy)?;
+    check_key(&keys, store).await?;
+    Ok(keys)
+}
+
+/// A key that opens nothing this database sealed (a wrong backup, a new variable) is refused
+/// at once, not discovered at someone's sign-in.
+async fn check_key(keys: &Keys, store: &SqliteStore) -> anyhow::Result<()> {
+    let sealed = store
+        .signing_keys_published(tweestap_core::Timestamp(i64::MIN))
+        .await?;
+    if let Some(record) = sealed.first()
+        && keys
+            .seal
+            .open(&record.sealed_private, record.kid.as_bytes())
+            .is_err()
+    {
+        bail!(
+            "the secret key is not the one this database's data was sealed with (signing key {} \
+             does not open). Use the installation's own key file or variable; tweestap will not \
+             start with another.",
+            record.kid
+        );
+    }
+    Ok(())
 }
 
 fn keys_from_hex(text: &str, source: &str) -> anyhow::Result<Keys> {

@@ -192,6 +192,25 @@ async fn changes_need_a_recent_second_factor_and_the_last_method_stays() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     page.assert_contains("bevestig eerst dat jij het bent");
 
+    // Nor read or finish a set-up that a fresh session of the owner started.
+    let mut owner = signed_in_with_sms(&app, "jan").await;
+    owner.open("/security-info").await;
+    owner.post("/security-info/app", &[("label", "x")]).await;
+    owner.open("/security-info/app").await;
+    browser
+        .get("/security-info/app")
+        .await
+        .assert_redirect("/security-info");
+    assert_eq!(
+        browser.get("/security-info/app/qr.png").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let page = browser
+        .post("/security-info/app/confirm", &[("code", "123456")])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    app.clock.advance(120);
+
     let mut browser = signed_in_with_sms(&app, "jan").await;
     let page = browser.open("/security-info").await;
     // With one method and MFA required, there is nothing to remove.
@@ -208,9 +227,9 @@ async fn changes_need_a_recent_second_factor_and_the_last_method_stays() {
 
     // With an app as well, the phone can go: announced to that phone, and audited.
     set_up_app(&app, &mut browser).await;
-    // Two sign-in codes and the "app added" notice so far.
-    let texts = app.wait_for_sms(3).await.len();
-    assert_eq!(texts, 3);
+    // Three sign-in codes and the "app added" notice so far.
+    let texts = app.wait_for_sms(4).await.len();
+    assert_eq!(texts, 4);
     let page = browser
         .post(
             "/security-info/remove",
@@ -516,5 +535,77 @@ async fn signing_in_with_the_app_lifts_an_unrequested_code_report_block() {
         page.status,
         page.location
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn parallel_app_code_guesses_cannot_pass_the_account_limit() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let secret = set_up_app(&app, &mut browser).await;
+    app.clock.advance(120);
+    let mut thief = app.browser();
+    thief.sign_in("jan", PASSWORD).await;
+    thief.open("/sign-in/app").await;
+    let right = oathtool(&secret, &app);
+    let wrong: Vec<String> = (0..20)
+        .map(|i| format!("{:06}", (i * 7919 + 13) % 1_000_000))
+        .filter(|c| *c != right)
+        .take(20)
+        .collect();
+    let mut tasks = Vec::new();
+    for code in wrong {
+        let mut b = thief.fork();
+        tasks.push(tokio::spawn(async move {
+            b.post("/sign-in/app", &[("code", &code)]).await.status
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let failures = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| {
+            e.outcome == "wrong_app_code" && !e.detail.as_deref().unwrap_or("").contains("setup")
+        })
+        .count();
+    assert!(failures <= 10, "{failures} guesses were checked");
+    // Locked now: even the right code is not checked.
+    let page = thief.post("/sign-in/app", &[("code", &right)]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_interrupt_adds_an_app_only_as_the_first_method() {
+    let Some(()) = tools() else { return };
+    let app = spawn_app().await;
+    app.add_user("nieuw", None).await;
+    let mut browser = app.browser();
+    browser.sign_in("nieuw", PASSWORD).await;
+    browser.open("/sign-in/phone").await;
+    browser.post("/sign-in/phone/app", &[]).await;
+    browser.open("/sign-in/app-setup").await;
+    let image = browser.get_bytes("/sign-in/app-setup/qr.png").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("qr.png"), image).unwrap();
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(dir.path().join("qr.png"))
+        .output()
+        .unwrap();
+    let uri = String::from_utf8(out.stdout).unwrap();
+    let secret = support::oidc::param(uri.trim(), "secret").unwrap();
+    // Meanwhile the account got a method (the helpdesk pre-registered the phone).
+    app.admin.set_phone("nieuw", "+31612345678").await.unwrap();
+    browser
+        .post("/sign-in/app-setup", &[("code", &oathtool(&secret, &app))])
+        .await;
+    let ids = app.method_ids("nieuw").await;
+    assert_eq!(ids.len(), 1, "the app was not added as a second method");
     app.stop().await;
 }

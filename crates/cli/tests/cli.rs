@@ -695,6 +695,17 @@ fn a_lost_secret_key_stops_the_server_instead_of_sealing_with_a_new_one() {
         !dir.path().join("secret.key").exists(),
         "no new key was made"
     );
+    // Another key (a wrong backup) is refused too, and names the problem.
+    std::fs::write(
+        dir.path().join("secret.key"),
+        format!("{}\n", "ab".repeat(32)),
+    )
+    .unwrap();
+    let out = tweestap(dir.path(), &["--config", c, "keys", "list"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not the one"), "{err}");
+    std::fs::remove_file(dir.path().join("secret.key")).unwrap();
     // The same key from an environment variable (a container secret) works.
     let out = Command::new(env!("CARGO_BIN_EXE_tweestap"))
         .args(["--config", c, "keys", "list"])

@@ -58,6 +58,19 @@ async fn a_remembered_device_skips_the_code_but_never_the_password() {
     browser.open("/security-info").await;
     let page = browser.post("/security-info/app", &[("label", "x")]).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // "Confirm it's you" asks for the code even on this remembered browser, then allows it.
+    browser.open("/security-info").await;
+    browser
+        .post("/security-info/verify", &[])
+        .await
+        .assert_redirect("/sign-in");
+    let page = browser.sign_in("jan", PASSWORD).await;
+    assert!(page.location.unwrap().starts_with("/sign-in/code"));
+    let page = browser.enter_code(&app.last_code()).await;
+    page.assert_redirect("/security-info");
+    browser.open("/security-info").await;
+    let page = browser.post("/security-info/app", &[("label", "x")]).await;
+    page.assert_redirect("/security-info/app");
     sign_out(&mut browser).await;
     // Password wrong: nothing.
     let page = browser.sign_in("jan", "wrong password").await;

@@ -341,7 +341,7 @@ impl AdminService {
         let Some(found) = methods.iter().find(|m| m.id.0 == method) else {
             return Err(AdminError::NoSuchMethod(method));
         };
-        self.store.method_remove(user.id, found.id).await?;
+        self.store.method_remove(user.id, found.id, false).await?;
         // Sign-ins under way may be waiting for this method's code.
         self.store.sessions_delete_for_user(user.id).await?;
         self.audit(

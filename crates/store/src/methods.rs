@@ -62,15 +62,19 @@ impl MethodStore for SqliteStore {
         id: MethodId,
         step: i64,
         now: Timestamp,
+        only_if_first: bool,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE mfa_methods SET confirmed_at = ?, last_step = ?, last_used_at = ?
-             WHERE id = ? AND kind = 'totp' AND confirmed_at IS NULL",
+             WHERE id = ? AND kind = 'totp' AND confirmed_at IS NULL
+               AND (? = 0 OR NOT EXISTS (SELECT 1 FROM mfa_methods other
+                    WHERE other.user_id = mfa_methods.user_id AND other.confirmed_at IS NOT NULL))",
         )
         .bind(now.0)
         .bind(step)
         .bind(now.0)
         .bind(id.0)
+        .bind(only_if_first)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -97,13 +101,24 @@ impl MethodStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn method_remove(&self, user: UserId, id: MethodId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM mfa_methods WHERE id = ? AND user_id = ?")
-            .bind(id.0)
-            .bind(user.0)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+    async fn method_remove(
+        &self,
+        user: UserId,
+        id: MethodId,
+        keep_one: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM mfa_methods WHERE id = ? AND user_id = ?
+               AND (? = 0 OR (SELECT COUNT(*) FROM mfa_methods
+                              WHERE user_id = ? AND confirmed_at IS NOT NULL) > 1)",
+        )
+        .bind(id.0)
+        .bind(user.0)
+        .bind(keep_one)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -154,20 +169,21 @@ impl MethodStore for SqliteStore {
     async fn device_use(
         &self,
         token_hash: &str,
+        user: UserId,
         now: Timestamp,
-    ) -> Result<Option<UserId>, StoreError> {
-        let row = sqlx::query(
-            "UPDATE remembered_devices SET last_used_at = ? WHERE token_hash = ? AND expires_at > ?
-             RETURNING user_id",
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE remembered_devices SET last_used_at = ?
+             WHERE token_hash = ? AND user_id = ? AND expires_at > ?",
         )
         .bind(now.0)
         .bind(token_hash)
+        .bind(user.0)
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .execute(&self.pool)
         .await
         .map_err(backend)?;
-        row.map(|r| r.try_get("user_id").map(UserId).map_err(backend))
-            .transpose()
+        Ok(done.rows_affected() == 1)
     }
 
     async fn devices(&self, user: UserId, now: Timestamp) -> Result<Vec<Device>, StoreError> {

@@ -528,16 +528,24 @@ async fn an_app_counts_only_once_confirmed_and_each_step_is_accepted_once() {
         .app_pending_put(user, "Telefoon", b"sealed-2", Timestamp(20))
         .await
         .unwrap();
-    assert!(!s.app_confirm(first, 5, Timestamp(21)).await.unwrap());
+    assert!(!s.app_confirm(first, 5, Timestamp(21), false).await.unwrap());
     assert!(
         s.app_pending(user, Timestamp(30)).await.unwrap().is_none(),
         "too old"
     );
     let pending = s.app_pending(user, Timestamp(0)).await.unwrap().unwrap();
     assert_eq!(pending.id, second);
-    assert!(s.app_confirm(second, 5, Timestamp(22)).await.unwrap());
+    // As a first method only: the user has a phone, so this refuses.
+    assert!(!s.app_confirm(second, 5, Timestamp(22), true).await.unwrap());
     assert!(
-        !s.app_confirm(second, 6, Timestamp(23)).await.unwrap(),
+        s.app_confirm(second, 5, Timestamp(22), false)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.app_confirm(second, 6, Timestamp(23), false)
+            .await
+            .unwrap(),
         "once"
     );
     let methods = s.methods(user).await.unwrap();
@@ -559,9 +567,13 @@ async fn an_app_counts_only_once_confirmed_and_each_step_is_accepted_once() {
     );
 
     assert!(
-        !s.method_remove(UserId(999), second).await.unwrap(),
+        !s.method_remove(UserId(999), second, false).await.unwrap(),
         "not theirs"
     );
-    assert!(s.method_remove(user, second).await.unwrap());
+    assert!(s.method_remove(user, second, true).await.unwrap());
     assert_eq!(s.methods(user).await.unwrap().len(), 1);
+    // The last one stays when one must stay; an administrator may remove it.
+    let phone = s.methods(user).await.unwrap()[0].id;
+    assert!(!s.method_remove(user, phone, true).await.unwrap());
+    assert!(s.method_remove(user, phone, false).await.unwrap());
 }

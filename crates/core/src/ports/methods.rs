@@ -24,12 +24,14 @@ pub trait MethodStore: Send + Sync {
         since: Timestamp,
     ) -> Result<Option<Method>, StoreError>;
     /// Makes a pending app a method, with `step` as its first used code; `false` when it is
-    /// no longer pending (confirmed by another tab, or replaced).
+    /// no longer pending (confirmed by another tab, or replaced), or, with `only_if_first`,
+    /// when the user has a method by now (the registration interrupt adds the first only).
     async fn app_confirm(
         &self,
         id: MethodId,
         step: i64,
         now: Timestamp,
+        only_if_first: bool,
     ) -> Result<bool, StoreError>;
     /// Accepts a code's time step, atomically: `false` when that step (or a later one) was
     /// already used, so two requests with the same code cannot both pass.
@@ -39,8 +41,15 @@ pub trait MethodStore: Send + Sync {
         step: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
-    /// Removes one of the user's methods; `false` when it was not theirs or is gone.
-    async fn method_remove(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
+    /// Removes one of the user's methods; `false` when it was not theirs, is gone, or (with
+    /// `keep_one`) is the last one. Decided in one statement, so two tabs cannot remove the
+    /// last two at once.
+    async fn method_remove(
+        &self,
+        user: UserId,
+        id: MethodId,
+        keep_one: bool,
+    ) -> Result<bool, StoreError>;
     /// Makes one of the user's methods the one asked for first; `false` when not theirs.
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
 
@@ -64,12 +73,13 @@ pub trait MethodStore: Send + Sync {
 
     // Remembered devices.
     async fn device_add(&self, device: &NewDevice) -> Result<(), StoreError>;
-    /// The user a live device token belongs to; marks it used.
+    /// Whether a live device token belongs to this user; marks it used when it does.
     async fn device_use(
         &self,
         token_hash: &str,
+        user: UserId,
         now: Timestamp,
-    ) -> Result<Option<UserId>, StoreError>;
+    ) -> Result<bool, StoreError>;
     async fn devices(&self, user: UserId, now: Timestamp) -> Result<Vec<Device>, StoreError>;
     /// Forgets one of the user's devices; `false` when it was not theirs.
     async fn device_remove(&self, user: UserId, id: i64) -> Result<bool, StoreError>;

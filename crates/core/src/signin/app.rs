@@ -53,7 +53,7 @@ impl SignInService {
         };
         let input: String = input.chars().filter(|c| !c.is_whitespace()).collect();
         crate::domain::OtpCode::parse(&input)?;
-        self.refuse_when_locked(*user_id, ctx).await?;
+        self.reserve_attempt(*user_id, ctx).await?;
         let now = self.clock.now();
         let methods = self.store.methods(*user_id).await?;
         // The method was removed meanwhile (reset-mfa): no sign-in with it.
@@ -70,9 +70,7 @@ impl SignInService {
             None => false,
         };
         if !accepted {
-            self.store
-                .failure_record(&code_failure_key(*user_id), now)
-                .await?;
+            // The failure was counted by `reserve_attempt`.
             self.audit(
                 AuditKind::CodeChecked,
                 "wrong_app_code",
@@ -159,19 +157,23 @@ impl SignInService {
         input: &str,
         ctx: &RequestContext,
     ) -> Result<MethodId, SignInError> {
+        self.confirm_app_setup(user, input, ctx, false).await
+    }
+
+    async fn confirm_app_setup(
+        &self,
+        user: UserId,
+        input: &str,
+        ctx: &RequestContext,
+        only_if_first: bool,
+    ) -> Result<MethodId, SignInError> {
         let input: String = input.chars().filter(|c| !c.is_whitespace()).collect();
         crate::domain::OtpCode::parse(&input)?;
-        self.refuse_when_locked(user, ctx).await?;
         let setup = self.app_setup(user).await?.ok_or(SignInError::WrongStep)?;
+        self.reserve_attempt(user, ctx).await?;
         let now = self.clock.now();
-        let confirmed = match setup.secret.check(&input, now, None) {
-            Some(step) => self.store.app_confirm(setup.method_id, step, now).await?,
-            None => false,
-        };
-        if !confirmed {
-            self.store
-                .failure_record(&code_failure_key(user), now)
-                .await?;
+        let Some(step) = setup.secret.check(&input, now, None) else {
+            // The failure was counted by `reserve_attempt`.
             self.audit(
                 AuditKind::CodeChecked,
                 "wrong_app_code",
@@ -182,6 +184,14 @@ impl SignInService {
             )
             .await?;
             return Err(SignInError::WrongAppCode);
+        };
+        if !self
+            .store
+            .app_confirm(setup.method_id, step, now, only_if_first)
+            .await?
+        {
+            // Confirmed in another tab, replaced, or (registering) the user has a method now.
+            return Err(SignInError::WrongStep);
         }
         self.store.failure_clear(&code_failure_key(user)).await?;
         self.audit(
@@ -279,8 +289,20 @@ impl SignInService {
             MethodKind::Sms { phone } => format!("method=sms phone={}", phone.masked()),
             MethodKind::Totp { label, .. } => format!("method=app label={label}"),
         };
-        if !self.store.method_remove(user, method).await? {
-            return Err(SignInError::WrongStep);
+        let keep_one = self.policy.mfa == crate::policy::MfaRequirement::Required;
+        if !self.store.method_remove(user, method, keep_one).await? {
+            // Another tab removed the other one meanwhile: this is the last one now.
+            let still_there = self
+                .store
+                .methods(user)
+                .await?
+                .iter()
+                .any(|m| m.id == method);
+            return Err(if still_there {
+                SignInError::LastMethod
+            } else {
+                SignInError::WrongStep
+            });
         }
         self.audit(
             AuditKind::MethodRemoved,
@@ -324,7 +346,8 @@ impl SignInService {
         let SignInState::RegisteringApp { user_id, .. } = state else {
             return Err(SignInError::WrongStep);
         };
-        self.confirm_app(*user_id, input, ctx).await?;
+        // Only as the first method: adding a second needs a fresh second factor.
+        self.confirm_app_setup(*user_id, input, ctx, true).await?;
         let now = self.clock.now();
         self.audit(
             AuditKind::SignedIn,

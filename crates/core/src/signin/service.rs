@@ -179,11 +179,10 @@ impl SignInService {
         let Some(token) = ctx.device_token.as_deref() else {
             return Ok(false);
         };
-        let owner = self
+        Ok(self
             .store
-            .device_use(&device_token_hash(token), self.clock.now())
-            .await?;
-        Ok(owner == Some(user))
+            .device_use(&device_token_hash(token), user, self.clock.now())
+            .await?)
     }
 
     /// "Don't ask again on this device": a new token for this browser (returned once; only its

@@ -119,6 +119,35 @@ impl SignInService {
         })
     }
 
+    /// For codes without a per-code counter (authenticator apps): takes one of the account's
+    /// allowed failures before the code is checked, atomically, so parallel guesses cannot
+    /// pass the limit together. A right code gives it back (the count is cleared).
+    pub(super) async fn reserve_attempt(
+        &self,
+        user_id: UserId,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        let now = self.clock.now();
+        let policy = &self.policy.code;
+        let reserved = self
+            .store
+            .failure_reserve(
+                &code_failure_key(user_id),
+                now,
+                now.minus_secs(policy.failure_window_secs),
+                policy.max_failures_per_account,
+            )
+            .await?;
+        if reserved {
+            return Ok(());
+        }
+        self.refuse_when_locked(user_id, ctx).await?;
+        // Not locked by the count any more (it aged out meanwhile): one more try is fair.
+        Err(SignInError::AccountLocked {
+            retry_after_secs: 1,
+        })
+    }
+
     async fn complete(
         &self,
         user_id: UserId,

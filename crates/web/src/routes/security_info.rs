@@ -273,10 +273,14 @@ pub async fn post_app_start(
 }
 
 pub async fn get_app_setup(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let (session, user, _) = match signed_in(&app, &ctx).await? {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
+    // The secret is shown only to a session that could have started the set-up itself.
+    if !fresh {
+        return Ok(see_other(&app, &session, HERE));
+    }
     app_setup_page(&app, &ctx, &session, user, StatusCode::OK, None).await
 }
 
@@ -333,10 +337,13 @@ pub async fn setup_page(
 
 /// The set-up's QR code. Only its owner, signed in, gets it; never cached.
 pub async fn get_app_qr(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let (_, user, _) = match signed_in(&app, &ctx).await? {
+    let (_, user, fresh) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
         Err(_) => return Err(WebError::NotFound),
     };
+    if !fresh {
+        return Err(WebError::NotFound);
+    }
     qr_image(&app, user).await
 }
 
@@ -371,11 +378,25 @@ pub async fn post_app_confirm(
     ctx: Ctx,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, _) = match signed_in(&app, &ctx).await? {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
     session.check_csrf(&form.csrf)?;
+    if !fresh {
+        let error = t(ctx.lang, "security-not-fresh", &[]);
+        return page(
+            &app,
+            &ctx,
+            &session,
+            user,
+            false,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(error),
+        )
+        .await;
+    }
     let rc = request_context(&ctx);
     match app.signin.confirm_app(user, &form.code, &rc).await {
         Ok(_) => {
@@ -649,11 +670,25 @@ pub async fn post_phone_confirm(
     ctx: Ctx,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, _) = match signed_in(&app, &ctx).await? {
+    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
     session.check_csrf(&form.csrf)?;
+    if !fresh {
+        let error = t(ctx.lang, "security-not-fresh", &[]);
+        return page(
+            &app,
+            &ctx,
+            &session,
+            user,
+            false,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(error),
+        )
+        .await;
+    }
     let rc = request_context(&ctx);
     match app.signin.confirm_add_phone(user, &form.code, &rc).await {
         Ok(_) => {

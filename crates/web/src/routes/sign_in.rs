@@ -103,7 +103,12 @@ pub async fn post_sign_in(
             &session,
         );
     }
-    let rc = request_context(&ctx);
+    let mut rc = request_context(&ctx);
+    // "Confirm it's you" before changing sign-in methods needs a real second factor: a
+    // remembered device does not stand in for it there.
+    if session.record.return_to.as_deref() == Some("/security-info") {
+        rc.device_token = None;
+    }
     let next = match app
         .signin
         .submit_password(&form.username, Secret::new(form.password.clone()), &rc)
