@@ -325,6 +325,12 @@ impl Wiring {
             trusted_proxies: config.trusted_proxy_addrs()?,
             metrics_allow: config.metrics_allow_addrs()?,
             demo_outbox,
+            geoip: match &config.geoip_database {
+                Some(path) => Some(Arc::new(
+                    tweestap_web::geo::GeoIp::open(path).map_err(anyhow::Error::msg)?,
+                )),
+                None => None,
+            },
             forward_auth: (!config.forward_auth.domains.is_empty()).then(|| {
                 tweestap_web::ForwardAuthConfig {
                     domains: config.forward_auth.domains.clone(),

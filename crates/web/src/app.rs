@@ -30,6 +30,8 @@ pub struct WebConfig {
     /// Reverse proxies ask tweestap whether a request may pass (nginx `auth_request`, Traefik
     /// `forwardAuth`, Caddy `forward_auth`).
     pub forward_auth: Option<ForwardAuthConfig>,
+    /// A location database for "approximate place" on the security-info page.
+    pub geoip: Option<std::sync::Arc<crate::geo::GeoIp>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -9,6 +9,7 @@ mod access_log;
 mod app;
 mod context;
 mod error;
+pub mod geo;
 pub mod i18n;
 pub mod passwords;
 mod qr;

@@ -40,6 +40,9 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// Who may read /metrics (IP addresses); loopback always may. Everyone else gets 404.
     pub metrics_allow: Vec<String>,
+    /// A MaxMind-format location database (GeoLite2 or DB-IP City/Country, .mmdb): recent
+    /// sign-ins then show an approximate place beside the address.
+    pub geoip_database: Option<PathBuf>,
     #[serde(skip_serializing)]
     pub policy: PolicySection,
     pub sms: SmsConfig,
@@ -67,6 +70,7 @@ impl Default for Config {
             help_url: None,
             trusted_proxies: Vec::new(),
             metrics_allow: Vec::new(),
+            geoip_database: None,
             policy: PolicySection::default(),
             sms: SmsConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
@@ -76,8 +80,9 @@ impl Default for Config {
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 15] = [
+const TOP_LEVEL_KEYS: [&str; 16] = [
     "listen",
+    "geoip_database",
     "secret_key_env",
     "public_url",
     "data_dir",

@@ -75,6 +75,7 @@ struct EventView {
     at: String,
     ok: bool,
     ip: String,
+    place: Option<String>,
     browser: Option<String>,
     what: String,
 }
@@ -172,6 +173,11 @@ async fn page(
         .map(|e| EventView {
             at: when(e.at),
             ok: e.outcome == "ok",
+            place: app
+                .config
+                .geoip
+                .as_ref()
+                .and_then(|g| g.place(e.ip.as_deref().unwrap_or(""), ctx.lang)),
             ip: e.ip.unwrap_or_default(),
             browser: e.user_agent.as_deref().map(crate::user_agent::describe),
             what: t(
