@@ -167,4 +167,15 @@ pub enum UserCommand {
     RemoveMethod { username: String, method: i64 },
     /// Forget every device the user ticked "don't ask again" on (a lost laptop).
     ForgetDevices { username: String },
+    /// Issue a temporary access pass: after the password it stands in for the second factor,
+    /// so a user who lost their phone can register a new method. Shown once.
+    Tap {
+        username: String,
+        /// How long it works: e.g. 30m, 1h, 2d (default 1h).
+        #[arg(long, default_value = "1h")]
+        valid: String,
+        /// It works for one sign-in only.
+        #[arg(long)]
+        once: bool,
+    },
 }

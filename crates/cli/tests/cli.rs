@@ -716,3 +716,40 @@ fn a_lost_secret_key_stops_the_server_instead_of_sealing_with_a_new_one() {
         .unwrap();
     ok(&out);
 }
+
+#[test]
+fn the_helpdesk_issues_a_temporary_access_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let c = config.as_str();
+    ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "jan",
+            "--display-name",
+            "Jan",
+            "--password-stdin",
+        ],
+        Some("a good password\n"),
+    ));
+    let out = ok(&tweestap(
+        dir.path(),
+        &[
+            "--config", c, "user", "tap", "jan", "--valid", "2h", "--once",
+        ],
+        None,
+    ));
+    assert!(out.contains("Temporary access pass for jan:"), "{out}");
+    assert!(out.contains("for one sign-in"), "{out}");
+    let bad = tweestap(
+        dir.path(),
+        &["--config", c, "user", "tap", "jan", "--valid", "5x"],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("s, m, h or d"));
+}

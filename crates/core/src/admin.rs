@@ -320,6 +320,45 @@ impl AdminService {
         Ok(phone)
     }
 
+    /// Issues a temporary access pass (shown once; only its hash is kept): after the
+    /// password it stands in for the second factor until `valid_secs` have passed (or once).
+    pub async fn issue_access_pass(
+        &self,
+        username: &str,
+        valid_secs: i64,
+        once: bool,
+    ) -> Result<(String, crate::domain::Timestamp), AdminError> {
+        let (user, _) = self.find(username).await?;
+        let mut bytes = [0u8; 10];
+        self.entropy.fill(&mut bytes);
+        let plain = crate::domain::base32(&bytes);
+        let pass = plain
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("-");
+        let now = self.clock.now();
+        let expires = now.plus_secs(valid_secs);
+        self.store
+            .access_pass_add(
+                user.id,
+                &crate::signin::pass_hash(&pass),
+                now,
+                expires,
+                once,
+            )
+            .await?;
+        self.audit(
+            AuditKind::AccessPassIssued,
+            Some(user.id),
+            Some(user.username.as_str()),
+            Some(format!("valid_secs={valid_secs} once={once}")),
+        )
+        .await?;
+        Ok((pass, expires))
+    }
+
     /// Forgets every remembered device of the user (a lost laptop); returns how many.
     pub async fn forget_devices(&self, username: &str) -> Result<u64, AdminError> {
         let (user, _) = self.find(username).await?;

@@ -295,4 +295,61 @@ impl MethodStore for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn access_pass_add(
+        &self,
+        user: UserId,
+        pass_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+        once: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_passes (user_id, pass_hash, created_at, expires_at, once) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(user.0)
+        .bind(pass_hash)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .bind(once)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn access_pass_live(&self, user: UserId, now: Timestamp) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM access_passes
+             WHERE user_id = ? AND expires_at > ? AND (once = 0 OR used_at IS NULL)",
+        )
+        .bind(user.0)
+        .bind(now.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?
+        .try_get("n")
+        .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    async fn access_pass_use(
+        &self,
+        user: UserId,
+        pass_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE access_passes SET used_at = ?
+             WHERE user_id = ? AND pass_hash = ? AND expires_at > ? AND (once = 0 OR used_at IS NULL)",
+        )
+        .bind(now.0)
+        .bind(user.0)
+        .bind(pass_hash)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -70,6 +70,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "audit user agent",
         include_str!("../migrations/sqlite/0013_audit_user_agent.sql"),
     ),
+    (
+        14,
+        "access passes",
+        include_str!("../migrations/sqlite/0014_access_passes.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

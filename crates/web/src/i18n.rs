@@ -177,6 +177,7 @@ mod tests {
             include_str!("../templates/app_setup.html"),
             include_str!("../templates/app_invite.html"),
             include_str!("../templates/phone_add.html"),
+            include_str!("../templates/access_pass.html"),
         ];
         for src in templates {
             for piece in src.split("t(\"").skip(1) {

@@ -49,6 +49,10 @@ const PAGES: &[(&str, &str)] = &[
         "phone_add.html",
         include_str!("../templates/phone_add.html"),
     ),
+    (
+        "access_pass.html",
+        include_str!("../templates/access_pass.html"),
+    ),
 ];
 
 impl Templates {

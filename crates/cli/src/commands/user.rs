@@ -134,6 +134,20 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 println!("{username} was not blocked.");
             }
         }
+        UserCommand::Tap {
+            username,
+            valid,
+            once,
+        } => {
+            let secs = duration_secs(&valid)?;
+            let (pass, until) = admin.issue_access_pass(&username, secs, once).await?;
+            println!("Temporary access pass for {username}: {pass}");
+            println!(
+                "Valid until {}{}. Shown only now; tweestap keeps only its hash.",
+                iso(until.0),
+                if once { ", for one sign-in" } else { "" }
+            );
+        }
         UserCommand::ForgetDevices { username } => {
             let removed = admin.forget_devices(&username).await?;
             println!(
@@ -321,4 +335,27 @@ async fn import(admin: &AdminService, file: &Path) -> anyhow::Result<()> {
     bar.finish_and_clear();
     println!("Imported {count} account(s).");
     Ok(())
+}
+
+/// "30m", "1h", "2d" or plain seconds; at most 30 days.
+fn duration_secs(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--valid {text:?}: write e.g. 30m, 1h or 2d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => anyhow::bail!("--valid {text:?}: the unit is s, m, h or d (e.g. 1h)"),
+    };
+    if secs <= 0 || secs > 30 * 86_400 {
+        anyhow::bail!("--valid {text:?}: between 1 second and 30 days");
+    }
+    Ok(secs)
 }

@@ -71,6 +71,26 @@ pub trait MethodStore: Send + Sync {
     async fn app_invite_skips(&self, user: UserId) -> Result<u32, StoreError>;
     async fn app_invite_skip(&self, user: UserId) -> Result<(), StoreError>;
 
+    // Temporary access passes.
+    async fn access_pass_add(
+        &self,
+        user: UserId,
+        pass_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+        once: bool,
+    ) -> Result<(), StoreError>;
+    /// Whether the user holds a live pass (to offer it at sign-in).
+    async fn access_pass_live(&self, user: UserId, now: Timestamp) -> Result<bool, StoreError>;
+    /// Uses a pass of this user, atomically: `false` when it is unknown, someone else's,
+    /// expired, or a one-time pass used already.
+    async fn access_pass_use(
+        &self,
+        user: UserId,
+        pass_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
     // Remembered devices.
     async fn device_add(&self, device: &NewDevice) -> Result<(), StoreError>;
     /// Whether a live device token belongs to this user; marks it used when it does.

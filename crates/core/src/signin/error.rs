@@ -54,6 +54,8 @@ pub enum SignInError {
     LastMethod,
     #[error("this phone is registered already")]
     PhoneAlreadyAdded,
+    #[error("wrong or expired access pass")]
+    WrongAccessPass,
     #[error("the code has expired")]
     CodeExpired,
     #[error("the code was already used or replaced by a newer one")]

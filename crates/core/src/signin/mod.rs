@@ -1,6 +1,7 @@
 //! The sign-in: a state machine kept on the server (so no step can be skipped by typing a URL)
 //! and the use cases that move it forward.
 
+mod access_pass;
 mod add_phone;
 mod app;
 mod code_check;
@@ -12,6 +13,7 @@ mod service;
 mod state;
 mod verify;
 
+pub use access_pass::{normalize_pass, pass_hash};
 pub use app::{APP_SETUP_SECS, AppSetup};
 pub use code_check::{CodeCheck, check_code};
 pub use error::{SendRefusal, SignInError};

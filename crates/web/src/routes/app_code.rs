@@ -215,3 +215,67 @@ pub async fn post_register_app_code(
         }
     }
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PassForm {
+    csrf: String,
+    pass: String,
+}
+
+/// The helpdesk's temporary access pass instead of the second factor.
+pub async fn get_access_pass(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    if !app
+        .signin
+        .access_pass_offered(&session.record.state)
+        .await
+        .map_err(super::internal)?
+    {
+        return Ok(to_current_step(&app, &session));
+    }
+    session.save(&app).await?;
+    render(
+        &app,
+        &ctx,
+        &session,
+        StatusCode::OK,
+        "access_pass.html",
+        context! {},
+    )
+}
+
+pub async fn post_access_pass(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<PassForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    match app
+        .signin
+        .verify_access_pass(&session.record.state, &form.pass, &request_context(&ctx))
+        .await
+    {
+        Ok(next) => {
+            session.record.state = next;
+            // Straight to registering a new method.
+            session.record.return_to = Some("/security-info".to_string());
+            session.rotate(&app).await?;
+            Ok(to_current_step(&app, &session))
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(SignInError::WrongStep) => Ok(to_current_step(&app, &session)),
+        Err(e) => {
+            let (status, error) = describe(ctx.lang, &e)?;
+            render(
+                &app,
+                &ctx,
+                &session,
+                status,
+                "access_pass.html",
+                context! { error },
+            )
+        }
+    }
+}

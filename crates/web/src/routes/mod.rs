@@ -50,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sign-in/phone/app", post(app_code::post_register_app))
         .route(
+            "/sign-in/pass",
+            get(app_code::get_access_pass).post(app_code::post_access_pass),
+        )
+        .route(
             "/sign-in/app-setup",
             get(app_code::get_register_app).post(app_code::post_register_app_code),
         )
@@ -348,6 +352,7 @@ pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String),
         E::WrongAppCode => (unprocessable, t(lang, "error-app-code-wrong", &[])),
         E::LastMethod => (unprocessable, t(lang, "error-last-method", &[])),
         E::PhoneAlreadyAdded => (unprocessable, t(lang, "error-phone-already-added", &[])),
+        E::WrongAccessPass => (unprocessable, t(lang, "error-access-pass", &[])),
         E::CodeExpired => (unprocessable, t(lang, "error-code-expired", &[])),
         E::CodeUsed => (unprocessable, t(lang, "error-code-used", &[])),
         E::CodeExhausted => (unprocessable, t(lang, "error-code-exhausted", &[])),

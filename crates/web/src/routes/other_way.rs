@@ -52,13 +52,18 @@ async fn render_chooser(
             },
         })
         .collect();
+    let pass_offered = app
+        .signin
+        .access_pass_offered(&session.record.state)
+        .await
+        .map_err(super::internal)?;
     render(
         app,
         ctx,
         session,
         status,
         "other_way.html",
-        context! { methods, error, help_url => app.config.help_url.clone() },
+        context! { methods, error, pass_offered, help_url => app.config.help_url.clone() },
     )
 }
 
