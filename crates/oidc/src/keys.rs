@@ -150,6 +150,16 @@ impl SigningKey {
         &self.pkcs8
     }
 
+    /// An ES256 key's public point, uncompressed (0x04 ‖ X ‖ Y): what VAPID's `k=` carries.
+    pub fn public_point(&self) -> Option<Vec<u8>> {
+        let coordinate = |name: &str| URL_SAFE_NO_PAD.decode(self.jwk.get(name)?.as_str()?).ok();
+        let (x, y) = (coordinate("x")?, coordinate("y")?);
+        let mut point = vec![4u8];
+        point.extend_from_slice(&x);
+        point.extend_from_slice(&y);
+        (point.len() == 65).then_some(point)
+    }
+
     /// The public key as a JWK (RFC 7517), as published in the JWKS.
     pub fn public_jwk(&self) -> serde_json::Value {
         self.jwk.clone()
