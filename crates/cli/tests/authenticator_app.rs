@@ -48,7 +48,11 @@ fn oathtool(secret: &str, app: &TestApp) -> String {
 
 /// Scans the set-up page's QR code like a phone camera would; returns the otpauth URI.
 async fn scan_qr(browser: &mut Browser) -> String {
-    let image = browser.get_bytes("/security-info/app/qr.png").await;
+    scan_qr_at(browser, "/security-info/app/qr.png").await
+}
+
+async fn scan_qr_at(browser: &mut Browser, path: &str) -> String {
+    let image = browser.get_bytes(path).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qr.png");
     std::fs::write(&path, image).unwrap();
@@ -280,15 +284,7 @@ async fn the_registration_interrupt_can_set_up_an_app_instead_of_a_phone() {
     let page = browser.post("/sign-in/phone/app", &[]).await;
     page.assert_redirect("/sign-in/app-setup");
     browser.open("/sign-in/app-setup").await;
-    let image = browser.get_bytes("/sign-in/app-setup/qr.png").await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("qr.png"), image).unwrap();
-    let out = Command::new("zbarimg")
-        .args(["--raw", "-q"])
-        .arg(dir.path().join("qr.png"))
-        .output()
-        .unwrap();
-    let uri = String::from_utf8(out.stdout).unwrap();
+    let uri = scan_qr_at(&mut browser, "/sign-in/app-setup/qr.png").await;
     let secret = support::oidc::param(uri.trim(), "secret").unwrap();
     // Nothing is registered and nobody is signed in before the first code.
     assert_eq!(app.methods_of("nieuw").await, 0);
@@ -597,15 +593,7 @@ async fn the_interrupt_adds_an_app_only_as_the_first_method() {
     browser.open("/sign-in/phone").await;
     browser.post("/sign-in/phone/app", &[]).await;
     browser.open("/sign-in/app-setup").await;
-    let image = browser.get_bytes("/sign-in/app-setup/qr.png").await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("qr.png"), image).unwrap();
-    let out = Command::new("zbarimg")
-        .args(["--raw", "-q"])
-        .arg(dir.path().join("qr.png"))
-        .output()
-        .unwrap();
-    let uri = String::from_utf8(out.stdout).unwrap();
+    let uri = scan_qr_at(&mut browser, "/sign-in/app-setup/qr.png").await;
     let secret = support::oidc::param(uri.trim(), "secret").unwrap();
     // Meanwhile the account got a method (the helpdesk pre-registered the phone).
     app.admin.set_phone("nieuw", "+31612345678").await.unwrap();

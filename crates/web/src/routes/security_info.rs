@@ -54,6 +54,62 @@ async fn signed_in(
     }
 }
 
+/// For the forms that change methods: signed in, the form's own, and a second factor from
+/// the last minutes. `Err` is the response to give instead (the sign-in, or this page
+/// saying to confirm it's you first).
+async fn changing(
+    app: &AppState,
+    ctx: &Ctx,
+    csrf: &str,
+) -> Result<Result<(Session, UserId), Response>, WebError> {
+    let (session, user, fresh) = match signed_in(app, ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(Err(response)),
+    };
+    session.check_csrf(csrf)?;
+    if !fresh {
+        let error = t(ctx.lang, "security-not-fresh", &[]);
+        let response = page(
+            app,
+            ctx,
+            &session,
+            user,
+            false,
+            StatusCode::FORBIDDEN,
+            None,
+            Some(error),
+        )
+        .await?;
+        return Ok(Err(response));
+    }
+    Ok(Ok((session, user)))
+}
+
+/// Tells the account's phones about a change: an addition (`None`: to the phones it has now)
+/// or a removal (to the phones it had before it).
+async fn announce(
+    app: &AppState,
+    ctx: &Ctx,
+    user: UserId,
+    removed_from: Option<&[tweestap_core::PhoneNumber]>,
+) -> Result<(), WebError> {
+    let text = crate::sms_text::methods_changed(
+        ctx.lang,
+        &app.config.organisation,
+        removed_from.is_none(),
+    );
+    let rc = request_context(ctx);
+    match removed_from {
+        None => app.signin.announce_change(user, &text, &rc).await,
+        Some(phones) => {
+            app.signin
+                .announce_change_to(user, phones, &text, &rc)
+                .await
+        }
+    }
+    .map_err(super::internal)
+}
+
 #[derive(Serialize)]
 struct MethodView {
     id: i64,
@@ -250,25 +306,10 @@ pub async fn post_app_start(
     ctx: Ctx,
     Form(form): Form<StartForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
-    session.check_csrf(&form.csrf)?;
-    if !fresh {
-        let error = t(ctx.lang, "security-not-fresh", &[]);
-        return page(
-            &app,
-            &ctx,
-            &session,
-            user,
-            false,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(error),
-        )
-        .await;
-    }
     let label = if form.label.trim().is_empty() {
         t(ctx.lang, "security-app-default-name", &[])
     } else {
@@ -387,33 +428,14 @@ pub async fn post_app_confirm(
     ctx: Ctx,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
-    session.check_csrf(&form.csrf)?;
-    if !fresh {
-        let error = t(ctx.lang, "security-not-fresh", &[]);
-        return page(
-            &app,
-            &ctx,
-            &session,
-            user,
-            false,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(error),
-        )
-        .await;
-    }
     let rc = request_context(&ctx);
     match app.signin.confirm_app(user, &form.code, &rc).await {
         Ok(_) => {
-            let text = crate::sms_text::methods_changed(ctx.lang, &app.config.organisation, true);
-            app.signin
-                .announce_change(user, &text, &rc)
-                .await
-                .map_err(super::internal)?;
+            announce(&app, &ctx, user, None).await?;
             // Set up from the invitation during a sign-in: on to where the user was going.
             let mut session = session;
             if let Some(next) = session.record.return_to.take() {
@@ -443,43 +465,24 @@ pub async fn post_remove(
     ctx: Ctx,
     Form(form): Form<RemoveForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
-    session.check_csrf(&form.csrf)?;
-    if !fresh {
-        let error = t(ctx.lang, "security-not-fresh", &[]);
-        return page(
-            &app,
-            &ctx,
-            &session,
-            user,
-            false,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(error),
-        )
-        .await;
-    }
     let Ok(id) = form.method.parse::<i64>() else {
         return Ok(see_other(&app, &session, HERE));
     };
     let rc = request_context(&ctx);
     match app.signin.remove_method(user, MethodId(id), &rc).await {
         Ok(phones) => {
-            let text = crate::sms_text::methods_changed(ctx.lang, &app.config.organisation, false);
-            app.signin
-                .announce_change_to(user, &phones, &text, &rc)
-                .await
-                .map_err(super::internal)?;
+            announce(&app, &ctx, user, Some(&phones)).await?;
             Ok(see_other(&app, &session, "/security-info?notice=removed"))
         }
         Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(e) => {
             let (status, error) = describe(ctx.lang, &e)?;
-            page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
+            page(&app, &ctx, &session, user, true, status, None, Some(error)).await
         }
     }
 }
@@ -596,25 +599,10 @@ pub async fn post_phone_start(
     ctx: Ctx,
     Form(form): Form<PhoneForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
-    session.check_csrf(&form.csrf)?;
-    if !fresh {
-        let error = t(ctx.lang, "security-not-fresh", &[]);
-        return page(
-            &app,
-            &ctx,
-            &session,
-            user,
-            false,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(error),
-        )
-        .await;
-    }
     let text = super::sms_text(&app, ctx.lang);
     match app
         .signin
@@ -631,11 +619,11 @@ pub async fn post_phone_start(
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(SignInError::NotSent(refusal)) => {
             let (status, error) = super::refusal_message(ctx.lang, refusal);
-            page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
+            page(&app, &ctx, &session, user, true, status, None, Some(error)).await
         }
         Err(e) => {
             let (status, error) = describe(ctx.lang, &e)?;
-            page(&app, &ctx, &session, user, fresh, status, None, Some(error)).await
+            page(&app, &ctx, &session, user, true, status, None, Some(error)).await
         }
     }
 }
@@ -679,33 +667,14 @@ pub async fn post_phone_confirm(
     ctx: Ctx,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
-    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
+    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
-    session.check_csrf(&form.csrf)?;
-    if !fresh {
-        let error = t(ctx.lang, "security-not-fresh", &[]);
-        return page(
-            &app,
-            &ctx,
-            &session,
-            user,
-            false,
-            StatusCode::FORBIDDEN,
-            None,
-            Some(error),
-        )
-        .await;
-    }
     let rc = request_context(&ctx);
     match app.signin.confirm_add_phone(user, &form.code, &rc).await {
         Ok(_) => {
-            let text = crate::sms_text::methods_changed(ctx.lang, &app.config.organisation, true);
-            app.signin
-                .announce_change(user, &text, &rc)
-                .await
-                .map_err(super::internal)?;
+            announce(&app, &ctx, user, None).await?;
             Ok(see_other(
                 &app,
                 &session,
