@@ -13,6 +13,7 @@
 //! - [`ports`]: the traits adapters implement.
 
 pub mod admin;
+pub mod approval;
 pub mod audit;
 pub mod clients;
 pub mod domain;
