@@ -142,7 +142,7 @@ pub fn may_start(
 /// The number for the screen, and the three the phone offers (distinct, 10 to 99, the right
 /// one at a random place).
 pub fn numbers(entropy: &dyn Entropy) -> (u8, [u8; 3]) {
-    let mut pick = || {
+    let pick = || {
         let mut b = [0u8; 1];
         // Rejection sampling: 90 values, no modulo bias.
         loop {
