@@ -1,20 +1,31 @@
 //! The security-info page: a signed-in user's own sign-in methods. Adding or removing one
 //! needs a recent second-factor sign-in, and every change is announced by SMS and audited.
+//!
+//! `app` sets up authenticator apps, `phone` adds phones, `invite` asks SMS users to use an
+//! app; this module has the page itself, removal, the default, devices and what they share.
+
+mod app;
+mod invite;
+mod phone;
+
+pub use app::{get_app_qr, get_app_setup, post_app_confirm, post_app_start, qr_image, setup_page};
+pub use invite::{get_invite, post_invite_skip};
+pub use phone::{get_phone_code, post_phone_confirm, post_phone_start};
 
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tweestap_core::oidc::has_mfa;
 use tweestap_core::signin::{Page, SignInError, SignInState};
 use tweestap_core::{MethodId, MethodKind, UserId};
 
-use super::{CsrfForm, describe, page_url, render, request_context, see_other};
 use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::t;
+use crate::routes::{CsrfForm, describe, page_url, render, request_context, see_other};
 use crate::session::Session;
 
 const HERE: &str = "/security-info";
@@ -107,7 +118,7 @@ async fn announce(
                 .await
         }
     }
-    .map_err(super::internal)
+    .map_err(crate::routes::internal)
 }
 
 #[derive(Serialize)]
@@ -208,7 +219,7 @@ async fn page(
         .iter()
         .map(|m| MethodView {
             id: m.id.0,
-            phone: m.phone().map(super::display_phone),
+            phone: m.phone().map(crate::routes::display_phone),
             app: match &m.kind {
                 MethodKind::Totp { label, .. } => Some(label.clone()),
                 MethodKind::Sms { .. } => None,
@@ -267,7 +278,8 @@ async fn page(
             last_used: d.last_used_at.map(when),
         })
         .collect();
-    let countries = super::register::country_options(app, ctx.lang, &app.policy.default_country);
+    let countries =
+        crate::routes::register::country_options(app, ctx.lang, &app.policy.default_country);
     render(
         app,
         ctx,
@@ -292,165 +304,6 @@ pub async fn post_verify(
     session.record.return_to = Some(HERE.to_string());
     session.save(&app).await?;
     Ok(see_other(&app, &session, page_url(Page::SignIn)))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct StartForm {
-    csrf: String,
-    label: String,
-}
-
-pub async fn post_app_start(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<StartForm>,
-) -> Result<Response, WebError> {
-    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    let label = if form.label.trim().is_empty() {
-        t(ctx.lang, "security-app-default-name", &[])
-    } else {
-        form.label
-    };
-    app.signin
-        .start_app_setup(user, &label)
-        .await
-        .map_err(super::internal)?;
-    Ok(see_other(&app, &session, "/security-info/app"))
-}
-
-pub async fn get_app_setup(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let (session, user, fresh) = match signed_in(&app, &ctx).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    // The secret is shown only to a session that could have started the set-up itself.
-    if !fresh {
-        return Ok(see_other(&app, &session, HERE));
-    }
-    app_setup_page(&app, &ctx, &session, user, StatusCode::OK, None).await
-}
-
-async fn app_setup_page(
-    app: &AppState,
-    ctx: &Ctx,
-    session: &Session,
-    user: UserId,
-    status: StatusCode,
-    error: Option<String>,
-) -> Result<Response, WebError> {
-    let Some(setup) = app.signin.app_setup(user).await.map_err(super::internal)? else {
-        return Ok(see_other(app, session, HERE));
-    };
-    setup_page(app, ctx, session, user, &setup, status, error, false).await
-}
-
-/// The QR code, the key for typing and the form for the first code (also used by the
-/// registration interrupt, with `registering`).
-#[allow(clippy::too_many_arguments)]
-pub async fn setup_page(
-    app: &AppState,
-    ctx: &Ctx,
-    session: &Session,
-    user: UserId,
-    setup: &tweestap_core::signin::AppSetup,
-    status: StatusCode,
-    error: Option<String>,
-    registering: bool,
-) -> Result<Response, WebError> {
-    let account = app
-        .store
-        .user_by_id(user)
-        .await?
-        .map(|u| u.username.as_str().to_string())
-        .unwrap_or_default();
-    render(
-        app,
-        ctx,
-        session,
-        status,
-        "app_setup.html",
-        context! {
-            secret => setup.secret.for_typing(),
-            uri => setup.secret.otpauth_uri(&app.config.organisation, &account),
-            label => setup.label.clone(),
-            error,
-            registering,
-            qr => if registering { "/sign-in/app-setup/qr.png" } else { "/security-info/app/qr.png" },
-            action => if registering { "/sign-in/app-setup" } else { "/security-info/app/confirm" },
-        },
-    )
-}
-
-/// The set-up's QR code. Only its owner, signed in, gets it; never cached.
-pub async fn get_app_qr(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let (_, user, fresh) = match signed_in(&app, &ctx).await? {
-        Ok(v) => v,
-        Err(_) => return Err(WebError::NotFound),
-    };
-    if !fresh {
-        return Err(WebError::NotFound);
-    }
-    qr_image(&app, user).await
-}
-
-/// The QR code (PNG) of a user's app set-up in progress.
-pub async fn qr_image(app: &AppState, user: UserId) -> Result<Response, WebError> {
-    let setup = app
-        .signin
-        .app_setup(user)
-        .await
-        .map_err(super::internal)?
-        .ok_or(WebError::NotFound)?;
-    let account = app
-        .store
-        .user_by_id(user)
-        .await?
-        .map(|u| u.username.as_str().to_string())
-        .unwrap_or_default();
-    let image = crate::qr::png(&setup.secret.otpauth_uri(&app.config.organisation, &account))
-        .ok_or_else(|| WebError::Internal("QR code too large".into()))?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], image).into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct ConfirmForm {
-    csrf: String,
-    code: String,
-}
-
-pub async fn post_app_confirm(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<ConfirmForm>,
-) -> Result<Response, WebError> {
-    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    let rc = request_context(&ctx);
-    match app.signin.confirm_app(user, &form.code, &rc).await {
-        Ok(_) => {
-            announce(&app, &ctx, user, None).await?;
-            // Set up from the invitation during a sign-in: on to where the user was going.
-            let mut session = session;
-            if let Some(next) = session.record.return_to.take() {
-                session.save(&app).await?;
-                return Ok(see_other(&app, &session, &next));
-            }
-            Ok(see_other(&app, &session, "/security-info?notice=app-added"))
-        }
-        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
-        Err(SignInError::Store(e)) => Err(e.into()),
-        Err(e) => {
-            let (status, error) = describe(ctx.lang, &e)?;
-            app_setup_page(&app, &ctx, &session, user, status, Some(error)).await
-        }
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -508,7 +361,7 @@ pub async fn post_default(
     {
         Ok(()) => Ok(see_other(&app, &session, "/security-info?notice=default")),
         Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
-        Err(e) => Err(super::internal(e)),
+        Err(e) => Err(crate::routes::internal(e)),
     }
 }
 
@@ -536,156 +389,14 @@ pub async fn post_forget_device(
     app.signin
         .forget_device(user, id, &request_context(&ctx))
         .await
-        .map_err(super::internal)?;
+        .map_err(crate::routes::internal)?;
     Ok(see_other(&app, &session, "/security-info?notice=device"))
 }
 
-/// The invitation, after a sign-in by SMS, to use an authenticator app from now on.
-pub async fn get_invite(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let (session, _, _) = match signed_in(&app, &ctx).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    let Some(left) = app
-        .signin
-        .app_invitation(&session.record.state)
-        .await
-        .map_err(super::internal)?
-    else {
-        return Ok(super::to_current_step(&app, &session));
-    };
-    render(
-        &app,
-        &ctx,
-        &session,
-        StatusCode::OK,
-        "app_invite.html",
-        context! { left },
-    )
-}
-
-pub async fn post_invite_skip(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, WebError> {
-    let (session, _, _) = match signed_in(&app, &ctx).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    session.check_csrf(&form.csrf)?;
-    let skipped = app
-        .signin
-        .skip_app_invitation(&session.record.state, &request_context(&ctx))
-        .await
-        .map_err(super::internal)?;
-    if !skipped {
-        return Ok(see_other(&app, &session, "/security-info/invite"));
-    }
-    Ok(super::to_current_step(&app, &session))
-}
-
+/// The first code of a new app or phone.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct PhoneForm {
-    csrf: String,
-    country: String,
-    phone: String,
-}
-
-/// Add a phone: a code goes to the new number first.
-pub async fn post_phone_start(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<PhoneForm>,
-) -> Result<Response, WebError> {
-    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    let text = super::sms_text(&app, ctx.lang);
-    match app
-        .signin
-        .start_add_phone(
-            user,
-            &form.country,
-            &form.phone,
-            &request_context(&ctx),
-            &text,
-        )
-        .await
-    {
-        Ok(_) => Ok(see_other(&app, &session, "/security-info/phone")),
-        Err(SignInError::Store(e)) => Err(e.into()),
-        Err(SignInError::NotSent(refusal)) => {
-            let (status, error) = super::refusal_message(ctx.lang, refusal);
-            page(&app, &ctx, &session, user, true, status, None, Some(error)).await
-        }
-        Err(e) => {
-            let (status, error) = describe(ctx.lang, &e)?;
-            page(&app, &ctx, &session, user, true, status, None, Some(error)).await
-        }
-    }
-}
-
-pub async fn get_phone_code(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let (session, user, _) = match signed_in(&app, &ctx).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    phone_code_page(&app, &ctx, &session, user, StatusCode::OK, None).await
-}
-
-async fn phone_code_page(
-    app: &AppState,
-    ctx: &Ctx,
-    session: &Session,
-    user: UserId,
-    status: StatusCode,
-    error: Option<String>,
-) -> Result<Response, WebError> {
-    let Some(phone) = app
-        .signin
-        .adding_phone(user)
-        .await
-        .map_err(super::internal)?
-    else {
-        return Ok(see_other(app, session, HERE));
-    };
-    render(
-        app,
-        ctx,
-        session,
-        status,
-        "phone_add.html",
-        context! { phone => super::display_phone(&phone), error },
-    )
-}
-
-pub async fn post_phone_confirm(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<ConfirmForm>,
-) -> Result<Response, WebError> {
-    let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
-        Ok(v) => v,
-        Err(response) => return Ok(response),
-    };
-    let rc = request_context(&ctx);
-    match app.signin.confirm_add_phone(user, &form.code, &rc).await {
-        Ok(_) => {
-            announce(&app, &ctx, user, None).await?;
-            Ok(see_other(
-                &app,
-                &session,
-                "/security-info?notice=phone-added",
-            ))
-        }
-        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
-        Err(SignInError::Store(e)) => Err(e.into()),
-        Err(e) => {
-            let (status, error) = describe(ctx.lang, &e)?;
-            phone_code_page(&app, &ctx, &session, user, status, Some(error)).await
-        }
-    }
+pub struct ConfirmForm {
+    pub(super) csrf: String,
+    pub(super) code: String,
 }
