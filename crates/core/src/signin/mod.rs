@@ -6,6 +6,7 @@ mod add_phone;
 mod app;
 mod code_check;
 mod error;
+mod manage;
 mod request;
 mod send;
 mod send_limits;

@@ -1,0 +1,194 @@
+//! What a signed-in user does with their methods beyond adding one: removing one, choosing
+//! the default, and the SMS that announces every change; and the invitation to use an app.
+
+use crate::audit::AuditKind;
+use crate::domain::{Method, MethodId, MethodKind, UserId};
+
+use super::{RequestContext, SignInError, SignInService, SignInState};
+
+impl SignInService {
+    /// Tells the account's phone that its sign-in methods changed, so a thief who got in
+    /// cannot quietly add their own. (Sent even while texts are blocked by a report: this is
+    /// the owner's alarm.)
+    pub async fn announce_change(
+        &self,
+        user: UserId,
+        text: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        let phones: Vec<_> = self
+            .store
+            .methods(user)
+            .await?
+            .iter()
+            .filter_map(|m| m.phone().cloned())
+            .collect();
+        self.announce_change_to(user, &phones, text, ctx).await
+    }
+
+    /// Like [`SignInService::announce_change`], to the given phones (after a removal: the
+    /// phones the account had before it, the removed one included).
+    pub async fn announce_change_to(
+        &self,
+        user: UserId,
+        phones: &[crate::domain::PhoneNumber],
+        text: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        let now = self.clock.now();
+        for phone in phones {
+            let reference = crate::ports::random_hex(self.entropy.as_ref(), 8);
+            let mut nonce = [0u8; 12];
+            self.entropy.fill(&mut nonce);
+            self.store
+                .sms_enqueue_notice(&crate::ports::NewQueuedSms {
+                    reference: reference.clone(),
+                    user_id: Some(user),
+                    phone: phone.clone(),
+                    sealed_text: self
+                        .keys
+                        .seal
+                        .seal(text.as_bytes(), reference.as_bytes(), nonce),
+                    network: Some(ctx.network()),
+                    report_token_hash: None,
+                    created_at: now,
+                    expires_at: now.plus_secs(24 * 3600),
+                })
+                .await?;
+            self.audit(
+                AuditKind::MethodChangeAnnounced,
+                "ok",
+                Some(user),
+                None,
+                ctx,
+                Some(format!("to={} ref={reference}", phone.masked())),
+            )
+            .await?;
+        }
+        self.sms_queue.wake();
+        Ok(())
+    }
+
+    /// Removes one of the user's methods; never the last one when the policy requires a
+    /// second factor.
+    /// Returns the phones the account had before, to announce the removal to.
+    pub async fn remove_method(
+        &self,
+        user: UserId,
+        method: MethodId,
+        ctx: &RequestContext,
+    ) -> Result<Vec<crate::domain::PhoneNumber>, SignInError> {
+        let methods = self.store.methods(user).await?;
+        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
+        let Some(target) = methods.iter().find(|m| m.id == method) else {
+            return Err(SignInError::WrongStep);
+        };
+        if methods.len() == 1 && self.policy.mfa == crate::policy::MfaRequirement::Required {
+            return Err(SignInError::LastMethod);
+        }
+        let what = match &target.kind {
+            MethodKind::Sms { phone } => format!("method=sms phone={}", phone.masked()),
+            MethodKind::Totp { label, .. } => format!("method=app label={label}"),
+        };
+        let keep_one = self.policy.mfa == crate::policy::MfaRequirement::Required;
+        if !self.store.method_remove(user, method, keep_one).await? {
+            // Another tab removed the other one meanwhile: this is the last one now.
+            let still_there = self
+                .store
+                .methods(user)
+                .await?
+                .iter()
+                .any(|m| m.id == method);
+            return Err(if still_there {
+                SignInError::LastMethod
+            } else {
+                SignInError::WrongStep
+            });
+        }
+        self.audit(
+            AuditKind::MethodRemoved,
+            "ok",
+            Some(user),
+            None,
+            ctx,
+            Some(what),
+        )
+        .await?;
+        Ok(phones)
+    }
+
+    /// The user's choice of the method to be asked for first.
+    pub async fn set_default_method(
+        &self,
+        user: UserId,
+        method: MethodId,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        if !self.store.method_set_default(user, method).await? {
+            return Err(SignInError::WrongStep);
+        }
+        self.audit(
+            AuditKind::MethodDefaultSet,
+            "ok",
+            Some(user),
+            None,
+            ctx,
+            Some(format!("method_id={}", method.0)),
+        )
+        .await
+    }
+
+    /// Whether to invite this user, just signed in by SMS, to use an app instead; and how
+    /// many "not now"s they have left.
+    pub async fn app_invitation(&self, state: &SignInState) -> Result<Option<u32>, SignInError> {
+        let campaign = &self.policy.app_campaign;
+        let SignInState::SignedIn {
+            user_id,
+            amr,
+            just_registered: false,
+            ..
+        } = state
+        else {
+            return Ok(None);
+        };
+        if !campaign.enabled || !amr.iter().any(|m| m == "sms") {
+            return Ok(None);
+        }
+        if self
+            .store
+            .methods(*user_id)
+            .await?
+            .iter()
+            .any(Method::is_app)
+        {
+            return Ok(None);
+        }
+        let skips = self.store.app_invite_skips(*user_id).await?;
+        Ok(Some(campaign.skips_allowed.saturating_sub(skips)))
+    }
+
+    /// "Not now" — refused once the allowed number is used up.
+    pub async fn skip_app_invitation(
+        &self,
+        state: &SignInState,
+        ctx: &RequestContext,
+    ) -> Result<bool, SignInError> {
+        match self.app_invitation(state).await? {
+            Some(left) if left > 0 => {
+                let user = state.signed_in_user().ok_or(SignInError::WrongStep)?;
+                self.store.app_invite_skip(user).await?;
+                self.audit(
+                    AuditKind::AppInviteSkipped,
+                    "ok",
+                    Some(user),
+                    None,
+                    ctx,
+                    Some(format!("left={}", left - 1)),
+                )
+                .await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
