@@ -33,6 +33,13 @@ pub enum AuditKind {
     ConsentGiven,
     /// A used code or refresh token came back: its family was revoked.
     TokenReplayed,
+    /// A push approval request went to the tweestap app, or was refused (caps, pause, block).
+    PushRequested,
+    /// The phone answered a push approval request.
+    PushAnswered,
+    /// "This wasn't me": push and SMS blocked, the account flagged for administrators.
+    PushReported,
+    AccountUnflagged,
 }
 
 impl AuditKind {
@@ -53,6 +60,10 @@ impl AuditKind {
             AuditKind::AppInviteSkipped => "campaign.app_skipped",
             AuditKind::AccessPassIssued => "admin.access_pass_issued",
             AuditKind::MethodChangeAnnounced => "method.change_announced",
+            AuditKind::PushRequested => "push.requested",
+            AuditKind::PushAnswered => "push.answered",
+            AuditKind::PushReported => "push.reported_unrequested",
+            AuditKind::AccountUnflagged => "admin.unflagged",
             AuditKind::SignedIn => "sign_in.completed",
             AuditKind::SignedOut => "sign_out",
             AuditKind::UserAdded => "admin.user_added",

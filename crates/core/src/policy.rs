@@ -31,6 +31,8 @@ pub struct Policy {
     pub session: SessionPolicy,
     pub oidc: OidcPolicy,
     pub app_campaign: AppCampaignPolicy,
+    /// Push approval in the tweestap app.
+    pub push: crate::approval::ApprovalPolicy,
 }
 
 impl Default for Policy {
@@ -47,6 +49,7 @@ impl Default for Policy {
             session: SessionPolicy::default(),
             oidc: OidcPolicy::default(),
             app_campaign: AppCampaignPolicy::default(),
+            push: crate::approval::ApprovalPolicy::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! The queries use plain `?` placeholders and portable SQL so that a PostgreSQL backend can be
 //! added beside this one with its own migrations folder.
 
+mod approvals;
 mod methods;
 mod migrations;
 mod oidc;

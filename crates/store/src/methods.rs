@@ -18,11 +18,13 @@ impl MethodStore for SqliteStore {
         now: Timestamp,
     ) -> Result<MethodId, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("DELETE FROM mfa_methods WHERE user_id = ? AND confirmed_at IS NULL")
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM mfa_methods WHERE user_id = ? AND kind = 'totp' AND confirmed_at IS NULL",
+        )
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         let id: i64 = sqlx::query(
             "INSERT INTO mfa_methods (user_id, kind, label, secret, created_at) VALUES (?, 'totp', ?, ?, ?) RETURNING id",
         )
@@ -44,10 +46,11 @@ impl MethodStore for SqliteStore {
         user: UserId,
         since: Timestamp,
     ) -> Result<Option<Method>, StoreError> {
-        sqlx::query(
-            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at, is_default FROM mfa_methods
+        sqlx::query(&format!(
+            "SELECT {} FROM mfa_methods
              WHERE user_id = ? AND kind = 'totp' AND confirmed_at IS NULL AND created_at >= ?",
-        )
+            rows::METHOD_COLUMNS
+        ))
         .bind(user.0)
         .bind(since.0)
         .fetch_optional(&self.pool)

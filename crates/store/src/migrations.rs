@@ -75,6 +75,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "access passes",
         include_str!("../migrations/sqlite/0014_access_passes.sql"),
     ),
+    (
+        15,
+        "passkeys and push approval",
+        include_str!("../migrations/sqlite/0015_passkeys_and_push.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -31,6 +31,15 @@ pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
+/// The columns [`method`] reads.
+pub const METHOD_COLUMNS: &str = "id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at, is_default, credential_id, credential, subscription";
+
+fn required(row: &SqliteRow, column: &str) -> Result<String, StoreError> {
+    row.try_get::<Option<String>, _>(column)
+        .map_err(backend)?
+        .ok_or_else(|| corrupt(column, "missing"))
+}
+
 pub fn method(row: &SqliteRow) -> Result<Method, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     let kind = match kind.as_str() {
@@ -50,6 +59,23 @@ pub fn method(row: &SqliteRow) -> Result<Method, StoreError> {
                 .map_err(backend)?
                 .ok_or_else(|| corrupt("totp secret", "missing"))?,
             last_step: row.try_get("last_step").map_err(backend)?,
+        },
+        "passkey" => MethodKind::Passkey {
+            label: row
+                .try_get::<Option<String>, _>("label")
+                .map_err(backend)?
+                .unwrap_or_default(),
+            credential_id: required(row, "credential_id")?,
+            credential: required(row, "credential")?,
+        },
+        "push" => MethodKind::PushApp {
+            label: row
+                .try_get::<Option<String>, _>("label")
+                .map_err(backend)?
+                .unwrap_or_default(),
+            credential_id: required(row, "credential_id")?,
+            credential: required(row, "credential")?,
+            subscription: row.try_get("subscription").map_err(backend)?,
         },
         other => return Err(corrupt("method kind", other)),
     };

@@ -165,10 +165,11 @@ impl Store for SqliteStore {
     }
 
     async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError> {
-        sqlx::query(
-            "SELECT id, user_id, kind, phone, label, secret, last_step, created_at, last_used_at, is_default FROM mfa_methods
+        sqlx::query(&format!(
+            "SELECT {} FROM mfa_methods
              WHERE user_id = ? AND confirmed_at IS NOT NULL ORDER BY id",
-        )
+            rows::METHOD_COLUMNS
+        ))
         .bind(user.0)
         .fetch_all(&self.pool)
         .await
@@ -196,6 +197,11 @@ impl Store for SqliteStore {
                 Some(label.as_str()),
                 Some(sealed_secret.as_slice()),
             ),
+            MethodKind::Passkey { .. } | MethodKind::PushApp { .. } => {
+                return Err(StoreError::Backend(
+                    "WebAuthn credentials are added with credential_method_add".into(),
+                ));
+            }
         };
         let id: i64 = sqlx::query(
             "INSERT INTO mfa_methods (user_id, kind, phone, label, secret, created_at, confirmed_at)

@@ -9,7 +9,8 @@
 use crate::domain::{Timestamp, UserId};
 use crate::ports::Entropy;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApprovalPolicy {
     /// A request is answered within this long, or not at all.
     pub ttl_secs: i64,
@@ -19,6 +20,9 @@ pub struct ApprovalPolicy {
     pub pause_after_denials: u32,
     /// …for this long (the user is offered another method meanwhile).
     pub pause_secs: i64,
+    /// After "this wasn't me", push and SMS stop for the account this long (unless an
+    /// administrator clears the flag first).
+    pub report_block_secs: i64,
 }
 
 impl Default for ApprovalPolicy {
@@ -28,6 +32,7 @@ impl Default for ApprovalPolicy {
             max_per_hour: 5,
             pause_after_denials: 3,
             pause_secs: 3600,
+            report_block_secs: 86_400,
         }
     }
 }
@@ -37,8 +42,34 @@ pub enum ApprovalStatus {
     Pending,
     Approved,
     Denied,
+    /// The wrong number was picked (a failed attempt).
+    WrongNumber,
     /// "This wasn't me": push and SMS stop for the account, the helpdesk is told.
     Reported,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::WrongNumber => "wrong_number",
+            ApprovalStatus::Reported => "reported",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApprovalStatus> {
+        [
+            ApprovalStatus::Pending,
+            ApprovalStatus::Approved,
+            ApprovalStatus::Denied,
+            ApprovalStatus::WrongNumber,
+            ApprovalStatus::Reported,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -36,6 +36,22 @@ pub enum MethodKind {
         sealed_secret: Vec<u8>,
         last_step: Option<i64>,
     },
+    /// A passkey (WebAuthn, user verification required): phishing-resistant, the strongest.
+    /// `credential` is the public key and counter as the WebAuthn library stores them.
+    Passkey {
+        label: String,
+        credential_id: String,
+        credential: String,
+    },
+    /// The tweestap app on a phone: sign-ins are approved there with number matching and the
+    /// phone's own WebAuthn credential (so the approval key never leaves the phone).
+    PushApp {
+        label: String,
+        credential_id: String,
+        credential: String,
+        /// The app's Web Push subscription (JSON), when the phone allowed notifications.
+        subscription: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +69,36 @@ impl Method {
     pub fn phone(&self) -> Option<&PhoneNumber> {
         match &self.kind {
             MethodKind::Sms { phone } => Some(phone),
-            MethodKind::Totp { .. } => None,
+            _ => None,
+        }
+    }
+
+    pub fn is_passkey(&self) -> bool {
+        matches!(self.kind, MethodKind::Passkey { .. })
+    }
+
+    pub fn is_push(&self) -> bool {
+        matches!(self.kind, MethodKind::PushApp { .. })
+    }
+
+    /// The name the user gave it (phones have none: their number is shown).
+    pub fn label(&self) -> Option<&str> {
+        match &self.kind {
+            MethodKind::Sms { .. } => None,
+            MethodKind::Totp { label, .. }
+            | MethodKind::Passkey { label, .. }
+            | MethodKind::PushApp { label, .. } => Some(label),
+        }
+    }
+
+    /// How strong a method is, for "ask for the strongest method first": a passkey resists
+    /// phishing; the app's push (number matching, device key) and codes from an app beat a text.
+    pub fn strength(&self) -> u8 {
+        match self.kind {
+            MethodKind::Passkey { .. } => 3,
+            MethodKind::PushApp { .. } => 2,
+            MethodKind::Totp { .. } => 1,
+            MethodKind::Sms { .. } => 0,
         }
     }
 

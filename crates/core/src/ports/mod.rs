@@ -2,6 +2,7 @@
 //! `tweestap-store` the [`Store`], `tweestap-sms` the [`SmsGateway`], the web crate the clock,
 //! randomness and the password-hashing pool.
 
+mod approvals;
 mod methods;
 mod oidc;
 mod sms;
@@ -9,6 +10,7 @@ mod sms;
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use approvals::*;
 pub use methods::*;
 pub use oidc::*;
 pub use sms::*;
@@ -119,7 +121,7 @@ pub struct SessionRecord {
 }
 
 #[async_trait]
-pub trait Store: SmsOutbox + OidcStore + MethodStore + Send + Sync {
+pub trait Store: SmsOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sync {
     // Accounts.
     /// Creates all users or none (one transaction). A clash names the username that clashed.
     async fn create_users(

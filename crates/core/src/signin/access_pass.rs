@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::audit::AuditKind;
 
 use super::send::code_failure_key;
-use super::{CodeTarget, RequestContext, SignInError, SignInService, SignInState};
+use super::{RequestContext, SignInError, SignInService, SignInState};
 
 /// The pass as typed: letters and digits only, upper case ("k7qm-2fxr" = "K7QM2FXR").
 pub fn normalize_pass(input: &str) -> String {
@@ -30,14 +30,8 @@ const AMR_PASS: [&str; 2] = ["pwd", "tap"];
 impl SignInService {
     /// Whether this sign-in may continue with a pass (its user holds a live one).
     pub async fn access_pass_offered(&self, state: &SignInState) -> Result<bool, SignInError> {
-        let user = match state {
-            SignInState::AwaitingCode {
-                user_id,
-                target: CodeTarget::Method { .. },
-                ..
-            }
-            | SignInState::AwaitingApp { user_id, .. } => *user_id,
-            _ => return Ok(false),
+        let Some((_, user)) = state.second_factor() else {
+            return Ok(false);
         };
         Ok(self.store.access_pass_live(user, self.clock.now()).await?)
     }

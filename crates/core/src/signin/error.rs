@@ -66,6 +66,15 @@ pub enum SignInError {
     NoCode,
     #[error("too many wrong codes for this account")]
     AccountLocked { retry_after_secs: i64 },
+    /// A passkey or app approval that did not prove what it must (bad signature, another
+    /// account's credential, no user verification, a ceremony used before).
+    #[error("the passkey or approval was not accepted")]
+    WebAuthnRefused,
+    #[error("no push request: {0:?}")]
+    PushRefused(crate::approval::StartRefusal),
+    /// The owner said "this wasn't me": no push (or SMS) for the account until then.
+    #[error("push is blocked for this account")]
+    PushBlocked { until: crate::domain::Timestamp },
     #[error("no code sent: {0:?}")]
     NotSent(SendRefusal),
     #[error(transparent)]

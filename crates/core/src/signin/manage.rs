@@ -89,6 +89,8 @@ impl SignInService {
         let what = match &target.kind {
             MethodKind::Sms { phone } => format!("method=sms phone={}", phone.masked()),
             MethodKind::Totp { label, .. } => format!("method=app label={label}"),
+            MethodKind::Passkey { label, .. } => format!("method=passkey label={label}"),
+            MethodKind::PushApp { label, .. } => format!("method=push label={label}"),
         };
         let keep_one = self.policy.mfa == crate::policy::MfaRequirement::Required;
         if !self.store.method_remove(user, method, keep_one).await? {

@@ -325,16 +325,8 @@ impl SignInService {
         ctx: &RequestContext,
         text: super::SmsText<'_>,
     ) -> Result<SignInState, SignInError> {
-        let (flow, user_id) = match state {
-            SignInState::AwaitingCode {
-                flow,
-                user_id,
-                target: CodeTarget::Method { .. },
-                ..
-            }
-            | SignInState::AwaitingApp { flow, user_id, .. } => (flow, user_id),
-            _ => return Err(SignInError::WrongStep),
-        };
+        let (flow, user_id) = state.second_factor().ok_or(SignInError::WrongStep)?;
+        let (flow, user_id) = (&flow.to_string(), &user_id);
         let methods = self.store.methods(*user_id).await?;
         // Only the user's own methods: an id from someone else's account is not found here.
         let method = methods
@@ -350,14 +342,9 @@ impl SignInService {
 
     /// The methods a user may choose from while signing in.
     pub async fn methods_for(&self, state: &SignInState) -> Result<Vec<Method>, SignInError> {
-        match state {
-            SignInState::AwaitingCode {
-                user_id,
-                target: CodeTarget::Method { .. },
-                ..
-            }
-            | SignInState::AwaitingApp { user_id, .. } => Ok(self.store.methods(*user_id).await?),
-            _ => Err(SignInError::WrongStep),
+        match state.second_factor() {
+            Some((_, user_id)) => Ok(self.store.methods(user_id).await?),
+            None => Err(SignInError::WrongStep),
         }
     }
 
@@ -399,13 +386,13 @@ impl SignInService {
     }
 }
 
-/// The method to try first: the one used most recently, else the oldest.
-/// The method a sign-in starts with: with `strongest_first` an app before a phone; then the
+/// The method a sign-in starts with: with `strongest_first` the strongest kind
+/// (passkey, then the tweestap app, then a code app, then a phone); then the
 /// one the user chose; then the one used last (the user's habit); then the oldest.
 fn preferred(methods: &[Method], strongest_first: bool) -> Option<&Method> {
     methods.iter().max_by_key(|m| {
         (
-            strongest_first && m.is_app(),
+            if strongest_first { m.strength() } else { 0 },
             m.is_default,
             m.last_used_at,
             std::cmp::Reverse(m.created_at),
@@ -429,6 +416,13 @@ fn step_for(flow: String, user_id: UserId, method: &Method) -> SignInState {
             flow,
             user_id,
             method_id: method.id,
+        },
+        crate::domain::MethodKind::Passkey { .. } => SignInState::AwaitingPasskey { flow, user_id },
+        crate::domain::MethodKind::PushApp { .. } => SignInState::AwaitingPush {
+            flow,
+            user_id,
+            method_id: method.id,
+            approval: None,
         },
     }
 }

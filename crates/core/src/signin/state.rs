@@ -53,6 +53,16 @@ pub enum SignInState {
         user_id: UserId,
         method_id: MethodId,
     },
+    /// The user is to confirm with one of their passkeys.
+    AwaitingPasskey { flow: String, user_id: UserId },
+    /// The sign-in waits for approval in the tweestap app (`approval`: the request, once
+    /// started; `None` when it still has to be).
+    AwaitingPush {
+        flow: String,
+        user_id: UserId,
+        method_id: MethodId,
+        approval: Option<String>,
+    },
     SignedIn {
         user_id: UserId,
         auth_time: Timestamp,
@@ -70,6 +80,8 @@ pub enum Page {
     RegisterPhone,
     EnterCode,
     EnterAppCode,
+    EnterPasskey,
+    AwaitPush,
     RegisterApp,
     Done,
     Home,
@@ -82,6 +94,8 @@ impl SignInState {
             SignInState::MustRegister { .. } => Page::RegisterPhone,
             SignInState::AwaitingCode { .. } => Page::EnterCode,
             SignInState::AwaitingApp { .. } => Page::EnterAppCode,
+            SignInState::AwaitingPasskey { .. } => Page::EnterPasskey,
+            SignInState::AwaitingPush { .. } => Page::AwaitPush,
             SignInState::RegisteringApp { .. } => Page::RegisterApp,
             SignInState::SignedIn {
                 just_registered: true,
@@ -98,6 +112,23 @@ impl SignInState {
         }
     }
 
+    /// The flow and user while a registered method is being asked for (the steps from which
+    /// "sign in another way" and the access pass are offered).
+    pub fn second_factor(&self) -> Option<(&str, UserId)> {
+        match self {
+            SignInState::AwaitingCode {
+                flow,
+                user_id,
+                target: CodeTarget::Method { .. },
+                ..
+            }
+            | SignInState::AwaitingApp { flow, user_id, .. }
+            | SignInState::AwaitingPasskey { flow, user_id }
+            | SignInState::AwaitingPush { flow, user_id, .. } => Some((flow, *user_id)),
+            _ => None,
+        }
+    }
+
     /// The user whose sign-in this is, once the password is known to be right.
     pub fn user(&self) -> Option<UserId> {
         match self {
@@ -105,6 +136,8 @@ impl SignInState {
             SignInState::MustRegister { user_id, .. }
             | SignInState::AwaitingCode { user_id, .. }
             | SignInState::AwaitingApp { user_id, .. }
+            | SignInState::AwaitingPasskey { user_id, .. }
+            | SignInState::AwaitingPush { user_id, .. }
             | SignInState::RegisteringApp { user_id, .. }
             | SignInState::SignedIn { user_id, .. } => Some(*user_id),
         }

@@ -13,8 +13,7 @@ use crate::session::Session;
 
 #[derive(Serialize)]
 struct MethodView {
-    phone: Option<String>,
-    app: Option<String>,
+    name: String,
     added: String,
 }
 
@@ -52,11 +51,7 @@ pub async fn get_home(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
         .await?
         .iter()
         .map(|m| MethodView {
-            phone: m.phone().map(super::display_phone),
-            app: match &m.kind {
-                tweestap_core::MethodKind::Totp { label, .. } => Some(label.clone()),
-                tweestap_core::MethodKind::Sms { .. } => None,
-            },
+            name: super::method_name(ctx.lang, m),
             added: date(m.created_at),
         })
         .collect();

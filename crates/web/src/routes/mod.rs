@@ -175,6 +175,8 @@ pub fn page_url(page: Page) -> &'static str {
         Page::RegisterPhone => "/sign-in/phone",
         Page::EnterCode => "/sign-in/code",
         Page::EnterAppCode => "/sign-in/app",
+        Page::EnterPasskey => "/sign-in/passkey",
+        Page::AwaitPush => "/sign-in/push",
         Page::RegisterApp => "/sign-in/app-setup",
         Page::Done => "/sign-in/done",
         Page::Home => "/",
@@ -200,6 +202,21 @@ pub fn see_other(app: &AppState, session: &Session, to: &str) -> Response {
 }
 
 /// A masked number for a page, with no-break spaces so it never wraps in the middle.
+/// A method as the user knows it: "Text message to +31 •• •••• ••78", "Passkey (Laptop)".
+pub fn method_name(lang: Lang, m: &tweestap_core::Method) -> String {
+    use tweestap_core::MethodKind as K;
+    match &m.kind {
+        K::Sms { phone } => t(
+            lang,
+            "method-sms",
+            &[("phone", Arg::Str(&display_phone(phone)))],
+        ),
+        K::Totp { label, .. } => t(lang, "method-app", &[("app", Arg::Str(label))]),
+        K::Passkey { label, .. } => t(lang, "method-passkey", &[("name", Arg::Str(label))]),
+        K::PushApp { label, .. } => t(lang, "method-push", &[("name", Arg::Str(label))]),
+    }
+}
+
 pub fn display_phone(phone: &tweestap_core::PhoneNumber) -> String {
     phone.masked().replace(' ', "\u{a0}")
 }
@@ -366,6 +383,22 @@ pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String),
             ),
         ),
         E::NotSent(refusal) => refusal_message(lang, *refusal),
+        E::WebAuthnRefused => (unprocessable, t(lang, "error-webauthn-refused", &[])),
+        E::PushBlocked { .. } => (StatusCode::FORBIDDEN, t(lang, "error-push-blocked", &[])),
+        E::PushRefused(tweestap_core::approval::StartRefusal::Pending) => {
+            (too_many, t(lang, "error-push-pending", &[]))
+        }
+        E::PushRefused(tweestap_core::approval::StartRefusal::HourlyCap) => {
+            (too_many, t(lang, "error-push-cap", &[]))
+        }
+        E::PushRefused(tweestap_core::approval::StartRefusal::Paused { retry_after_secs }) => (
+            too_many,
+            t(
+                lang,
+                "error-push-paused",
+                &[("minutes", Arg::Num(minutes(*retry_after_secs)))],
+            ),
+        ),
         E::WrongStep => return Err(WebError::Internal("wrong step reached describe()".into())),
         E::Store(e) => return Err(WebError::Internal(e.to_string())),
     })

@@ -15,10 +15,7 @@ use crate::session::Session;
 #[derive(Serialize)]
 struct MethodOption {
     id: i64,
-    /// For a phone: the masked number.
-    phone: Option<String>,
-    /// For an authenticator app: its name.
-    app: Option<String>,
+    name: String,
 }
 
 fn choosing(page: Page) -> bool {
@@ -45,11 +42,7 @@ async fn render_chooser(
         .iter()
         .map(|m| MethodOption {
             id: m.id.0,
-            phone: m.phone().map(super::display_phone),
-            app: match &m.kind {
-                tweestap_core::MethodKind::Totp { label, .. } => Some(label.clone()),
-                _ => None,
-            },
+            name: super::method_name(ctx.lang, m),
         })
         .collect();
     let pass_offered = app

@@ -19,7 +19,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tweestap_core::oidc::has_mfa;
 use tweestap_core::signin::{Page, SignInError, SignInState};
-use tweestap_core::{MethodId, MethodKind, UserId};
+use tweestap_core::{MethodId, UserId};
 
 use crate::app::AppState;
 use crate::context::Ctx;
@@ -124,8 +124,7 @@ async fn announce(
 #[derive(Serialize)]
 struct MethodView {
     id: i64,
-    phone: Option<String>,
-    app: Option<String>,
+    name: String,
     added: String,
     last_used: Option<String>,
     is_default: bool,
@@ -219,11 +218,7 @@ async fn page(
         .iter()
         .map(|m| MethodView {
             id: m.id.0,
-            phone: m.phone().map(crate::routes::display_phone),
-            app: match &m.kind {
-                MethodKind::Totp { label, .. } => Some(label.clone()),
-                MethodKind::Sms { .. } => None,
-            },
+            name: crate::routes::method_name(ctx.lang, m),
             added: when(m.created_at),
             last_used: m.last_used_at.map(when),
             is_default: m.is_default,

@@ -1,0 +1,151 @@
+//! Passkeys and the tweestap app: WebAuthn ceremonies between start and answer, the phone's
+//! one-time link, push approval requests, and the "this wasn't me" flag.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::approval::{ApprovalHistory, ApprovalStatus};
+use crate::domain::{Method, MethodId, Timestamp, UserId};
+
+/// What a ceremony is for; an answer is only accepted for the purpose it was started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyPurpose {
+    AddPasskey,
+    SignInPasskey,
+    LinkApp,
+    Approve,
+}
+
+impl CeremonyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeremonyPurpose::AddPasskey => "add_passkey",
+            CeremonyPurpose::SignInPasskey => "sign_in_passkey",
+            CeremonyPurpose::LinkApp => "link_app",
+            CeremonyPurpose::Approve => "approve",
+        }
+    }
+}
+
+/// Why a request was made: to sign in, or the test approval that finishes linking a phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalPurpose {
+    SignIn,
+    Link,
+}
+
+/// A push approval request as stored.
+#[derive(Debug, Clone)]
+pub struct StoredApproval {
+    pub id: String,
+    pub user_id: UserId,
+    /// The tweestap app (phone) that is asked.
+    pub method_id: MethodId,
+    pub purpose: ApprovalPurpose,
+    pub number: u8,
+    pub offered: [u8; 3],
+    /// What the phone shows about the sign-in (application, browser, place, address), JSON.
+    pub context: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub status: ApprovalStatus,
+    pub consumed: bool,
+}
+
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    // WebAuthn ceremonies.
+    async fn ceremony_put(
+        &self,
+        id: &str,
+        user: UserId,
+        purpose: CeremonyPurpose,
+        state: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Takes a ceremony's state, once: `None` when unknown, someone else's, for another
+    /// purpose, expired, or taken before.
+    async fn ceremony_take(
+        &self,
+        id: &str,
+        user: UserId,
+        purpose: CeremonyPurpose,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Adds a passkey (it counts at once) or a tweestap app (pending until its test approval;
+    /// `device_token_hash` set). Fails when the credential is registered already.
+    async fn credential_method_add(
+        &self,
+        user: UserId,
+        kind: &crate::domain::MethodKind,
+        device_token_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError>;
+    /// Stores a credential's new signature counter.
+    async fn credential_update(&self, id: MethodId, credential: &str) -> Result<(), StoreError>;
+    /// The tweestap app a phone's cookie belongs to, confirmed or still linking.
+    async fn push_method_by_device(&self, token_hash: &str) -> Result<Option<Method>, StoreError>;
+    /// Makes a linked app count, once its test approval came back.
+    async fn push_method_confirm(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError>;
+    async fn push_subscription_set(
+        &self,
+        id: MethodId,
+        subscription: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    // The one-time link a phone opens.
+    async fn app_link_put(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The user a live, unused link belongs to (without using it).
+    async fn app_link_user(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Uses a link, atomically: `false` when unknown, expired or used.
+    async fn app_link_use(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    // Approval requests.
+    async fn approval_history(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<ApprovalHistory, StoreError>;
+    async fn approval_insert(&self, approval: &StoredApproval) -> Result<(), StoreError>;
+    async fn approval_get(&self, id: &str) -> Result<Option<StoredApproval>, StoreError>;
+    /// Requests still waiting for an answer from this phone.
+    async fn approvals_pending(
+        &self,
+        method: MethodId,
+        now: Timestamp,
+    ) -> Result<Vec<StoredApproval>, StoreError>;
+    /// Records an answer if the request is still pending at that moment (one answer counts).
+    async fn approval_answer(
+        &self,
+        id: &str,
+        status: ApprovalStatus,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// The sign-in goes on with an approved request, once.
+    async fn approval_consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    // "This wasn't me".
+    async fn push_block(
+        &self,
+        user: UserId,
+        until: Timestamp,
+        flag_reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn push_blocked_until(&self, user: UserId) -> Result<Option<Timestamp>, StoreError>;
+    /// The administrators' flag: when and why.
+    async fn user_flag(&self, user: UserId) -> Result<Option<(Timestamp, String)>, StoreError>;
+    /// Clears the flag and the push block (an administrator looked into it).
+    async fn user_unflag(&self, user: UserId) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,405 @@
+//! Signing in by approving on the phone (the tweestap app), with number matching: requests,
+//! answers, the sign-in page going on, linking a phone, and "this wasn't me". The rules are in
+//! [`crate::approval`]; the WebAuthn check of an approval is done by the adapter before
+//! [`SignInService::answer_push`] is called with `Answer::Approve`.
+
+use crate::approval::{self, Answer, AnswerOutcome, ApprovalStatus};
+use crate::audit::AuditKind;
+use crate::domain::{Method, MethodId, MethodKind, Timestamp, UserId};
+use crate::ports::{ApprovalPurpose, StoredApproval};
+
+use super::{RequestContext, SignInError, SignInService, SignInState};
+
+/// A link shown as a QR code works this long, once.
+pub const APP_LINK_SECS: i64 = 10 * 60;
+
+/// What the waiting sign-in page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushStatus {
+    Pending { number: u8, expires_at: Timestamp },
+    Approved,
+    Denied,
+    WrongNumber,
+    Reported,
+    Expired,
+}
+
+impl PushStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushStatus::Pending { .. } => "pending",
+            PushStatus::Approved => "approved",
+            PushStatus::Denied => "denied",
+            PushStatus::WrongNumber => "wrong_number",
+            PushStatus::Reported => "reported",
+            PushStatus::Expired => "expired",
+        }
+    }
+}
+
+/// A request just made: who to notify, and how.
+#[derive(Debug, Clone)]
+pub struct PushStarted {
+    pub state: SignInState,
+    pub approval_id: String,
+    /// The app's Web Push subscription, when it has one.
+    pub subscription: Option<String>,
+}
+
+impl SignInService {
+    /// Makes the approval request a sign-in waits for (within the caps: one at a time, a number
+    /// per hour, a pause after denials, none while the owner's report blocks push).
+    pub async fn start_push(
+        &self,
+        state: &SignInState,
+        context: &str,
+        ctx: &RequestContext,
+    ) -> Result<PushStarted, SignInError> {
+        let SignInState::AwaitingPush {
+            flow,
+            user_id,
+            method_id,
+            ..
+        } = state
+        else {
+            return Err(SignInError::WrongStep);
+        };
+        let methods = self.store.methods(*user_id).await?;
+        let method = methods
+            .iter()
+            .find(|m| m.id == *method_id)
+            .ok_or(SignInError::WrongStep)?;
+        let (id, subscription) = self
+            .new_request(method, ApprovalPurpose::SignIn, context, ctx)
+            .await?;
+        Ok(PushStarted {
+            state: SignInState::AwaitingPush {
+                flow: flow.clone(),
+                user_id: *user_id,
+                method_id: *method_id,
+                approval: Some(id.clone()),
+            },
+            approval_id: id,
+            subscription,
+        })
+    }
+
+    async fn new_request(
+        &self,
+        method: &Method,
+        purpose: ApprovalPurpose,
+        context: &str,
+        ctx: &RequestContext,
+    ) -> Result<(String, Option<String>), SignInError> {
+        let MethodKind::PushApp { subscription, .. } = &method.kind else {
+            return Err(SignInError::WrongStep);
+        };
+        let user = method.user_id;
+        let now = self.clock.now();
+        let refused = |outcome: &'static str, e: SignInError| async move {
+            self.audit(
+                AuditKind::PushRequested,
+                outcome,
+                Some(user),
+                None,
+                ctx,
+                None,
+            )
+            .await?;
+            Err::<(String, Option<String>), _>(e)
+        };
+        if let Some(until) = self.store.push_blocked_until(user).await?
+            && now < until
+        {
+            return refused("blocked", SignInError::PushBlocked { until }).await;
+        }
+        if purpose == ApprovalPurpose::SignIn {
+            let history = self.store.approval_history(user, now).await?;
+            if let Err(why) = approval::may_start(&history, now, &self.policy.push) {
+                return refused("refused", SignInError::PushRefused(why)).await;
+            }
+        }
+        let (number, offered) = approval::numbers(self.entropy.as_ref());
+        let id = crate::ports::random_hex(self.entropy.as_ref(), 16);
+        self.store
+            .approval_insert(&StoredApproval {
+                id: id.clone(),
+                user_id: user,
+                method_id: method.id,
+                purpose,
+                number,
+                offered,
+                context: context.to_string(),
+                created_at: now,
+                expires_at: now.plus_secs(self.policy.push.ttl_secs),
+                status: ApprovalStatus::Pending,
+                consumed: false,
+            })
+            .await?;
+        self.audit(
+            AuditKind::PushRequested,
+            "ok",
+            Some(user),
+            None,
+            ctx,
+            Some(format!("request={id}")),
+        )
+        .await?;
+        Ok((id, subscription.clone()))
+    }
+
+    /// Where a request stands, for the page waiting for it. Only its own user's.
+    pub async fn push_status(
+        &self,
+        user: UserId,
+        approval_id: &str,
+    ) -> Result<PushStatus, SignInError> {
+        let a = self
+            .store
+            .approval_get(approval_id)
+            .await?
+            .filter(|a| a.user_id == user)
+            .ok_or(SignInError::WrongStep)?;
+        Ok(match a.status {
+            ApprovalStatus::Pending if self.clock.now() >= a.expires_at => PushStatus::Expired,
+            ApprovalStatus::Pending => PushStatus::Pending {
+                number: a.number,
+                expires_at: a.expires_at,
+            },
+            ApprovalStatus::Approved => PushStatus::Approved,
+            ApprovalStatus::Denied => PushStatus::Denied,
+            ApprovalStatus::WrongNumber => PushStatus::WrongNumber,
+            ApprovalStatus::Reported => PushStatus::Reported,
+        })
+    }
+
+    /// The sign-in page goes on: only with an approved request of this sign-in, once.
+    pub async fn push_continue(
+        &self,
+        state: &SignInState,
+        ctx: &RequestContext,
+    ) -> Result<SignInState, SignInError> {
+        let SignInState::AwaitingPush {
+            user_id,
+            method_id,
+            approval: Some(approval_id),
+            ..
+        } = state
+        else {
+            return Err(SignInError::WrongStep);
+        };
+        if self.push_status(*user_id, approval_id).await? != PushStatus::Approved
+            || !self
+                .store
+                .approval_consume(approval_id, self.clock.now())
+                .await?
+        {
+            return Err(SignInError::WebAuthnRefused);
+        }
+        self.signed_in_with(*user_id, *method_id, "push", ctx).await
+    }
+
+    /// The phone's app: requests waiting for it.
+    pub async fn push_pending(&self, phone: &Method) -> Result<Vec<StoredApproval>, SignInError> {
+        Ok(self
+            .store
+            .approvals_pending(phone.id, self.clock.now())
+            .await?)
+    }
+
+    /// A request addressed to this phone (`None` for anyone else's: another account's or
+    /// another phone's requests cannot be seen or answered).
+    pub async fn push_request_for(
+        &self,
+        phone: &Method,
+        approval_id: &str,
+    ) -> Result<Option<StoredApproval>, SignInError> {
+        Ok(self
+            .store
+            .approval_get(approval_id)
+            .await?
+            .filter(|a| a.method_id == phone.id && a.user_id == phone.user_id))
+    }
+
+    /// The phone's answer. An approval must come with the phone's WebAuthn proof (checked by
+    /// the caller against a ceremony for this request); deny and report need the phone only.
+    pub async fn answer_push(
+        &self,
+        phone: &Method,
+        approval_id: &str,
+        answer: Answer,
+        ctx: &RequestContext,
+    ) -> Result<AnswerOutcome, SignInError> {
+        let Some(request) = self.push_request_for(phone, approval_id).await? else {
+            return Err(SignInError::WrongStep);
+        };
+        let now = self.clock.now();
+        let rules = approval::Approval {
+            id: request.id.clone(),
+            user_id: request.user_id,
+            number: request.number,
+            created_at: request.created_at,
+            expires_at: request.expires_at,
+            status: request.status,
+        };
+        let mut outcome = approval::answer(&rules, answer, now);
+        let status = match outcome {
+            AnswerOutcome::Approved => Some(ApprovalStatus::Approved),
+            AnswerOutcome::WrongNumber => Some(ApprovalStatus::WrongNumber),
+            AnswerOutcome::Denied => Some(ApprovalStatus::Denied),
+            AnswerOutcome::Reported => Some(ApprovalStatus::Reported),
+            AnswerOutcome::Expired | AnswerOutcome::AlreadyAnswered => None,
+        };
+        if let Some(status) = status
+            && !self.store.approval_answer(&request.id, status, now).await?
+        {
+            // Another answer got there first.
+            outcome = AnswerOutcome::AlreadyAnswered;
+        }
+        let user = request.user_id;
+        self.audit(
+            AuditKind::PushAnswered,
+            outcome_str(outcome),
+            Some(user),
+            None,
+            ctx,
+            Some(format!("request={}", request.id)),
+        )
+        .await?;
+        match outcome {
+            AnswerOutcome::WrongNumber => {
+                self.store
+                    .failure_record(&super::send::code_failure_key(user), now)
+                    .await?;
+            }
+            AnswerOutcome::Reported => self.report_push(user, ctx).await?,
+            AnswerOutcome::Approved if request.purpose == ApprovalPurpose::Link => {
+                self.store.push_method_confirm(phone.id, now).await?;
+                self.audit(
+                    AuditKind::MethodRegistered,
+                    "ok",
+                    Some(user),
+                    None,
+                    ctx,
+                    Some(format!(
+                        "method=push label={}",
+                        phone.label().unwrap_or_default()
+                    )),
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        Ok(outcome)
+    }
+
+    /// "This wasn't me": push and SMS stop for the account, and administrators are told.
+    async fn report_push(&self, user: UserId, ctx: &RequestContext) -> Result<(), SignInError> {
+        let now = self.clock.now();
+        let until = now.plus_secs(self.policy.push.report_block_secs);
+        let reason = "the owner reported a push approval request they did not make";
+        self.store.push_block(user, until, reason, now).await?;
+        self.store.sms_block(user, until, None, reason).await?;
+        self.audit(
+            AuditKind::PushReported,
+            "blocked",
+            Some(user),
+            None,
+            ctx,
+            Some(format!("until={}", until.0)),
+        )
+        .await
+    }
+
+    /// Starts linking a phone: a one-time link (returned once; only its hash is kept).
+    pub async fn start_app_link(&self, user: UserId) -> Result<String, SignInError> {
+        let token = crate::ports::random_hex(self.entropy.as_ref(), 32);
+        let now = self.clock.now();
+        self.store
+            .app_link_put(
+                user,
+                &super::device_token_hash(&token),
+                now,
+                now.plus_secs(APP_LINK_SECS),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The account a live link belongs to.
+    pub async fn app_link_user(&self, token: &str) -> Result<Option<UserId>, SignInError> {
+        Ok(self
+            .store
+            .app_link_user(&super::device_token_hash(token), self.clock.now())
+            .await?)
+    }
+
+    /// Finishes linking: uses the link (once), stores the phone's credential as a tweestap app
+    /// that counts after its test approval, and makes that request. Returns the phone's
+    /// cookie token (shown once) and the new method.
+    pub async fn finish_app_link(
+        &self,
+        token: &str,
+        user: UserId,
+        label: &str,
+        credential_id: &str,
+        credential: &str,
+        ctx: &RequestContext,
+    ) -> Result<(String, MethodId), SignInError> {
+        let now = self.clock.now();
+        if !self
+            .store
+            .app_link_use(&super::device_token_hash(token), now)
+            .await?
+        {
+            return Err(SignInError::WebAuthnRefused);
+        }
+        let device_token = crate::ports::random_hex(self.entropy.as_ref(), 32);
+        let label: String = label.trim().chars().take(40).collect();
+        let kind = MethodKind::PushApp {
+            label,
+            credential_id: credential_id.to_string(),
+            credential: credential.to_string(),
+            subscription: None,
+        };
+        let id = self
+            .store
+            .credential_method_add(
+                user,
+                &kind,
+                Some(&super::device_token_hash(&device_token)),
+                now,
+            )
+            .await?;
+        let method = Method {
+            id,
+            user_id: user,
+            kind,
+            created_at: now,
+            last_used_at: None,
+            is_default: false,
+        };
+        self.new_request(&method, ApprovalPurpose::Link, "{}", ctx)
+            .await?;
+        Ok((device_token, id))
+    }
+
+    /// The tweestap app a phone's cookie belongs to.
+    pub async fn phone_app(&self, device_token: &str) -> Result<Option<Method>, SignInError> {
+        Ok(self
+            .store
+            .push_method_by_device(&super::device_token_hash(device_token))
+            .await?)
+    }
+}
+
+fn outcome_str(o: AnswerOutcome) -> &'static str {
+    match o {
+        AnswerOutcome::Approved => "approved",
+        AnswerOutcome::WrongNumber => "wrong_number",
+        AnswerOutcome::Denied => "denied",
+        AnswerOutcome::Reported => "reported",
+        AnswerOutcome::Expired => "expired",
+        AnswerOutcome::AlreadyAnswered => "already_answered",
+    }
+}

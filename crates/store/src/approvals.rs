@@ -1,0 +1,435 @@
+//! Passkeys, the tweestap app and its approval requests, on SQLite. Every "once" (a ceremony
+//! state, a link, an answer, the sign-in going on) is one conditional statement, so two
+//! requests racing cannot both win.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tweestap_core::approval::{ApprovalHistory, ApprovalStatus};
+use tweestap_core::ports::{
+    ApprovalPurpose, ApprovalStore, CeremonyPurpose, StoreError, StoredApproval,
+};
+use tweestap_core::{Method, MethodId, MethodKind, Timestamp, UserId};
+
+use crate::SqliteStore;
+use crate::rows::{self, backend};
+
+const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at";
+
+fn approval(row: &SqliteRow) -> Result<StoredApproval, StoreError> {
+    let bad = |what: &str| StoreError::Backend(format!("stored approval {what} is invalid"));
+    let purpose: String = row.try_get("purpose").map_err(backend)?;
+    let status: String = row.try_get("status").map_err(backend)?;
+    let offered: String = row.try_get("offered").map_err(backend)?;
+    let offered: Vec<u8> = offered
+        .split(',')
+        .map(|n| n.parse().map_err(|_| bad("offered")))
+        .collect::<Result<_, _>>()?;
+    let number: i64 = row.try_get("number").map_err(backend)?;
+    Ok(StoredApproval {
+        id: row.try_get("id").map_err(backend)?,
+        user_id: UserId(row.try_get("user_id").map_err(backend)?),
+        method_id: MethodId(row.try_get("method_id").map_err(backend)?),
+        purpose: match purpose.as_str() {
+            "sign_in" => ApprovalPurpose::SignIn,
+            "link" => ApprovalPurpose::Link,
+            _ => return Err(bad("purpose")),
+        },
+        number: u8::try_from(number).map_err(|_| bad("number"))?,
+        offered: offered.try_into().map_err(|_| bad("offered"))?,
+        context: row.try_get("context").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+        status: ApprovalStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        consumed: row
+            .try_get::<Option<i64>, _>("consumed_at")
+            .map_err(backend)?
+            .is_some(),
+    })
+}
+
+#[async_trait]
+impl ApprovalStore for SqliteStore {
+    async fn ceremony_put(
+        &self,
+        id: &str,
+        user: UserId,
+        purpose: CeremonyPurpose,
+        state: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (id, user_id, purpose, state, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(user.0)
+        .bind(purpose.as_str())
+        .bind(state)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn ceremony_take(
+        &self,
+        id: &str,
+        user: UserId,
+        purpose: CeremonyPurpose,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        // Deleted whether or not it matches: a guessed or misdirected id ends the ceremony.
+        let row = sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE id = ? RETURNING user_id, purpose, state, expires_at",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let owner: i64 = row.try_get("user_id").map_err(backend)?;
+        let stored_purpose: String = row.try_get("purpose").map_err(backend)?;
+        let expires: i64 = row.try_get("expires_at").map_err(backend)?;
+        if owner != user.0 || stored_purpose != purpose.as_str() || now.0 >= expires {
+            return Ok(None);
+        }
+        Ok(Some(row.try_get("state").map_err(backend)?))
+    }
+
+    async fn credential_method_add(
+        &self,
+        user: UserId,
+        kind: &MethodKind,
+        device_token_hash: Option<&str>,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError> {
+        let (kind, label, credential_id, credential, confirmed) = match kind {
+            MethodKind::Passkey {
+                label,
+                credential_id,
+                credential,
+            } => ("passkey", label, credential_id, credential, Some(now.0)),
+            MethodKind::PushApp {
+                label,
+                credential_id,
+                credential,
+                ..
+            } => ("push", label, credential_id, credential, None),
+            _ => {
+                return Err(StoreError::Backend(
+                    "only WebAuthn credentials are added here".into(),
+                ));
+            }
+        };
+        let id: i64 = sqlx::query(
+            "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, device_token_hash, created_at, confirmed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user.0)
+        .bind(kind)
+        .bind(label)
+        .bind(credential_id)
+        .bind(credential)
+        .bind(device_token_hash)
+        .bind(now.0)
+        .bind(confirmed)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict("this credential is registered already".into())
+            }
+            _ => backend(e),
+        })?
+        .try_get("id")
+        .map_err(backend)?;
+        Ok(MethodId(id))
+    }
+
+    async fn credential_update(&self, id: MethodId, credential: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mfa_methods SET credential = ? WHERE id = ?")
+            .bind(credential)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn push_method_by_device(&self, token_hash: &str) -> Result<Option<Method>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {} FROM mfa_methods WHERE device_token_hash = ? AND kind = 'push'",
+            rows::METHOD_COLUMNS
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(rows::method)
+        .transpose()
+    }
+
+    async fn push_method_confirm(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE mfa_methods SET confirmed_at = ? WHERE id = ? AND kind = 'push' AND confirmed_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn push_subscription_set(
+        &self,
+        id: MethodId,
+        subscription: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mfa_methods SET subscription = ? WHERE id = ? AND kind = 'push'")
+            .bind(subscription)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn app_link_put(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO app_links (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn app_link_user(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT user_id FROM app_links WHERE token_hash = ? AND expires_at > ? AND used_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
+        .transpose()
+        .map_err(backend)?)
+    }
+
+    async fn app_link_use(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE app_links SET used_at = ? WHERE token_hash = ? AND expires_at > ? AND used_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(token_hash)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn approval_history(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<ApprovalHistory, StoreError> {
+        let row = sqlx::query(
+            "SELECT
+               (SELECT COUNT(*) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
+                  AND status = 'pending' AND expires_at > ?2) AS pending,
+               (SELECT COUNT(*) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
+                  AND created_at > ?2 - 3600) AS last_hour,
+               (SELECT COUNT(*) FROM approvals WHERE user_id = ?1
+                  AND status IN ('denied', 'wrong_number')
+                  AND created_at > COALESCE((SELECT MAX(created_at) FROM approvals
+                      WHERE user_id = ?1 AND status = 'approved'), 0)) AS failures,
+               (SELECT MAX(answered_at) FROM approvals WHERE user_id = ?1
+                  AND status IN ('denied', 'wrong_number')) AS last_failure",
+        )
+        .bind(user.0)
+        .bind(now.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let count = |c: &str| -> Result<u32, StoreError> {
+            let n: i64 = row.try_get(c).map_err(backend)?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        Ok(ApprovalHistory {
+            pending: count("pending")? > 0,
+            started_last_hour: count("last_hour")?,
+            failures_in_a_row: count("failures")?,
+            last_failure_at: row
+                .try_get::<Option<i64>, _>("last_failure")
+                .map_err(backend)?
+                .map(Timestamp),
+        })
+    }
+
+    async fn approval_insert(&self, a: &StoredApproval) -> Result<(), StoreError> {
+        let offered = a.offered.map(|n| n.to_string()).join(",");
+        sqlx::query(
+            "INSERT INTO approvals (id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.id)
+        .bind(a.user_id.0)
+        .bind(a.method_id.0)
+        .bind(match a.purpose {
+            ApprovalPurpose::SignIn => "sign_in",
+            ApprovalPurpose::Link => "link",
+        })
+        .bind(i64::from(a.number))
+        .bind(offered)
+        .bind(&a.context)
+        .bind(a.created_at.0)
+        .bind(a.expires_at.0)
+        .bind(a.status.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn approval_get(&self, id: &str) -> Result<Option<StoredApproval>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(approval)
+        .transpose()
+    }
+
+    async fn approvals_pending(
+        &self,
+        method: MethodId,
+        now: Timestamp,
+    ) -> Result<Vec<StoredApproval>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals
+             WHERE method_id = ? AND status = 'pending' AND expires_at > ? ORDER BY created_at DESC"
+        ))
+        .bind(method.0)
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(approval)
+        .collect()
+    }
+
+    async fn approval_answer(
+        &self,
+        id: &str,
+        status: ApprovalStatus,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE approvals SET status = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(now.0)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn approval_consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE approvals SET consumed_at = ?
+             WHERE id = ? AND status = 'approved' AND consumed_at IS NULL AND purpose = 'sign_in'",
+        )
+        .bind(now.0)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn push_block(
+        &self,
+        user: UserId,
+        until: Timestamp,
+        flag_reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET push_blocked_until = ?, flagged_at = ?, flag_reason = ? WHERE id = ?",
+        )
+        .bind(until.0)
+        .bind(now.0)
+        .bind(flag_reason)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn push_blocked_until(&self, user: UserId) -> Result<Option<Timestamp>, StoreError> {
+        Ok(
+            sqlx::query("SELECT push_blocked_until FROM users WHERE id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .map(|r| r.try_get::<Option<i64>, _>("push_blocked_until"))
+                .transpose()
+                .map_err(backend)?
+                .flatten()
+                .map(Timestamp),
+        )
+    }
+
+    async fn user_flag(&self, user: UserId) -> Result<Option<(Timestamp, String)>, StoreError> {
+        let row = sqlx::query("SELECT flagged_at, flag_reason FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let at: Option<i64> = row.try_get("flagged_at").map_err(backend)?;
+        let reason: Option<String> = row.try_get("flag_reason").map_err(backend)?;
+        Ok(at.map(|at| (Timestamp(at), reason.unwrap_or_default())))
+    }
+
+    async fn user_unflag(&self, user: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET flagged_at = NULL, flag_reason = NULL, push_blocked_until = NULL
+             WHERE id = ? AND (flagged_at IS NOT NULL OR push_blocked_until IS NOT NULL)",
+        )
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
