@@ -163,6 +163,9 @@ pub enum UserCommand {
     SetPassword { username: String },
     /// Send codes again to an account blocked by an "I didn't ask for this" report.
     UnblockSms { username: String },
+    /// Clear the flag a "this wasn't me" report on a push request set, after looking into it:
+    /// push and texts work again for the user.
+    Unflag { username: String },
     /// Remove one sign-in method (its id from `user show`), e.g. a lost phone's app.
     RemoveMethod { username: String, method: i64 },
     /// Forget every device the user ticked "don't ask again" on (a lost laptop).

@@ -236,6 +236,35 @@ impl Wiring {
         })
     }
 
+    /// Web Push with the VAPID key derived from the secret key (the same on every node).
+    fn push_notifier(&self, config: &Config) -> anyhow::Result<tweestap_web::PushNotifier> {
+        let mut seed = [0u8; 32];
+        for (i, half) in ["vapid-key-1", "vapid-key-2"].iter().enumerate() {
+            let tag = hex::decode(self.keys.callback.sign(half))?;
+            seed[i * 16..i * 16 + 16].copy_from_slice(&tag);
+        }
+        let key = tweestap_push::vapid_key(&seed)
+            .map_err(|e| anyhow::anyhow!("deriving the VAPID key: {e}"))?;
+        let public = key
+            .public_point()
+            .ok_or_else(|| anyhow::anyhow!("the VAPID key has no public point"))?;
+        use base64::Engine;
+        let public_key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
+        let contact = config
+            .push
+            .contact
+            .clone()
+            .unwrap_or_else(|| config.public_url.clone());
+        Ok(tweestap_web::PushNotifier {
+            sender: tweestap_push::PushSender::new(
+                key,
+                contact,
+                config.push.allow_loopback_endpoints,
+            ),
+            public_key,
+        })
+    }
+
     pub fn keyring(&self) -> tweestap_oidc::Keyring {
         tweestap_oidc::Keyring::new(
             self.store.clone() as Arc<dyn Store>,
@@ -337,7 +366,19 @@ impl Wiring {
                     cookie_domain: config.forward_auth.cookie_domain.clone(),
                 }
             }),
+            webauthn: None,
+            push: None,
         };
+        let mut web = web;
+        web.webauthn = match tweestap_webauthn::WebAuthn::new(&web.public_url, &web.organisation)
+        {
+            Ok(w) => Some(Arc::new(w)),
+            Err(e) => {
+                tracing::warn!("passkeys and the tweestap app are off: {e}");
+                None
+            }
+        };
+        web.push = Some(Arc::new(self.push_notifier(config)?));
         let oidc = self.oidc(web.issuer());
         Ok(AppState::new(signin, oidc, web, self.metrics.clone()))
     }

@@ -256,6 +256,21 @@ impl AdminService {
         Ok(lifted)
     }
 
+    /// Clears a "this wasn't me" flag and the blocks that came with it.
+    pub async fn unflag(&self, username: &str) -> Result<bool, AdminError> {
+        let (user, _) = self.find(username).await?;
+        let cleared = self.store.user_unflag(user.id).await?;
+        self.store.sms_unblock(user.id).await?;
+        self.audit(
+            AuditKind::AccountUnflagged,
+            Some(user.id),
+            Some(user.username.as_str()),
+            None,
+        )
+        .await?;
+        Ok(cleared)
+    }
+
     /// Sets a new password (checked against the length rules) and audits it.
     pub async fn set_password(&self, username: &str, secret: Secret) -> Result<(), AdminError> {
         let (user, _) = self.find(username).await?;

@@ -343,6 +343,23 @@ impl ApprovalStore for SqliteStore {
         .collect()
     }
 
+    async fn approval_latest_link(
+        &self,
+        user: UserId,
+    ) -> Result<Option<StoredApproval>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM approvals
+             WHERE user_id = ? AND purpose = 'link' ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        ))
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(approval)
+        .transpose()
+    }
+
     async fn approval_answer(
         &self,
         id: &str,

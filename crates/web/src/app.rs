@@ -32,6 +32,24 @@ pub struct WebConfig {
     pub forward_auth: Option<ForwardAuthConfig>,
     /// A location database for "approximate place" on the security-info page.
     pub geoip: Option<std::sync::Arc<crate::geo::GeoIp>>,
+    /// Passkeys and the tweestap app; `None` when the public URL has no host name (WebAuthn
+    /// refuses IP addresses).
+    pub webauthn: Option<Arc<tweestap_webauthn::WebAuthn>>,
+    /// Web Push to the tweestap app on phones.
+    pub push: Option<Arc<PushNotifier>>,
+}
+
+/// Sends the "approve this sign-in?" notification.
+pub struct PushNotifier {
+    pub sender: tweestap_push::PushSender,
+    /// The VAPID public key (uncompressed point, base64url) the app subscribes with.
+    pub public_key: String,
+}
+
+impl std::fmt::Debug for PushNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PushNotifier")
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -22,4 +22,4 @@ pub mod system;
 mod templates;
 mod user_agent;
 
-pub use app::{AppState, ForwardAuthConfig, WebConfig, router};
+pub use app::{AppState, ForwardAuthConfig, PushNotifier, WebConfig, router};

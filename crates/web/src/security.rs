@@ -7,7 +7,7 @@ use crate::app::AppState;
 
 /// No inline scripts or styles, nothing from elsewhere, never inside a frame.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Origins a page's forms may end up at after redirects: browsers apply `form-action` to the
 /// whole redirect chain, and a sign-in for an application ends at that application.

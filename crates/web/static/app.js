@@ -58,4 +58,143 @@
   if (document.querySelector("[data-live-reload]")) {
     setTimeout(function () { window.location.reload(); }, 3000);
   }
+
+  // ---- WebAuthn (passkeys and the tweestap app). The server sends webauthn-rs options with
+  // binary fields as base64url; the answer goes back as JSON in the form's "response" field.
+  function fromB64(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { out[i] = bin.charCodeAt(i); }
+    return out.buffer;
+  }
+  function toB64(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) { bin += String.fromCharCode(bytes[i]); }
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function publicKey(options) {
+    var pk = options.publicKey;
+    pk.challenge = fromB64(pk.challenge);
+    if (pk.user) { pk.user.id = fromB64(pk.user.id); }
+    (pk.excludeCredentials || []).forEach(function (c) { c.id = fromB64(c.id); });
+    (pk.allowCredentials || []).forEach(function (c) { c.id = fromB64(c.id); });
+    return pk;
+  }
+  function credentialJson(cred) {
+    var r = cred.response, out = {
+      id: cred.id, rawId: toB64(cred.rawId), type: cred.type,
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: toB64(r.clientDataJSON) }
+    };
+    if (r.attestationObject) {
+      out.response.attestationObject = toB64(r.attestationObject);
+      if (r.getTransports) { out.response.transports = r.getTransports(); }
+    } else {
+      out.response.authenticatorData = toB64(r.authenticatorData);
+      out.response.signature = toB64(r.signature);
+      out.response.userHandle = r.userHandle ? toB64(r.userHandle) : null;
+    }
+    return JSON.stringify(out);
+  }
+  function showError(form) {
+    var el = document.querySelector("[data-webauthn-error]");
+    if (el) { el.hidden = false; }
+    each("button", function (b) { b.disabled = false; });
+  }
+  function ceremony(kind, options) {
+    var pk = publicKey(options);
+    return kind === "create" ? navigator.credentials.create({ publicKey: pk })
+                             : navigator.credentials.get({ publicKey: pk });
+  }
+  each("form[data-webauthn]", function (form) {
+    var kind = form.getAttribute("data-webauthn");
+    var busy = false;
+    form.addEventListener("submit", function (ev) {
+      var response = form.querySelector("input[name=response]");
+      if (response.value) { return; }
+      ev.preventDefault();
+      if (busy || !window.PublicKeyCredential) { if (!window.PublicKeyCredential) { showError(form); } return; }
+      busy = true;
+      // The tweestap app: the picked number travels with the answer.
+      var picked = ev.submitter && ev.submitter.name === "number" ? ev.submitter.value : null;
+      var optionsReady;
+      if (kind === "approve") {
+        var body = new URLSearchParams(new FormData(form));
+        optionsReady = fetch("/app/options", { method: "POST", body: body, credentials: "same-origin" })
+          .then(function (r) { if (!r.ok) { throw new Error("options"); } return r.json(); })
+          .then(function (j) { form.querySelector("input[name=ceremony]").value = j.ceremony; return j.options; });
+      } else {
+        optionsReady = Promise.resolve(JSON.parse(form.getAttribute("data-options")));
+      }
+      optionsReady
+        .then(function (options) { return ceremony(kind === "create" ? "create" : "get", options); })
+        .then(function (cred) {
+          response.value = credentialJson(cred);
+          if (picked !== null) {
+            var n = document.createElement("input");
+            n.type = "hidden"; n.name = "number"; n.value = picked; form.appendChild(n);
+          }
+          form.submit();
+        })
+        .catch(function () { busy = false; showError(form); });
+    });
+  });
+
+  // The sign-in page waiting for the phone: follow the request, continue when approved.
+  each("[data-push-continue]", function (form) {
+    var timer = setInterval(function () {
+      fetch("/sign-in/push/status", { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (j) {
+          if (j.status === "pending") { return; }
+          clearInterval(timer);
+          if (j.status === "approved") { form.submit(); } else { window.location.reload(); }
+        })
+        .catch(function () {});
+    }, 1000);
+  });
+
+  // Linking a phone: the computer's page follows the phone.
+  each("[data-link-status]", function (box) {
+    var last = box.getAttribute("data-link-status");
+    if (last === "approved") { return; }
+    var timer = setInterval(function () {
+      fetch("/security-info/tweestap-app?json=1", { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (j) {
+          if (j.status === last) { return; }
+          clearInterval(timer);
+          window.location.assign("/security-info/tweestap-app");
+        })
+        .catch(function () {});
+    }, 1500);
+  });
+
+  // The tweestap app: look for new requests while open; offer notifications.
+  each("[data-app-requests]", function (box) {
+    if (box.getAttribute("data-app-requests") === "0") {
+      setTimeout(function () { window.location.reload(); }, 3000);
+    }
+    if ("serviceWorker" in navigator) { navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(function () {}); }
+  });
+  each("[data-push-subscribe]", function (btn) {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) { btn.hidden = true; return; }
+    btn.addEventListener("click", function () {
+      navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" })
+        .then(function () { return navigator.serviceWorker.ready; })
+        .then(function (reg) {
+          return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64(btn.getAttribute("data-push-subscribe")) });
+        })
+        .then(function (sub) {
+          return fetch("/app/subscription", {
+            method: "POST", credentials: "same-origin",
+            headers: { "content-type": "application/json", "x-csrf-token": btn.getAttribute("data-csrf") },
+            body: JSON.stringify(sub.toJSON())
+          });
+        })
+        .then(function (r) { if (r.ok) { btn.hidden = true; } })
+        .catch(function () { btn.disabled = true; });
+    });
+  });
 })();

@@ -66,8 +66,13 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Show { username, json } => {
             let (user, methods) = admin.find(&username).await?;
             let events = admin.store.audit_list(Some(user.id), 20).await?;
+            let flag = admin.store.user_flag(user.id).await?;
             if json {
                 let mut value = user_json(&user, &methods);
+                value["flagged"] = match &flag {
+                    Some((at, reason)) => json!({"at": iso(at.0), "reason": reason}),
+                    None => serde_json::Value::Null,
+                };
                 value["events"] = events
                     .iter()
                     .map(|e| json!({"at": iso(e.at.0), "event": e.kind, "outcome": e.outcome, "ip": e.ip, "actor": e.actor}))
@@ -87,6 +92,13 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     }
                 );
                 println!("Created:      {}", iso(user.created_at.0));
+                if let Some((at, reason)) = &flag {
+                    println!(
+                        "FLAGGED:      {} ({reason}); push and texts are blocked. Clear with `tweestap user unflag {}`.",
+                        iso(at.0),
+                        user.username
+                    );
+                }
                 println!("Methods:      {}", methods_summary(&methods));
                 for m in &methods {
                     let used = m
@@ -126,6 +138,13 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 "{username} now signs in with codes sent to {}.",
                 phone.e164()
             );
+        }
+        UserCommand::Unflag { username } => {
+            if admin.unflag(&username).await? {
+                println!("Cleared the flag of {username}; push and texts work again.");
+            } else {
+                println!("{username} was not flagged.");
+            }
         }
         UserCommand::UnblockSms { username } => {
             if admin.unblock_sms(&username).await? {
@@ -206,6 +225,8 @@ fn method_name(m: &Method, full: bool) -> String {
         tweestap_core::MethodKind::Sms { phone } if full => format!("sms {}", phone.e164()),
         tweestap_core::MethodKind::Sms { phone } => format!("sms {}", phone.masked()),
         tweestap_core::MethodKind::Totp { label, .. } => format!("app {label}"),
+        tweestap_core::MethodKind::Passkey { label, .. } => format!("passkey {label}"),
+        tweestap_core::MethodKind::PushApp { label, .. } => format!("tweestap-app {label}"),
     }
 }
 
@@ -219,12 +240,14 @@ fn user_json(user: &User, methods: &[Method]) -> serde_json::Value {
         "created_at": iso(user.created_at.0),
         "methods": methods.iter().map(|m| json!({
             "id": m.id.0,
-            "kind": if m.is_app() { "app" } else { "sms" },
-            "phone": m.phone().map(|p| p.e164()),
-            "label": match &m.kind {
-                tweestap_core::MethodKind::Totp { label, .. } => Some(label.as_str()),
-                tweestap_core::MethodKind::Sms { .. } => None,
+            "kind": match &m.kind {
+                tweestap_core::MethodKind::Sms { .. } => "sms",
+                tweestap_core::MethodKind::Totp { .. } => "app",
+                tweestap_core::MethodKind::Passkey { .. } => "passkey",
+                tweestap_core::MethodKind::PushApp { .. } => "push",
             },
+            "phone": m.phone().map(|p| p.e164()),
+            "label": m.label(),
             "default": m.is_default,
             "created_at": iso(m.created_at.0),
             "last_used_at": m.last_used_at.map(|t| iso(t.0)),

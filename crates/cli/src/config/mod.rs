@@ -5,7 +5,7 @@
 mod oidc;
 mod sms;
 
-pub use oidc::{DeclaredClient, ForwardAuthConfig, OidcConfig};
+pub use oidc::{DeclaredClient, ForwardAuthConfig, OidcConfig, PushConfig};
 pub use sms::{GatewayConfig, HeaderValues, HttpGatewayConfig, Redacted, SecretSource, SmsConfig};
 
 use std::net::SocketAddr;
@@ -48,6 +48,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub forward_auth: ForwardAuthConfig,
     pub oidc: OidcConfig,
+    pub push: PushConfig,
 }
 
 /// `Policy` lives in the core and is only deserialised; wrapping it keeps `Config` serialisable
@@ -75,6 +76,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
             oidc: OidcConfig::default(),
+            push: PushConfig::default(),
         }
     }
 }

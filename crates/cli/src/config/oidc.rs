@@ -20,6 +20,18 @@ pub struct ForwardAuthConfig {
     pub cookie_domain: Option<String>,
 }
 
+/// The tweestap app's push notifications.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Who push services contact about our notifications (`mailto:` or `https:`); default
+    /// the public URL.
+    pub contact: Option<String>,
+    /// Tests only: accept push subscriptions on loopback `http://` addresses (a stand-in push
+    /// service). Never in production: a subscription would make tweestap call itself.
+    pub allow_loopback_endpoints: bool,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OidcConfig {

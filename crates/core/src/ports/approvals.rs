@@ -125,6 +125,11 @@ pub trait ApprovalStore: Send + Sync {
         method: MethodId,
         now: Timestamp,
     ) -> Result<Vec<StoredApproval>, StoreError>;
+    /// The newest test approval of a phone being linked to this user.
+    async fn approval_latest_link(
+        &self,
+        user: UserId,
+    ) -> Result<Option<StoredApproval>, StoreError>;
     /// Records an answer if the request is still pending at that moment (one answer counts).
     async fn approval_answer(
         &self,

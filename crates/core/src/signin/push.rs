@@ -384,6 +384,22 @@ impl SignInService {
         Ok((device_token, id))
     }
 
+    /// Where linking a phone stands, for the computer's page: the test request's state and
+    /// number, or `None` before the phone got that far.
+    pub async fn link_status(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<PushStatus>, SignInError> {
+        let Some(a) = self.store.approval_latest_link(user).await? else {
+            return Ok(None);
+        };
+        if a.created_at < since {
+            return Ok(None);
+        }
+        Ok(Some(self.push_status(user, &a.id).await?))
+    }
+
     /// The tweestap app a phone's cookie belongs to.
     pub async fn phone_app(&self, device_token: &str) -> Result<Option<Method>, SignInError> {
         Ok(self

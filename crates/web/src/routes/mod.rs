@@ -9,6 +9,9 @@ mod home;
 mod lang;
 mod oidc;
 mod other_way;
+mod passkey;
+mod phone_app;
+mod push;
 mod register;
 mod report;
 mod security_info;
@@ -61,6 +64,31 @@ pub fn router(state: AppState) -> Router {
             "/sign-in/app-setup/qr.png",
             get(app_code::get_register_app_qr),
         )
+        .route(
+            "/sign-in/passkey",
+            get(passkey::get_sign_in).post(passkey::post_sign_in),
+        )
+        .route("/sign-in/push", get(push::get_push).post(push::post_push))
+        .route("/sign-in/push/retry", post(push::post_retry))
+        .route("/sign-in/push/status", get(push::get_status))
+        .route(
+            "/security-info/passkey",
+            get(passkey::get_add).post(passkey::post_add),
+        )
+        .route(
+            "/security-info/tweestap-app",
+            get(phone_app::get_link_status).post(phone_app::post_link_start),
+        )
+        .route("/app/", get(phone_app::get_home))
+        .route("/app/link", get(phone_app::get_link).post(phone_app::post_link))
+        .route("/app/options", post(phone_app::post_options))
+        .route("/app/approve", post(phone_app::post_approve))
+        .route("/app/deny", post(phone_app::post_deny))
+        .route("/app/report", post(phone_app::post_report))
+        .route("/app/subscription", post(phone_app::post_subscription))
+        .route("/app/manifest.webmanifest", get(phone_app::get_manifest))
+        .route("/app/sw.js", get(phone_app::get_service_worker))
+        .route("/app/icon.svg", get(phone_app::get_icon))
         .route("/security-info", get(security_info::get_security_info))
         .route(
             "/security-info/app",

@@ -32,7 +32,7 @@ const HERE: &str = "/security-info";
 
 /// The signed-in user, and whether their second factor is recent enough to change methods.
 /// `Err` is the response for a browser that is not signed in (off to the sign-in).
-async fn signed_in(
+pub(crate) async fn signed_in(
     app: &AppState,
     ctx: &Ctx,
 ) -> Result<Result<(Session, UserId, bool), Response>, WebError> {
@@ -68,7 +68,7 @@ async fn signed_in(
 /// For the forms that change methods: signed in, the form's own, and a second factor from
 /// the last minutes. `Err` is the response to give instead (the sign-in, or this page
 /// saying to confirm it's you first).
-async fn changing(
+pub(crate) async fn changing(
     app: &AppState,
     ctx: &Ctx,
     csrf: &str,
@@ -98,7 +98,7 @@ async fn changing(
 
 /// Tells the account's phones about a change: an addition (`None`: to the phones it has now)
 /// or a removal (to the phones it had before it).
-async fn announce(
+pub(crate) async fn announce(
     app: &AppState,
     ctx: &Ctx,
     user: UserId,
@@ -185,6 +185,8 @@ pub async fn get_security_info(
         Some("default") => Some(t(ctx.lang, "security-default-set", &[])),
         Some("device") => Some(t(ctx.lang, "security-device-forgotten", &[])),
         Some("phone-added") => Some(t(ctx.lang, "security-phone-added", &[])),
+        Some("passkey-added") => Some(t(ctx.lang, "security-passkey-added", &[])),
+        Some("push-added") => Some(t(ctx.lang, "security-push-added", &[])),
         _ => None,
     };
     page(
@@ -281,7 +283,10 @@ async fn page(
         session,
         status,
         "security_info.html",
-        context! { methods, removable, fresh, events, devices, countries, notice, error },
+        context! {
+            methods, removable, fresh, events, devices, countries, notice, error,
+            webauthn => app.config.webauthn.is_some(),
+        },
     )
 }
 

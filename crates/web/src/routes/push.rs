@@ -1,0 +1,227 @@
+//! The sign-in step that waits for approval in the tweestap app: the page shows the number to
+//! pick on the phone, follows the request live (app.js polls the status) and has a plain
+//! "continue" button for browsers without JavaScript.
+
+use axum::extract::{Form, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use tweestap_core::signin::{Page, PushStatus, SignInError, SignInState};
+
+use super::{CsrfForm, describe, render, request_context, see_other, to_current_step};
+use crate::app::AppState;
+use crate::context::Ctx;
+use crate::error::WebError;
+use crate::i18n::t;
+use crate::session::Session;
+
+/// What the phone shows about this sign-in: the application, browser, place, address.
+async fn request_details(app: &AppState, ctx: &Ctx, session: &Session) -> String {
+    let mut application = None;
+    if let Some(query) = session
+        .record
+        .return_to
+        .as_deref()
+        .and_then(|r| r.strip_prefix("/oauth2/authorize?"))
+        && let Some((_, id)) =
+            url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id")
+        && let Ok(id) = tweestap_core::ClientId::parse(&id)
+        && let Ok(Some(client)) = app.store.client_get(&id).await
+    {
+        application = Some(client.name);
+    }
+    serde_json::json!({
+        "application": application,
+        "browser": ctx.user_agent.as_deref().map(crate::user_agent::describe),
+        "place": app.config.geoip.as_ref().and_then(|g| g.place(&ctx.ip, ctx.lang)),
+        "ip": ctx.ip,
+    })
+    .to_string()
+}
+
+/// Tells the phone through Web Push, when it has a subscription. Best effort and in the
+/// background: the app also shows pending requests whenever it is opened.
+fn notify(app: &AppState, subscription: Option<String>, approval_id: String, lang: crate::i18n::Lang) {
+    let (Some(notifier), Some(subscription)) = (app.config.push.clone(), subscription) else {
+        return;
+    };
+    let Ok(sub) = serde_json::from_str::<serde_json::Value>(&subscription) else {
+        return;
+    };
+    let subscription = tweestap_push::Subscription {
+        endpoint: sub["endpoint"].as_str().unwrap_or_default().to_string(),
+        p256dh: sub["keys"]["p256dh"].as_str().unwrap_or_default().to_string(),
+        auth: sub["keys"]["auth"].as_str().unwrap_or_default().to_string(),
+    };
+    // Only an id and display text: the request itself is fetched over an authenticated call.
+    let payload = serde_json::json!({
+        "request": approval_id,
+        "title": app.config.organisation,
+        "body": t(lang, "push-notification-body", &[]),
+    })
+    .to_string();
+    let ttl = u32::try_from(app.policy.push.ttl_secs).unwrap_or(120);
+    let now = app.clock.now().0;
+    tokio::spawn(async move {
+        match notifier
+            .sender
+            .send(
+                &subscription,
+                payload.as_bytes(),
+                ttl,
+                tweestap_push::Urgency::High,
+                None,
+                now,
+            )
+            .await
+        {
+            Ok(outcome) => tracing::info!(?outcome, "push notification sent"),
+            Err(e) => tracing::warn!("push notification failed: {e}"),
+        }
+    });
+}
+
+async fn page(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let (number, state) = match &session.record.state {
+        SignInState::AwaitingPush {
+            user_id,
+            approval: Some(id),
+            ..
+        } => match app.signin.push_status(*user_id, id).await {
+            Ok(PushStatus::Pending { number, .. }) => (Some(number), "pending"),
+            Ok(s) => (None, s.as_str()),
+            Err(_) => (None, "expired"),
+        },
+        _ => (None, "none"),
+    };
+    let message = match state {
+        "denied" => Some(t(ctx.lang, "push-denied", &[])),
+        "wrong_number" => Some(t(ctx.lang, "push-wrong-number", &[])),
+        "reported" => Some(t(ctx.lang, "push-reported", &[])),
+        "expired" => Some(t(ctx.lang, "push-expired", &[])),
+        _ => None,
+    };
+    render(
+        app,
+        ctx,
+        session,
+        status,
+        "push_wait.html",
+        context! { number, state, message, error },
+    )
+}
+
+pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    if session.record.state.page() != Page::AwaitPush {
+        return Ok(to_current_step(&app, &session));
+    }
+    if let SignInState::AwaitingPush { approval: None, .. } = &session.record.state {
+        let details = request_details(&app, &ctx, &session).await;
+        match app
+            .signin
+            .start_push(&session.record.state, &details, &request_context(&ctx))
+            .await
+        {
+            Ok(started) => {
+                session.record.state = started.state;
+                session.save(&app).await?;
+                notify(&app, started.subscription, started.approval_id, ctx.lang);
+            }
+            Err(SignInError::Store(e)) => return Err(e.into()),
+            Err(SignInError::WrongStep) => {
+                session.record.state = SignInState::Start;
+                session.save(&app).await?;
+                return Ok(to_current_step(&app, &session));
+            }
+            Err(e) => {
+                session.save(&app).await?;
+                let (status, error) = describe(ctx.lang, &e)?;
+                return page(&app, &ctx, &session, status, Some(error)).await;
+            }
+        }
+    } else {
+        session.save(&app).await?;
+    }
+    page(&app, &ctx, &session, StatusCode::OK, None).await
+}
+
+/// "Continue": works once the phone approved (the page's script presses it by itself).
+pub async fn post_push(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if session.record.state.page() != Page::AwaitPush {
+        return Ok(to_current_step(&app, &session));
+    }
+    match app
+        .signin
+        .push_continue(&session.record.state, &request_context(&ctx))
+        .await
+    {
+        Ok(next) => {
+            session.record.state = next;
+            session.rotate(&app).await?;
+            Ok(to_current_step(&app, &session))
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(_) => {
+            let error = t(ctx.lang, "push-not-approved-yet", &[]);
+            page(
+                &app,
+                &ctx,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(error),
+            )
+            .await
+        }
+    }
+}
+
+/// "Send a new request" (after one expired or was refused): within the same caps.
+pub async fn post_retry(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if let SignInState::AwaitingPush { approval, .. } = &mut session.record.state {
+        *approval = None;
+        session.save(&app).await?;
+    }
+    Ok(see_other(&app, &session, "/sign-in/push"))
+}
+
+/// The request's state for the page's script: `{"status": "pending" | "approved" | ...}`.
+pub async fn get_status(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+    let session = Session::load(&app, &ctx).await?;
+    let status = match &session.record.state {
+        SignInState::AwaitingPush {
+            user_id,
+            approval: Some(id),
+            ..
+        } => app
+            .signin
+            .push_status(*user_id, id)
+            .await
+            .map(|s| s.as_str())
+            .unwrap_or("expired"),
+        _ => "none",
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "status": status }).to_string(),
+    )
+        .into_response())
+}
