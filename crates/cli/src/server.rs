@@ -370,8 +370,7 @@ impl Wiring {
             push: None,
         };
         let mut web = web;
-        web.webauthn = match tweestap_webauthn::WebAuthn::new(&web.public_url, &web.organisation)
-        {
+        web.webauthn = match tweestap_webauthn::WebAuthn::new(&web.public_url, &web.organisation) {
             Ok(w) => Some(Arc::new(w)),
             Err(e) => {
                 tracing::warn!("passkeys and the tweestap app are off: {e}");

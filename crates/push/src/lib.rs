@@ -22,9 +22,5 @@ pub fn vapid_key(seed: &[u8; 32]) -> Result<tweestap_oidc::SigningKey, tweestap_
     ];
     let mut der = PREFIX[..35].to_vec();
     der.extend_from_slice(seed);
-    tweestap_oidc::SigningKey::from_pkcs8(
-        "vapid".into(),
-        tweestap_core::SigningAlg::Es256,
-        &der,
-    )
+    tweestap_oidc::SigningKey::from_pkcs8("vapid".into(), tweestap_core::SigningAlg::Es256, &der)
 }

@@ -54,10 +54,19 @@ const PAGES: &[(&str, &str)] = &[
         include_str!("../templates/access_pass.html"),
     ),
     ("passkey.html", include_str!("../templates/passkey.html")),
-    ("push_wait.html", include_str!("../templates/push_wait.html")),
+    (
+        "push_wait.html",
+        include_str!("../templates/push_wait.html"),
+    ),
     ("app_link.html", include_str!("../templates/app_link.html")),
-    ("app_link_phone.html", include_str!("../templates/app_link_phone.html")),
-    ("app_phone.html", include_str!("../templates/app_phone.html")),
+    (
+        "app_link_phone.html",
+        include_str!("../templates/app_link_phone.html"),
+    ),
+    (
+        "app_phone.html",
+        include_str!("../templates/app_phone.html"),
+    ),
 ];
 
 impl Templates {

@@ -80,7 +80,10 @@ pub fn router(state: AppState) -> Router {
             get(phone_app::get_link_status).post(phone_app::post_link_start),
         )
         .route("/app/", get(phone_app::get_home))
-        .route("/app/link", get(phone_app::get_link).post(phone_app::post_link))
+        .route(
+            "/app/link",
+            get(phone_app::get_link).post(phone_app::post_link),
+        )
         .route("/app/options", post(phone_app::post_options))
         .route("/app/approve", post(phone_app::post_approve))
         .route("/app/deny", post(phone_app::post_deny))

@@ -19,7 +19,10 @@ struct MethodOption {
 }
 
 fn choosing(page: Page) -> bool {
-    matches!(page, Page::EnterCode | Page::EnterAppCode)
+    matches!(
+        page,
+        Page::EnterCode | Page::EnterAppCode | Page::EnterPasskey | Page::AwaitPush
+    )
 }
 
 /// "Sign in another way": the user's own methods (phones and authenticator apps), and nobody

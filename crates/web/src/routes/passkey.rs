@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
+use tweestap_core::UserId;
 use tweestap_core::ports::CeremonyPurpose;
 use tweestap_core::signin::{Page, SignInError, SignInState, WebAuthnProof};
-use tweestap_core::UserId;
 
 use super::{describe, render, request_context, see_other, to_current_step};
 use crate::app::AppState;
@@ -210,8 +210,7 @@ pub async fn post_add(
     ctx: Ctx,
     Form(form): Form<CeremonyForm>,
 ) -> Result<Response, WebError> {
-    let (session, user) = match super::security_info::changing(&app, &ctx, &form.csrf).await?
-    {
+    let (session, user) = match super::security_info::changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
@@ -252,5 +251,9 @@ pub async fn post_add(
         Err(e) => return Err(super::internal(e)),
     }
     super::security_info::announce(&app, &ctx, user, None).await?;
-    Ok(see_other(&app, &session, "/security-info?notice=passkey-added"))
+    Ok(see_other(
+        &app,
+        &session,
+        "/security-info?notice=passkey-added",
+    ))
 }

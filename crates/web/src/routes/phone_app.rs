@@ -103,10 +103,16 @@ pub async fn get_link_status(
         Some(other) => (other.as_str(), None),
     };
     if q.json.is_some() {
-        return Ok(json(serde_json::json!({ "status": state, "number": number })));
+        return Ok(json(
+            serde_json::json!({ "status": state, "number": number }),
+        ));
     }
     if state == "approved" {
-        return Ok(see_other(&app, &session, "/security-info?notice=push-added"));
+        return Ok(see_other(
+            &app,
+            &session,
+            "/security-info?notice=push-added",
+        ));
     }
     render(
         &app,
@@ -316,9 +322,9 @@ pub async fn get_home(
     let mut session = Session::load(&app, &ctx).await?;
     session.save(&app).await?;
     let notice = match q.result.as_deref() {
-        Some(r @ ("approved" | "denied" | "reported" | "wrong_number" | "expired" | "answered")) => {
-            Some(t(ctx.lang, &format!("app-result-{r}"), &[]))
-        }
+        Some(
+            r @ ("approved" | "denied" | "reported" | "wrong_number" | "expired" | "answered"),
+        ) => Some(t(ctx.lang, &format!("app-result-{r}"), &[])),
         _ => None,
     };
     home(&app, &ctx, &session, StatusCode::OK, notice).await
@@ -494,7 +500,15 @@ pub async fn post_approve(
         )
         .await;
     }
-    answer(&app, &ctx, &session, &phone, &form.request, Answer::Approve { number }).await
+    answer(
+        &app,
+        &ctx,
+        &session,
+        &phone,
+        &form.request,
+        Answer::Approve { number },
+    )
+    .await
 }
 
 pub async fn post_deny(
@@ -571,15 +585,13 @@ pub async fn post_subscription(
     if p256dh.is_empty() || auth.is_empty() || p256dh.len() > 200 || auth.len() > 100 {
         return Err(WebError::BadRequest("error-bad-request"));
     }
-    notifier
-        .sender
-        .check_endpoint(endpoint)
-        .map_err(|e| {
-            tracing::info!("push subscription refused: {e}");
-            WebError::BadRequest("error-bad-request")
-        })?;
-    let stored = serde_json::json!({ "endpoint": endpoint, "keys": { "p256dh": p256dh, "auth": auth } })
-        .to_string();
+    notifier.sender.check_endpoint(endpoint).map_err(|e| {
+        tracing::info!("push subscription refused: {e}");
+        WebError::BadRequest("error-bad-request")
+    })?;
+    let stored =
+        serde_json::json!({ "endpoint": endpoint, "keys": { "p256dh": p256dh, "auth": auth } })
+            .to_string();
     app.store
         .push_subscription_set(phone.id, Some(&stored))
         .await?;

@@ -41,7 +41,12 @@ async fn request_details(app: &AppState, ctx: &Ctx, session: &Session) -> String
 
 /// Tells the phone through Web Push, when it has a subscription. Best effort and in the
 /// background: the app also shows pending requests whenever it is opened.
-fn notify(app: &AppState, subscription: Option<String>, approval_id: String, lang: crate::i18n::Lang) {
+fn notify(
+    app: &AppState,
+    subscription: Option<String>,
+    approval_id: String,
+    lang: crate::i18n::Lang,
+) {
     let (Some(notifier), Some(subscription)) = (app.config.push.clone(), subscription) else {
         return;
     };
@@ -50,7 +55,10 @@ fn notify(app: &AppState, subscription: Option<String>, approval_id: String, lan
     };
     let subscription = tweestap_push::Subscription {
         endpoint: sub["endpoint"].as_str().unwrap_or_default().to_string(),
-        p256dh: sub["keys"]["p256dh"].as_str().unwrap_or_default().to_string(),
+        p256dh: sub["keys"]["p256dh"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         auth: sub["keys"]["auth"].as_str().unwrap_or_default().to_string(),
     };
     // Only an id and display text: the request itself is fetched over an authenticated call.

@@ -1,0 +1,616 @@
+//! Push approval with number matching in the tweestap app, and passkeys, through the real HTTP
+//! routes. The phone's WebAuthn authenticator is the software one from `tweestap-webauthn`
+//! (real ES256 signatures, real CBOR); the browser tests do the same with Chromium's virtual
+//! authenticator.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{Browser, PASSWORD, TestApp, spawn_app_with};
+use tweestap_webauthn::soft::{SoftAuthenticator, tamper};
+
+const ORIGIN: &str = "http://localhost:8080";
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of the first `attr="…"` in a page.
+fn attr(body: &str, attr: &str) -> String {
+    let marker = format!("{attr}=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {attr} in:\n{body}"))
+        + marker.len();
+    let end = body[start..].find('"').unwrap() + start;
+    unescape(&body[start..end])
+}
+
+/// The value of the hidden field `name` in a page.
+fn field(body: &str, name: &str) -> String {
+    attr(body, &format!("name=\"{name}\" value"))
+}
+
+async fn app() -> TestApp {
+    let app = spawn_app_with(|c| {
+        c.policy.0.ask_strongest_first = true;
+    })
+    .await;
+    app.add_user("jan", Some("0612345678")).await;
+    app.add_user("piet", Some("0687654321")).await;
+    app
+}
+
+async fn signed_in_with_sms(app: &TestApp, user: &str) -> Browser {
+    let mut browser = app.browser();
+    browser.sign_in(user, PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    app.clock.advance(61);
+    browser
+}
+
+struct Phone {
+    browser: Browser,
+    key: SoftAuthenticator,
+}
+
+/// Links a phone from a signed-in browser, including the test approval.
+async fn link_phone(app: &TestApp, computer: &mut Browser) -> Phone {
+    computer.open("/security-info").await;
+    let page = computer.post("/security-info/tweestap-app", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let link = attr(&page.body, "data-link");
+    assert!(link.starts_with(&format!("{ORIGIN}/app/link?t=")), "{link}");
+    let path = link.trim_start_matches(ORIGIN).to_string();
+
+    let mut phone = Phone {
+        browser: app.browser(),
+        key: SoftAuthenticator::new(),
+    };
+    let page = phone.browser.open(&path).await;
+    let response = phone
+        .key
+        .register(&attr(&page.body, "data-options"), ORIGIN);
+    let token = field(&page.body, "t");
+    let ceremony = field(&page.body, "ceremony");
+    let page = phone
+        .browser
+        .post(
+            "/app/link",
+            &[
+                ("t", &token),
+                ("ceremony", &ceremony),
+                ("response", &response),
+                ("label", "Pixel"),
+            ],
+        )
+        .await;
+    page.assert_redirect("/app/");
+    // The link works once.
+    let again = app.browser().get(&path).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // Not a method until the test approval.
+    assert_eq!(app.methods_of("jan").await, 1);
+
+    let status = computer
+        .get("/security-info/tweestap-app?json=1")
+        .await
+        .body;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["status"], "pending");
+    let number = status["number"].as_u64().unwrap().to_string();
+    let request = pending_request(&mut phone).await;
+    let page = approve(&mut phone, &request, &number).await;
+    page.assert_redirect("/app/?result=approved");
+    assert_eq!(app.methods_of("jan").await, 2);
+    let page = computer.get("/security-info/tweestap-app").await;
+    page.assert_redirect("/security-info?notice=push-added");
+    phone
+}
+
+/// The id of the newest request on the phone's page.
+async fn pending_request(phone: &mut Phone) -> String {
+    let page = phone.browser.open("/app/").await;
+    field(&page.body, "request")
+}
+
+/// Picks `number` and confirms with the phone's credential.
+async fn approve(phone: &mut Phone, request: &str, number: &str) -> support::Page {
+    let (ceremony, response) = proof(phone, request).await;
+    phone
+        .browser
+        .post(
+            "/app/approve",
+            &[
+                ("request", request),
+                ("number", number),
+                ("ceremony", &ceremony),
+                ("response", &response),
+            ],
+        )
+        .await
+}
+
+async fn proof(phone: &mut Phone, request: &str) -> (String, String) {
+    let page = phone
+        .browser
+        .post("/app/options", &[("request", request)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    let response = phone.key.authenticate(&json["options"].to_string(), ORIGIN);
+    (json["ceremony"].as_str().unwrap().to_string(), response)
+}
+
+/// Signs in with the password; with push the strongest method, the page waits for the phone.
+/// Returns the number shown.
+async fn start_push_sign_in(computer: &mut Browser) -> Option<String> {
+    let page = computer.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/sign-in/push");
+    let page = computer.open("/sign-in/push").await;
+    page.body
+        .find("id=\"push-number\">")
+        .map(|i| page.body[i + 17..i + 19].to_string())
+}
+
+fn other_number(offered_page: &str, right: &str) -> String {
+    let form = &offered_page[offered_page.find("/app/approve").unwrap()..];
+    let mut numbers = form
+        .split("name=\"number\" value=\"")
+        .skip(1)
+        .map(|s| s[..2].to_string());
+    numbers.find(|n| n != right).unwrap()
+}
+
+#[tokio::test]
+async fn a_phone_links_with_a_test_approval_and_signs_in_by_number_matching() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let mut phone = link_phone(&app, &mut computer).await;
+
+    let mut laptop = app.browser();
+    let number = start_push_sign_in(&mut laptop).await.expect("a number");
+    // Without an approval, "continue" does not sign in.
+    let page = laptop.post("/sign-in/push", &[]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let status = laptop.get("/sign-in/push/status").await.body;
+    assert!(status.contains("\"pending\""), "{status}");
+
+    // The phone shows the request with the three numbers, the right one among them.
+    let page = phone.browser.open("/app/").await;
+    page.assert_contains(&format!("value=\"{number}\""));
+    page.assert_contains("127.0.0.1");
+    let request = field(&page.body, "request");
+
+    // A replayed proof: the ceremony is used once.
+    let (ceremony, response) = proof(&mut phone, &request).await;
+    let fields = [
+        ("request", request.as_str()),
+        ("number", number.as_str()),
+        ("ceremony", ceremony.as_str()),
+        ("response", response.as_str()),
+    ];
+    phone
+        .browser
+        .post("/app/approve", &fields)
+        .await
+        .assert_redirect("/app/?result=approved");
+    let replay = phone.browser.post("/app/approve", &fields).await;
+    assert_eq!(replay.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A second answer with a fresh proof does not change the first.
+    let page = approve(&mut phone, &request, &number).await;
+    page.assert_redirect("/app/?result=answered");
+
+    let status = laptop.get("/sign-in/push/status").await.body;
+    assert!(status.contains("\"approved\""), "{status}");
+    let page = laptop.post("/sign-in/push", &[]).await;
+    page.assert_redirect("/");
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|e| e.kind == "sign_in.completed"
+        && e.detail.as_deref() == Some("amr=pwd,pop,mfa method=push")));
+
+    // The approval continues one sign-in only: another browser cannot reuse it.
+    let mut other = app.browser();
+    start_push_sign_in(&mut other).await;
+    let page = other.post("/sign-in/push", &[]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_wrong_number_a_forged_proof_and_another_account_are_refused() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let mut phone = link_phone(&app, &mut computer).await;
+
+    let mut laptop = app.browser();
+    let number = start_push_sign_in(&mut laptop).await.unwrap();
+    let page = phone.browser.open("/app/").await;
+    let request = field(&page.body, "request");
+    let wrong = other_number(&page.body, &number);
+
+    // A tampered signature is no proof.
+    let (ceremony, response) = proof(&mut phone, &request).await;
+    let page = phone
+        .browser
+        .post(
+            "/app/approve",
+            &[
+                ("request", &request),
+                ("number", &number),
+                ("ceremony", &ceremony),
+                ("response", &tamper(&response)),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Another account's phone cannot see or answer jan's request.
+    let mut piet = signed_in_with_sms(&app, "piet").await;
+    let mut piet_phone = link_phone_for(&app, &mut piet).await;
+    let page = piet_phone.browser.open("/app/").await;
+    assert!(!page.body.contains(&request));
+    let page = piet_phone
+        .browser
+        .post("/app/options", &[("request", &request)])
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let page = piet_phone
+        .browser
+        .post("/app/deny", &[("request", &request)])
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+    // The wrong number closes the request as a failed attempt.
+    let page = approve(&mut phone, &request, &wrong).await;
+    page.assert_redirect("/app/?result=wrong_number");
+    let page = laptop.open("/sign-in/push").await;
+    page.assert_contains("ander getal");
+    let page = laptop.post("/sign-in/push", &[]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let audit = app.audit().await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "push.answered" && e.outcome == "wrong_number")
+    );
+}
+
+/// Like `link_phone`, for any signed-in user (the methods count is checked for jan only).
+async fn link_phone_for(app: &TestApp, computer: &mut Browser) -> Phone {
+    computer.open("/security-info").await;
+    let page = computer.post("/security-info/tweestap-app", &[]).await;
+    let path = attr(&page.body, "data-link")
+        .trim_start_matches(ORIGIN)
+        .to_string();
+    let mut phone = Phone {
+        browser: app.browser(),
+        key: SoftAuthenticator::new(),
+    };
+    let page = phone.browser.open(&path).await;
+    let response = phone
+        .key
+        .register(&attr(&page.body, "data-options"), ORIGIN);
+    let fields = [
+        ("t", field(&page.body, "t")),
+        ("ceremony", field(&page.body, "ceremony")),
+        ("response", response),
+        ("label", "Phone".to_string()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    phone
+        .browser
+        .post("/app/link", &fields)
+        .await
+        .assert_redirect("/app/");
+    let status = computer
+        .get("/security-info/tweestap-app?json=1")
+        .await
+        .body;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let number = status["number"].as_u64().unwrap().to_string();
+    let request = pending_request(&mut phone).await;
+    approve(&mut phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+    phone
+}
+
+#[tokio::test]
+async fn late_answers_and_denials_do_not_sign_in_and_repeated_denials_pause_push() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let mut phone = link_phone(&app, &mut computer).await;
+
+    // Late: the request expired before the phone answered.
+    let mut laptop = app.browser();
+    let number = start_push_sign_in(&mut laptop).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    let (ceremony, response) = proof(&mut phone, &request).await;
+    app.clock.advance(121);
+    let page = phone
+        .browser
+        .post(
+            "/app/approve",
+            &[
+                ("request", &request),
+                ("number", &number),
+                ("ceremony", &ceremony),
+                ("response", &response),
+            ],
+        )
+        .await;
+    page.assert_redirect("/app/?result=expired");
+    assert!(
+        laptop
+            .get("/sign-in/push/status")
+            .await
+            .body
+            .contains("expired")
+    );
+    assert_eq!(
+        laptop.post("/sign-in/push", &[]).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Three denials in a row pause push; the user is told to choose another way.
+    for _ in 0..3 {
+        laptop.post("/sign-in/push/retry", &[]).await;
+        laptop.open("/sign-in/push").await;
+        let request = pending_request(&mut phone).await;
+        phone
+            .browser
+            .post("/app/deny", &[("request", &request)])
+            .await
+            .assert_redirect("/app/?result=denied");
+        assert!(
+            laptop
+                .get("/sign-in/push/status")
+                .await
+                .body
+                .contains("denied")
+        );
+    }
+    laptop.post("/sign-in/push/retry", &[]).await;
+    let page = laptop.get("/sign-in/push").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    page.assert_contains("sign-in/other-way");
+}
+
+#[tokio::test]
+async fn this_wasnt_me_blocks_push_and_texts_and_flags_the_account() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let mut phone = link_phone(&app, &mut computer).await;
+
+    let mut attacker = app.browser();
+    start_push_sign_in(&mut attacker).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    phone
+        .browser
+        .post("/app/report", &[("request", &request)])
+        .await
+        .assert_redirect("/app/?result=reported");
+    assert!(
+        attacker
+            .get("/sign-in/push/status")
+            .await
+            .body
+            .contains("reported")
+    );
+
+    // No new push…
+    let mut again = app.browser();
+    again.sign_in("jan", PASSWORD).await;
+    let page = again.get("/sign-in/push").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // …and no texts either.
+    let sent = app.sms().len();
+    let mut by_sms = app.browser();
+    by_sms.sign_in("jan", PASSWORD).await;
+    by_sms.open("/sign-in/other-way").await;
+    let sms_method = app.method_ids("jan").await[0].to_string();
+    by_sms
+        .post("/sign-in/other-way", &[("method", &sms_method)])
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.sms().len(), sent, "a text was sent after the report");
+
+    // Audited and flagged for the administrators.
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|e| e.kind == "push.reported_unrequested"));
+    let (user, _) = app.admin.find("jan").await.unwrap();
+    let flag = app.admin.store.user_flag(user.id).await.unwrap();
+    assert!(flag.is_some());
+    assert!(app.admin.unflag("jan").await.unwrap());
+    assert!(app.admin.store.user_flag(user.id).await.unwrap().is_none());
+    let mut after = app.browser();
+    after.sign_in("jan", PASSWORD).await;
+    assert_eq!(after.get("/sign-in/push").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn twenty_sign_in_attempts_make_at_most_the_hourly_cap_of_requests() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    link_phone(&app, &mut computer).await;
+    for _ in 0..20 {
+        let mut attacker = app.browser();
+        attacker.sign_in("jan", PASSWORD).await;
+        attacker.get("/sign-in/push").await;
+        // Past the "one pending at a time" rule: only the hourly cap holds them back.
+        app.clock.advance(121);
+    }
+    let requested = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "push.requested" && e.outcome == "ok")
+        .count();
+    // One was the linking test approval; the policy allows 5 sign-in requests per hour.
+    assert_eq!(requested, 1 + 5);
+    // Without waiting for expiry, two attempts in a row give one request.
+    let app2 = app_with_phone().await;
+    let (app2, _phone) = app2;
+    for _ in 0..2 {
+        let mut attacker = app2.browser();
+        attacker.sign_in("jan", PASSWORD).await;
+        attacker.get("/sign-in/push").await;
+    }
+    let requested = app2
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "push.requested" && e.outcome == "ok")
+        .count();
+    assert_eq!(requested, 1 + 1);
+}
+
+async fn app_with_phone() -> (TestApp, Phone) {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let phone = link_phone(&app, &mut computer).await;
+    (app, phone)
+}
+
+#[tokio::test]
+async fn a_passkey_is_added_with_a_fresh_second_factor_and_signs_in() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let mut key = SoftAuthenticator::new();
+    let page = computer.open("/security-info/passkey").await;
+    let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
+    let page = computer
+        .post(
+            "/security-info/passkey",
+            &[
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+                ("label", "Laptop"),
+            ],
+        )
+        .await;
+    page.assert_redirect("/security-info?notice=passkey-added");
+    assert_eq!(app.methods_of("jan").await, 2);
+    // Announced to the phone.
+    let texts = app.wait_for_sms(2).await;
+    assert!(texts.last().unwrap().text.contains("toegevoegd"));
+
+    // The strongest method is asked first: the passkey.
+    let mut laptop = app.browser();
+    let page = laptop.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/sign-in/passkey");
+    let page = laptop.open("/sign-in/passkey").await;
+    let options = attr(&page.body, "data-options");
+    // Without user verification: refused.
+    key.set_user_verification(false);
+    let bad = key.authenticate(&options, ORIGIN);
+    key.set_user_verification(true);
+    let refused = laptop
+        .post(
+            "/sign-in/passkey",
+            &[
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &bad),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A fresh ceremony, answered properly.
+    let options = attr(&refused.body, "data-options");
+    let response = key.authenticate(&options, ORIGIN);
+    let page = laptop
+        .post(
+            "/sign-in/passkey",
+            &[
+                ("ceremony", &field(&refused.body, "ceremony")),
+                ("response", &response),
+            ],
+        )
+        .await;
+    page.assert_redirect("/");
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|e| e.kind == "sign_in.completed"
+        && e.detail.as_deref() == Some("amr=pwd,pop,mfa method=passkey")));
+
+    // A stolen session that is not fresh cannot add one.
+    app.clock.advance(700);
+    let page = computer.get("/security-info/passkey").await;
+    page.assert_redirect("/security-info");
+}
+
+#[tokio::test]
+async fn a_passkey_answer_for_another_account_or_replayed_is_refused() {
+    let app = app().await;
+    let mut jan = signed_in_with_sms(&app, "jan").await;
+    let mut piet = signed_in_with_sms(&app, "piet").await;
+    let mut jan_key = SoftAuthenticator::new();
+    let mut piet_key = SoftAuthenticator::new();
+    for (browser, key) in [(&mut jan, &mut jan_key), (&mut piet, &mut piet_key)] {
+        let page = browser.open("/security-info/passkey").await;
+        let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
+        browser
+            .post(
+                "/security-info/passkey",
+                &[
+                    ("ceremony", &field(&page.body, "ceremony")),
+                    ("response", &response),
+                    ("label", "Key"),
+                ],
+            )
+            .await
+            .assert_redirect("/security-info?notice=passkey-added");
+    }
+    // Piet's passkey answers jan's sign-in: not jan's credential.
+    let mut attacker = app.browser();
+    attacker.sign_in("jan", PASSWORD).await;
+    let page = attacker.open("/sign-in/passkey").await;
+    let mut options: serde_json::Value =
+        serde_json::from_str(&attr(&page.body, "data-options")).unwrap();
+    options["publicKey"]["allowCredentials"] =
+        serde_json::json!([{ "type": "public-key", "id": piet_key.credential_id() }]);
+    let forged = piet_key.authenticate(&options.to_string(), ORIGIN);
+    let page = attacker
+        .post(
+            "/sign-in/passkey",
+            &[
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &forged),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A real answer replayed on a second ceremony is refused (the challenge differs).
+    let mut laptop = app.browser();
+    laptop.sign_in("jan", PASSWORD).await;
+    let page = laptop.open("/sign-in/passkey").await;
+    let response = jan_key.authenticate(&attr(&page.body, "data-options"), ORIGIN);
+    let mut second = app.browser();
+    second.sign_in("jan", PASSWORD).await;
+    let other = second.open("/sign-in/passkey").await;
+    let page2 = second
+        .post(
+            "/sign-in/passkey",
+            &[
+                ("ceremony", &field(&other.body, "ceremony")),
+                ("response", &response),
+            ],
+        )
+        .await;
+    assert_eq!(page2.status, StatusCode::UNPROCESSABLE_ENTITY);
+    laptop
+        .post(
+            "/sign-in/passkey",
+            &[
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+            ],
+        )
+        .await
+        .assert_redirect("/");
+}
