@@ -131,7 +131,12 @@ impl SignInService {
                 offered,
                 context: context.to_string(),
                 created_at: now,
-                expires_at: now.plus_secs(self.policy.push.ttl_secs),
+                // Linking has the phone in hand already, but the person walks between two
+                // screens: never less than the sign-in's time.
+                expires_at: now.plus_secs(match purpose {
+                    ApprovalPurpose::SignIn => self.policy.push.ttl_secs,
+                    ApprovalPurpose::Link => self.policy.push.ttl_secs.max(120),
+                }),
                 status: ApprovalStatus::Pending,
                 consumed: false,
             })
