@@ -250,11 +250,14 @@ impl Wiring {
             .ok_or_else(|| anyhow::anyhow!("the VAPID key has no public point"))?;
         use base64::Engine;
         let public_key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
-        let contact = config
-            .push
-            .contact
-            .clone()
-            .unwrap_or_else(|| config.public_url.clone());
+        let contact = config.push.contact.clone().unwrap_or_else(|| {
+            // VAPID wants mailto: or https:.
+            if config.public_url.starts_with("https://") {
+                config.public_url.clone()
+            } else {
+                format!("mailto:postmaster@{}", config.public_url_host())
+            }
+        });
         Ok(tweestap_web::PushNotifier {
             sender: tweestap_push::PushSender::new(
                 key,

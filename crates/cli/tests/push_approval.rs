@@ -614,3 +614,148 @@ async fn a_passkey_answer_for_another_account_or_replayed_is_refused() {
         .await
         .assert_redirect("/");
 }
+
+/// The Python with http_ece, PyJWT and cryptography, or `None` (reason printed) outside CI.
+fn push_python() -> Option<String> {
+    let python = std::env::var("TEST_PUSH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import http_ece, jwt, cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{python} lacks http_ece/PyJWT/cryptography (see crates/push/tests/requirements.txt)"
+        );
+    }
+    eprintln!("skipped: {python} lacks http_ece, PyJWT or cryptography");
+    None
+}
+
+fn push_check(python: &str, args: &[&str], input: Option<&str>) -> Result<String, String> {
+    use std::io::Write;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../push/tests/webpush_check.py"
+    );
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_request_reaches_the_phone_by_web_push_encrypted_and_signed() {
+    let Some(python) = push_python() else { return };
+    // A stand-in for the browser vendor's push service, on loopback.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(axum::http::HeaderMap, Vec<u8>)>();
+    let service = axum::Router::new().route(
+        "/push/{id}",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let tx = tx.clone();
+                async move {
+                    tx.send((headers, body.to_vec())).unwrap();
+                    axum::http::StatusCode::CREATED
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+
+    let app = spawn_app_with(|c| {
+        c.policy.0.ask_strongest_first = true;
+        c.push.allow_loopback_endpoints = true;
+        c.push.contact = Some("mailto:helpdesk@testschool.example".into());
+    })
+    .await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let mut phone = link_phone(&app, &mut computer).await;
+
+    // The phone subscribes (what PushManager.subscribe() gives), with keys made independently.
+    let keys: serde_json::Value =
+        serde_json::from_str(&push_check(&python, &["keys"], None).unwrap()).unwrap();
+    let subscription = serde_json::json!({
+        "endpoint": format!("{origin}/push/phone-1"),
+        "keys": { "p256dh": keys["p256dh"], "auth": keys["auth"] },
+    })
+    .to_string();
+    let page = phone.browser.open("/app/").await;
+    let vapid = attr(&page.body, "data-push-subscribe");
+    let csrf = phone.browser.csrf.clone();
+    // Without the page's token: refused.
+    let page = phone
+        .browser
+        .post_json("/app/subscription", &[], &subscription)
+        .await;
+    assert_ne!(page.status, StatusCode::OK);
+    let page = phone
+        .browser
+        .post_json(
+            "/app/subscription",
+            &[("x-csrf-token", &csrf)],
+            &subscription,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+
+    let mut laptop = app.browser();
+    start_push_sign_in(&mut laptop).await.unwrap();
+    let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a push message within 10 s")
+        .unwrap();
+    assert_eq!(headers["content-encoding"], "aes128gcm");
+    assert_eq!(headers["urgency"], "high");
+    let authorization = headers["authorization"].to_str().unwrap().to_string();
+    assert!(
+        authorization.contains(&format!("k={vapid}")),
+        "{authorization}"
+    );
+    use base64::Engine;
+    let job = serde_json::json!({
+        "private": keys["private"],
+        "auth": keys["auth"],
+        "body": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&body),
+        "authorization": authorization,
+        "origin": origin,
+    });
+    let plaintext = push_check(&python, &["check"], Some(&job.to_string())).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&plaintext).unwrap();
+    // Only the request's id and display text travel through the push service.
+    let request = pending_request(&mut phone).await;
+    assert_eq!(payload["request"], request.as_str());
+    assert_eq!(payload["title"], "Testschool");
+    // A flipped bit does not decrypt.
+    let mut tampered = body.clone();
+    tampered[40] ^= 1;
+    let job = serde_json::json!({
+        "private": keys["private"], "auth": keys["auth"], "origin": origin,
+        "body": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tampered),
+        "authorization": headers["authorization"].to_str().unwrap(),
+    });
+    assert!(push_check(&python, &["check"], Some(&job.to_string())).is_err());
+}

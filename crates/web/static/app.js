@@ -141,7 +141,8 @@
     });
   });
 
-  // The sign-in page waiting for the phone: follow the request, continue when approved.
+  // The sign-in page waiting for the phone: follow the request, continue when approved. (Twice
+  // a second: a status check is one indexed read, and the user is waiting.)
   each("[data-push-continue]", function (form) {
     var timer = setInterval(function () {
       fetch("/sign-in/push/status", { credentials: "same-origin" })
@@ -152,7 +153,7 @@
           if (j.status === "approved") { form.submit(); } else { window.location.reload(); }
         })
         .catch(function () {});
-    }, 1000);
+    }, 500);
   });
 
   // Linking a phone: the computer's page follows the phone.

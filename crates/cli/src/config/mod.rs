@@ -132,6 +132,14 @@ pub(crate) fn invalid(key: &'static str, problem: impl Into<String>) -> ConfigEr
 }
 
 impl Config {
+    /// The host of the public URL ("localhost" when it cannot be read).
+    pub fn public_url_host(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "localhost".into())
+    }
+
     /// Reads the configuration: the file (when given) and the environment over the defaults.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let config = Config::read(file)?;

@@ -300,6 +300,20 @@ impl Browser {
         self.page(response).await
     }
 
+    /// Posts a JSON body with extra headers (the app's script calls).
+    pub async fn post_json(&mut self, path: &str, headers: &[(&str, &str)], body: &str) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        self.page(response).await
+    }
+
     /// Opens the sign-in page and submits username and password.
     pub async fn sign_in(&mut self, username: &str, password: &str) -> Page {
         let page = self.get("/sign-in").await;
