@@ -442,6 +442,25 @@ mod tests {
         assert_eq!(config.policy.0.password.argon2_memory_kib, 19_456);
         assert_eq!(config.policy.0.oidc.code_ttl_secs, 60);
         assert!(config.forward_auth.domains.is_empty());
+        let push = &config.policy.0.push;
+        let push_defaults = tweestap_core::approval::ApprovalPolicy::default();
+        assert_eq!(
+            (
+                push.ttl_secs,
+                push.max_per_hour,
+                push.pause_after_denials,
+                push.pause_secs,
+                push.report_block_secs
+            ),
+            (
+                push_defaults.ttl_secs,
+                push_defaults.max_per_hour,
+                push_defaults.pause_after_denials,
+                push_defaults.pause_secs,
+                push_defaults.report_block_secs
+            )
+        );
+        assert!(!config.push.allow_loopback_endpoints);
     }
 
     #[test]
