@@ -759,3 +759,98 @@ async fn a_sign_in_request_reaches_the_phone_by_web_push_encrypted_and_signed() 
     });
     assert!(push_check(&python, &["check"], Some(&job.to_string())).is_err());
 }
+
+#[tokio::test]
+async fn linking_is_announced_methods_can_be_renamed_and_a_new_link_drops_an_unfinished_one() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let texts = app.sms().len();
+    link_phone(&app, &mut computer).await;
+    let sms = app.wait_for_sms(texts + 1).await;
+    assert!(sms.last().unwrap().text.contains("toegevoegd"), "{sms:?}");
+
+    // Rename the linked phone; someone else's method cannot be renamed.
+    let push_id = *app.method_ids("jan").await.last().unwrap();
+    computer.open("/security-info").await;
+    let page = computer
+        .post(
+            "/security-info/rename",
+            &[
+                ("method", &push_id.to_string()),
+                ("label", "  Telefoon van Jan  "),
+            ],
+        )
+        .await;
+    page.assert_redirect("/security-info?notice=renamed");
+    computer
+        .open("/security-info")
+        .await
+        .assert_contains("tweestap-app (Telefoon van Jan)");
+    let mut piet = signed_in_with_sms(&app, "piet").await;
+    piet.open("/security-info").await;
+    piet.post(
+        "/security-info/rename",
+        &[("method", &push_id.to_string()), ("label", "stolen")],
+    )
+    .await
+    .assert_redirect("/security-info");
+    computer
+        .open("/security-info")
+        .await
+        .assert_contains("tweestap-app (Telefoon van Jan)");
+    // A phone number has no name to change.
+    let sms_id = app.method_ids("jan").await[0];
+    computer
+        .post(
+            "/security-info/rename",
+            &[("method", &sms_id.to_string()), ("label", "x")],
+        )
+        .await
+        .assert_redirect("/security-info");
+
+    // A phone that got as far as the link but never approved stops working when a new link
+    // is made.
+    computer.open("/security-info").await;
+    let page = computer.post("/security-info/tweestap-app", &[]).await;
+    let path = attr(&page.body, "data-link")
+        .trim_start_matches(ORIGIN)
+        .to_string();
+    let mut half = Phone {
+        browser: app.browser(),
+        key: SoftAuthenticator::new(),
+    };
+    let page = half.browser.open(&path).await;
+    let response = half.key.register(&attr(&page.body, "data-options"), ORIGIN);
+    half.browser
+        .post(
+            "/app/link",
+            &[
+                ("t", &field(&page.body, "t")),
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+                ("label", "Half"),
+            ],
+        )
+        .await
+        .assert_redirect("/app/");
+    half.browser
+        .open("/app/")
+        .await
+        .assert_contains("Koppelen afronden");
+    computer.open("/security-info").await;
+    let page = computer.post("/security-info/tweestap-app", &[]).await;
+    let unused = attr(&page.body, "data-link")
+        .trim_start_matches(ORIGIN)
+        .to_string();
+    let page = half.browser.open("/app/").await;
+    page.assert_contains("nog niet gekoppeld");
+    assert_eq!(app.browser().get(&unused).await.status, StatusCode::OK);
+    // A newer link also retires an unused one.
+    computer.open("/security-info").await;
+    computer.post("/security-info/tweestap-app", &[]).await;
+    assert_eq!(
+        app.browser().get(&unused).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.browser().get(&path).await.status, StatusCode::NOT_FOUND);
+}

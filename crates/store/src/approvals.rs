@@ -204,6 +204,22 @@ impl ApprovalStore for SqliteStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // A new link replaces unfinished ones: their phones (linked but never approved) and
+        // their unused links stop working.
+        sqlx::query(
+            "DELETE FROM mfa_methods WHERE user_id = ? AND kind = 'push' AND confirmed_at IS NULL",
+        )
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("UPDATE app_links SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+            .bind(now.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         sqlx::query(
             "INSERT INTO app_links (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
         )
@@ -211,9 +227,10 @@ impl ApprovalStore for SqliteStore {
         .bind(user.0)
         .bind(now.0)
         .bind(expires_at.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(())
     }
 

@@ -125,6 +125,25 @@ impl MethodStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn method_rename(
+        &self,
+        user: UserId,
+        id: MethodId,
+        label: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE mfa_methods SET label = ?
+             WHERE id = ? AND user_id = ? AND kind IN ('totp', 'passkey', 'push') AND confirmed_at IS NOT NULL",
+        )
+        .bind(label)
+        .bind(id.0)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(

@@ -54,8 +54,13 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 println!("{:<24} {:<30} METHODS", "USERNAME", "DISPLAY NAME");
                 for (user, methods) in &users {
+                    let flagged = if admin.store.user_flag(user.id).await?.is_some() {
+                        "  [FLAGGED: see `tweestap user show`]"
+                    } else {
+                        ""
+                    };
                     println!(
-                        "{:<24} {:<30} {}",
+                        "{:<24} {:<30} {}{flagged}",
                         user.username,
                         user.display_name,
                         methods_summary(methods)

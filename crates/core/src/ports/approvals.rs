@@ -95,6 +95,7 @@ pub trait ApprovalStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     // The one-time link a phone opens.
+    /// Stores a new link; earlier unused links and phones still being linked are dropped.
     async fn app_link_put(
         &self,
         user: UserId,

@@ -50,6 +50,14 @@ pub trait MethodStore: Send + Sync {
         id: MethodId,
         keep_one: bool,
     ) -> Result<bool, StoreError>;
+    /// Renames one of the user's apps, passkeys or linked phones; `false` when not theirs (or
+    /// a phone number, which has no name).
+    async fn method_rename(
+        &self,
+        user: UserId,
+        id: MethodId,
+        label: &str,
+    ) -> Result<bool, StoreError>;
     /// Makes one of the user's methods the one asked for first; `false` when not theirs.
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError>;
 

@@ -119,6 +119,30 @@ impl SignInService {
         Ok(phones)
     }
 
+    /// A new name for an app, passkey or linked phone (trimmed, at most 40 characters; an
+    /// empty name is refused as `WrongStep`, which the page treats as "nothing changed").
+    pub async fn rename_method(
+        &self,
+        user: UserId,
+        method: MethodId,
+        label: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), SignInError> {
+        let label: String = label.trim().chars().take(40).collect();
+        if label.is_empty() || !self.store.method_rename(user, method, &label).await? {
+            return Err(SignInError::WrongStep);
+        }
+        self.audit(
+            AuditKind::MethodRenamed,
+            "ok",
+            Some(user),
+            None,
+            ctx,
+            Some(format!("method_id={} label={label}", method.0)),
+        )
+        .await
+    }
+
     /// The user's choice of the method to be asked for first.
     pub async fn set_default_method(
         &self,

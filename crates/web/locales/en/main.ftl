@@ -287,3 +287,7 @@ app-result-reported = Reported. Signing in with the app and by text message is n
 app-result-wrong_number = That wasn't the number on the screen. This request was refused.
 app-result-expired = This request had already expired.
 app-result-answered = This request was already answered.
+security-rename = Rename
+security-rename-label = New name
+security-rename-button = Save
+security-renamed = The name was changed.

@@ -288,3 +288,7 @@ app-result-reported = Gemeld. Inloggen met de app en sms staat nu uit voor je ac
 app-result-wrong_number = Dat was niet het getal op het scherm. Dit verzoek is afgewezen.
 app-result-expired = Dit verzoek was al verlopen.
 app-result-answered = Dit verzoek was al beantwoord.
+security-rename = Naam wijzigen
+security-rename-label = Nieuwe naam
+security-rename-button = Opslaan
+security-renamed = De naam is gewijzigd.

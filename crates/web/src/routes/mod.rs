@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/security-info/remove", post(security_info::post_remove))
         .route("/security-info/default", post(security_info::post_default))
+        .route("/security-info/rename", post(security_info::post_rename))
         .route(
             "/security-info/phone",
             get(security_info::get_phone_code).post(security_info::post_phone_start),

@@ -541,6 +541,12 @@ async fn answer(
     request: &str,
     answer: Answer,
 ) -> Result<Response, WebError> {
+    let linking = app
+        .signin
+        .push_request_for(phone, request)
+        .await
+        .map_err(super::internal)?
+        .is_some_and(|r| r.purpose == tweestap_core::ports::ApprovalPurpose::Link);
     let outcome = match app
         .signin
         .answer_push(phone, request, answer, &request_context(ctx))
@@ -551,6 +557,10 @@ async fn answer(
         Err(SignInError::WrongStep) => return Err(WebError::NotFound),
         Err(e) => return Err(super::internal(e)),
     };
+    if linking && outcome == AnswerOutcome::Approved {
+        // A phone was added to the account: tell its phones, as for any new method.
+        super::security_info::announce(app, ctx, phone.user_id, None).await?;
+    }
     let result = match outcome {
         AnswerOutcome::Approved => "approved",
         AnswerOutcome::WrongNumber => "wrong_number",

@@ -125,6 +125,8 @@ pub(crate) async fn announce(
 struct MethodView {
     id: i64,
     name: String,
+    /// The name the user gave it (apps, passkeys, phones with the tweestap app).
+    label: Option<String>,
     added: String,
     last_used: Option<String>,
     is_default: bool,
@@ -186,6 +188,7 @@ pub async fn get_security_info(
         Some("device") => Some(t(ctx.lang, "security-device-forgotten", &[])),
         Some("phone-added") => Some(t(ctx.lang, "security-phone-added", &[])),
         Some("passkey-added") => Some(t(ctx.lang, "security-passkey-added", &[])),
+        Some("renamed") => Some(t(ctx.lang, "security-renamed", &[])),
         Some("push-added") => Some(t(ctx.lang, "security-push-added", &[])),
         _ => None,
     };
@@ -221,6 +224,7 @@ async fn page(
         .map(|m| MethodView {
             id: m.id.0,
             name: crate::routes::method_name(ctx.lang, m),
+            label: m.label().map(str::to_string),
             added: when(m.created_at),
             last_used: m.last_used_at.map(when),
             is_default: m.is_default,
@@ -360,6 +364,39 @@ pub async fn post_default(
         .await
     {
         Ok(()) => Ok(see_other(&app, &session, "/security-info?notice=default")),
+        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
+        Err(e) => Err(crate::routes::internal(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RenameForm {
+    csrf: String,
+    method: String,
+    label: String,
+}
+
+/// A new name for an app, passkey or linked phone.
+pub async fn post_rename(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<RenameForm>,
+) -> Result<Response, WebError> {
+    let (session, user, _) = match signed_in(&app, &ctx).await? {
+        Ok(v) => v,
+        Err(response) => return Ok(response),
+    };
+    session.check_csrf(&form.csrf)?;
+    let Ok(id) = form.method.parse::<i64>() else {
+        return Ok(see_other(&app, &session, HERE));
+    };
+    match app
+        .signin
+        .rename_method(user, MethodId(id), &form.label, &request_context(&ctx))
+        .await
+    {
+        Ok(()) => Ok(see_other(&app, &session, "/security-info?notice=renamed")),
         Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
         Err(e) => Err(crate::routes::internal(e)),
     }
