@@ -69,8 +69,10 @@ async function linkPhone(server, computer, phone) {
   await assertAccessible(phone);
 
   // The computer's page follows by itself and shows the number to pick.
+  // Linking: the number is typed, not picked (someone holding only the QR code cannot guess).
   const number = await computer.locator('#link-number').textContent({ timeout: 10000 });
-  await phone.getByRole('button', { name: number.trim(), exact: true }).click();
+  await phone.getByLabel('Typ het getal dat op je computer staat').fill(number.trim());
+  await phone.getByRole('button', { name: 'Bevestigen' }).click();
   await phone.waitForURL('**/app/?result=approved');
   await computer.waitForURL('**/security-info?notice=push-added', { timeout: 10000 });
   await computer.getByText('tweestap-app (Pixel)').first().waitFor();

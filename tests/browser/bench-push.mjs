@@ -36,7 +36,8 @@ try {
   await phone.getByRole('button', { name: 'Koppelen' }).click();
   await phone.waitForURL('**/app/');
   const linkNumber = (await computer.locator('#link-number').textContent({ timeout: 10000 })).trim();
-  await phone.getByRole('button', { name: linkNumber, exact: true }).click();
+  await phone.getByLabel('Typ het getal dat op je computer staat').fill(linkNumber);
+  await phone.getByRole('button', { name: 'Bevestigen' }).click();
   await phone.waitForURL('**/app/?result=approved');
 
   const times = [];

@@ -238,12 +238,7 @@ impl Wiring {
 
     /// Web Push with the VAPID key derived from the secret key (the same on every node).
     fn push_notifier(&self, config: &Config) -> anyhow::Result<tweestap_web::PushNotifier> {
-        let mut seed = [0u8; 32];
-        for (i, half) in ["vapid-key-1", "vapid-key-2"].iter().enumerate() {
-            let tag = hex::decode(self.keys.callback.sign(half))?;
-            seed[i * 16..i * 16 + 16].copy_from_slice(&tag);
-        }
-        let key = tweestap_push::vapid_key(&seed)
+        let key = tweestap_push::vapid_key(&self.keys.vapid_seed)
             .map_err(|e| anyhow::anyhow!("deriving the VAPID key: {e}"))?;
         let public = key
             .public_point()

@@ -854,3 +854,190 @@ async fn linking_is_announced_methods_can_be_renamed_and_a_new_link_drops_an_unf
     );
     assert_eq!(app.browser().get(&path).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn parallel_sign_ins_cannot_pass_the_caps_together() {
+    let (app, _phone) = app_with_phone().await;
+    // Ten sessions past the password, each about to ask the phone at the same moment.
+    let mut waiting = Vec::new();
+    for _ in 0..10 {
+        let mut b = app.browser();
+        b.sign_in("jan", PASSWORD)
+            .await
+            .assert_redirect("/sign-in/push");
+        waiting.push(b);
+    }
+    let tasks: Vec<_> = waiting
+        .into_iter()
+        .map(|mut b| tokio::spawn(async move { b.get("/sign-in/push").await.status }))
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    let requested = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "push.requested" && e.outcome == "ok")
+        .count();
+    // The linking test approval, and exactly one sign-in request.
+    assert_eq!(
+        requested,
+        2,
+        "parallel sign-ins made {} requests",
+        requested - 1
+    );
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn an_approval_not_yet_used_dies_with_a_report_with_the_phone_and_with_time() {
+    let (app, mut phone) = app_with_phone().await;
+
+    // Approved by mistake, then "this wasn't me" on the next request: the first is void too.
+    let mut attacker = app.browser();
+    let number = start_push_sign_in(&mut attacker).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    approve(&mut phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+    app.clock.advance(121);
+    let mut second = app.browser();
+    start_push_sign_in(&mut second).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    phone
+        .browser
+        .post("/app/report", &[("request", &request)])
+        .await
+        .assert_redirect("/app/?result=reported");
+    app.admin.unflag("jan").await.unwrap();
+    assert_eq!(
+        attacker.post("/sign-in/push", &[]).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Approved, then the phone is removed by the helpdesk before the page continued.
+    let mut laptop = app.browser();
+    let number = start_push_sign_in(&mut laptop).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    approve(&mut phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+    // After a reload the page still offers to continue (no JavaScript needed).
+    let page = laptop.open("/sign-in/push").await;
+    page.assert_contains("action=\"/sign-in/push\"");
+    let phone_id = *app.method_ids("jan").await.last().unwrap();
+    app.admin.remove_method("jan", phone_id).await.unwrap();
+    let page = laptop.post("/sign-in/push", &[]).await;
+    assert_ne!(page.location.as_deref(), Some("/"));
+}
+
+#[tokio::test]
+async fn an_approval_must_be_used_soon_and_failures_are_forgotten_after_the_pause() {
+    let (app, mut phone) = app_with_phone().await;
+    let mut laptop = app.browser();
+    let number = start_push_sign_in(&mut laptop).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    approve(&mut phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+    // An idle tab comes back after the request's time and the grace after it.
+    app.clock.advance(200);
+    assert_eq!(
+        laptop.post("/sign-in/push", &[]).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Three denials pause push; after the pause one more denial does not pause it again.
+    let mut laptop = app.browser();
+    start_push_sign_in(&mut laptop).await.unwrap();
+    for i in 0..3 {
+        if i > 0 {
+            laptop.post("/sign-in/push/retry", &[]).await;
+            laptop.open("/sign-in/push").await;
+        }
+        let request = pending_request(&mut phone).await;
+        phone
+            .browser
+            .post("/app/deny", &[("request", &request)])
+            .await
+            .assert_redirect("/app/?result=denied");
+    }
+    laptop.post("/sign-in/push/retry", &[]).await;
+    assert_eq!(
+        laptop.get("/sign-in/push").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(3601);
+    let mut laptop = app.browser();
+    start_push_sign_in(&mut laptop).await.unwrap();
+    let request = pending_request(&mut phone).await;
+    phone
+        .browser
+        .post("/app/deny", &[("request", &request)])
+        .await
+        .assert_redirect("/app/?result=denied");
+    laptop.post("/sign-in/push/retry", &[]).await;
+    assert_eq!(laptop.get("/sign-in/push").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
+    let app = app().await;
+    let mut jan = signed_in_with_sms(&app, "jan").await;
+    let mut phone = link_phone(&app, &mut jan).await;
+
+    // Piet sends jan's phone a link to piet's account: refused, jan keeps the phone.
+    let mut piet = signed_in_with_sms(&app, "piet").await;
+    piet.open("/security-info").await;
+    let page = piet.post("/security-info/tweestap-app", &[]).await;
+    let path = attr(&page.body, "data-link")
+        .trim_start_matches(ORIGIN)
+        .to_string();
+    let page = phone.browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    page.assert_contains("al gekoppeld aan een ander account");
+    phone
+        .browser
+        .open("/app/")
+        .await
+        .assert_contains("Gekoppeld aan");
+
+    // The same user linking the same phone again replaces the old link (one phone, not two).
+    let before = app.methods_of("jan").await;
+    jan.open("/security-info").await;
+    let page = jan.post("/security-info/tweestap-app", &[]).await;
+    let path = attr(&page.body, "data-link")
+        .trim_start_matches(ORIGIN)
+        .to_string();
+    let page = phone.browser.open(&path).await;
+    let response = phone
+        .key
+        .register(&attr(&page.body, "data-options"), ORIGIN);
+    phone
+        .browser
+        .post(
+            "/app/link",
+            &[
+                ("t", &field(&page.body, "t")),
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+                ("label", "Pixel 2"),
+            ],
+        )
+        .await
+        .assert_redirect("/app/");
+    // "This wasn't me" on a link request only cancels it: no block, no flag.
+    let request = pending_request(&mut phone).await;
+    phone
+        .browser
+        .post("/app/report", &[("request", &request)])
+        .await
+        .assert_redirect("/app/?result=denied");
+    let (user, _) = app.admin.find("jan").await.unwrap();
+    assert!(app.admin.store.user_flag(user.id).await.unwrap().is_none());
+    assert_eq!(app.methods_of("jan").await, before - 1);
+}

@@ -102,6 +102,7 @@ impl ApprovalStore for SqliteStore {
         user: UserId,
         kind: &MethodKind,
         device_token_hash: Option<&str>,
+        replaces: Option<MethodId>,
         now: Timestamp,
     ) -> Result<MethodId, StoreError> {
         let (kind, label, credential_id, credential, confirmed) = match kind {
@@ -122,6 +123,15 @@ impl ApprovalStore for SqliteStore {
                 ));
             }
         };
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM mfa_methods WHERE id = ? AND user_id = ? AND kind = 'push'")
+                .bind(old.0)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         let id: i64 = sqlx::query(
             "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, device_token_hash, created_at, confirmed_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -134,7 +144,7 @@ impl ApprovalStore for SqliteStore {
         .bind(device_token_hash)
         .bind(now.0)
         .bind(confirmed)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -144,6 +154,7 @@ impl ApprovalStore for SqliteStore {
         })?
         .try_get("id")
         .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(MethodId(id))
     }
 
@@ -269,6 +280,7 @@ impl ApprovalStore for SqliteStore {
         &self,
         user: UserId,
         now: Timestamp,
+        failure_window_secs: i64,
     ) -> Result<ApprovalHistory, StoreError> {
         let row = sqlx::query(
             "SELECT
@@ -276,15 +288,17 @@ impl ApprovalStore for SqliteStore {
                   AND status = 'pending' AND expires_at > ?2) AS pending,
                (SELECT COUNT(*) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
                   AND created_at > ?2 - 3600) AS last_hour,
-               (SELECT COUNT(*) FROM approvals WHERE user_id = ?1
+               (SELECT COUNT(*) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
                   AND status IN ('denied', 'wrong_number')
-                  AND created_at > COALESCE((SELECT MAX(created_at) FROM approvals
+                  AND answered_at > ?2 - ?3
+                  AND answered_at >= COALESCE((SELECT MAX(answered_at) FROM approvals
                       WHERE user_id = ?1 AND status = 'approved'), 0)) AS failures,
-               (SELECT MAX(answered_at) FROM approvals WHERE user_id = ?1
+               (SELECT MAX(answered_at) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
                   AND status IN ('denied', 'wrong_number')) AS last_failure",
         )
         .bind(user.0)
         .bind(now.0)
+        .bind(failure_window_secs)
         .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
@@ -303,11 +317,22 @@ impl ApprovalStore for SqliteStore {
         })
     }
 
-    async fn approval_insert(&self, a: &StoredApproval) -> Result<(), StoreError> {
+    async fn approval_insert(
+        &self,
+        a: &StoredApproval,
+        max_per_hour: Option<u32>,
+    ) -> Result<bool, StoreError> {
         let offered = a.offered.map(|n| n.to_string()).join(",");
-        sqlx::query(
+        // One statement: SQLite runs it under its write lock, so the caps hold against
+        // parallel sign-ins.
+        let done = sqlx::query(
             "INSERT INTO approvals (id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             WHERE ?11 IS NULL OR (
+               NOT EXISTS (SELECT 1 FROM approvals WHERE user_id = ?2 AND purpose = 'sign_in'
+                             AND status = 'pending' AND expires_at > ?8)
+               AND (SELECT COUNT(*) FROM approvals WHERE user_id = ?2 AND purpose = 'sign_in'
+                      AND created_at > ?8 - 3600) < ?11)",
         )
         .bind(&a.id)
         .bind(a.user_id.0)
@@ -322,10 +347,11 @@ impl ApprovalStore for SqliteStore {
         .bind(a.created_at.0)
         .bind(a.expires_at.0)
         .bind(a.status.as_str())
+        .bind(max_per_hour.map(i64::from))
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn approval_get(&self, id: &str) -> Result<Option<StoredApproval>, StoreError> {
@@ -395,17 +421,39 @@ impl ApprovalStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn approval_consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    async fn approval_consume(
+        &self,
+        id: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE approvals SET consumed_at = ?
-             WHERE id = ? AND status = 'approved' AND consumed_at IS NULL AND purpose = 'sign_in'",
+             WHERE id = ? AND status = 'approved' AND consumed_at IS NULL AND purpose = 'sign_in'
+               AND ? <= ?",
         )
         .bind(now.0)
         .bind(id)
+        .bind(now.0)
+        .bind(until.0)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn approvals_report_all(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE approvals SET status = 'reported', answered_at = COALESCE(answered_at, ?)
+             WHERE user_id = ? AND purpose = 'sign_in'
+               AND (status = 'pending' OR (status = 'approved' AND consumed_at IS NULL))",
+        )
+        .bind(now.0)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?
+        .rows_affected())
     }
 
     async fn push_block(

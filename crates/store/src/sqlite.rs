@@ -571,8 +571,22 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        // Push requests keep the address and browser of a sign-in: not longer than the rest.
+        let mut webauthn = 0;
+        for sql in [
+            "DELETE FROM approvals WHERE expires_at < ?",
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < ?",
+            "DELETE FROM app_links WHERE expires_at < ?",
+        ] {
+            webauthn += sqlx::query(sql)
+                .bind(before.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+        }
         tx.commit().await.map_err(backend)?;
-        Ok(failures + messages + codes + grants)
+        Ok(failures + messages + codes + grants + webauthn)
     }
 
     async fn client_add(&self, c: &Client) -> Result<(), StoreError> {

@@ -110,6 +110,11 @@
   each("form[data-webauthn]", function (form) {
     var kind = form.getAttribute("data-webauthn");
     var busy = false;
+    // Browsers without SubmitEvent.submitter: remember which number was tapped.
+    var tapped = null;
+    each("form[data-webauthn] button[name=number]", function (b) {
+      if (b.form === form) { b.addEventListener("click", function () { tapped = b.value; }); }
+    });
     form.addEventListener("submit", function (ev) {
       var response = form.querySelector("input[name=response]");
       if (response.value) { return; }
@@ -117,7 +122,7 @@
       if (busy || !window.PublicKeyCredential) { if (!window.PublicKeyCredential) { showError(form); } return; }
       busy = true;
       // The tweestap app: the picked number travels with the answer.
-      var picked = ev.submitter && ev.submitter.name === "number" ? ev.submitter.value : null;
+      var picked = ev.submitter && ev.submitter.name === "number" ? ev.submitter.value : tapped;
       var optionsReady;
       if (kind === "approve") {
         var body = new URLSearchParams(new FormData(form));
@@ -170,6 +175,12 @@
         })
         .catch(function () {});
     }, 1500);
+  });
+
+  // Times on the phone in its own time zone.
+  each("time[data-local-time]", function (el) {
+    var d = new Date(el.getAttribute("datetime"));
+    if (!isNaN(d)) { el.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
   });
 
   // The tweestap app: look for new requests while open; offer notifications.

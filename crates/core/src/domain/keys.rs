@@ -14,6 +14,9 @@ pub struct Keys {
     pub code: CodeKey,
     pub seal: SealKey,
     pub callback: CallbackKey,
+    /// The private scalar of the Web Push (VAPID) key: derived here, never through the
+    /// callback key, which signs attacker-chosen strings (typed usernames) into the audit log.
+    pub vapid_seed: Zeroizing<[u8; 32]>,
 }
 
 fn derive(master: &[u8], label: &str) -> [u8; 32] {
@@ -29,6 +32,7 @@ impl Keys {
             code: CodeKey::new(derive(master, "otp-code").to_vec()),
             seal: SealKey(Zeroizing::new(derive(master, "seal"))),
             callback: CallbackKey(Zeroizing::new(derive(master, "callback").to_vec())),
+            vapid_seed: Zeroizing::new(derive(master, "vapid")),
         }
     }
 }

@@ -74,12 +74,14 @@ pub trait ApprovalStore: Send + Sync {
     ) -> Result<Option<String>, StoreError>;
 
     /// Adds a passkey (it counts at once) or a tweestap app (pending until its test approval;
-    /// `device_token_hash` set). Fails when the credential is registered already.
+    /// `device_token_hash` set), in place of `replaces` (the same phone linked before, if it
+    /// is this user's) in one transaction. Fails when the credential is registered already.
     async fn credential_method_add(
         &self,
         user: UserId,
         kind: &crate::domain::MethodKind,
         device_token_hash: Option<&str>,
+        replaces: Option<MethodId>,
         now: Timestamp,
     ) -> Result<MethodId, StoreError>;
     /// Stores a credential's new signature counter.
@@ -113,12 +115,23 @@ pub trait ApprovalStore: Send + Sync {
     async fn app_link_use(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
 
     // Approval requests.
+    /// An account's recent requests; denials and wrong numbers count only within the last
+    /// `failure_window_secs` (once a pause has run its course, they are forgotten).
     async fn approval_history(
         &self,
         user: UserId,
         now: Timestamp,
+        failure_window_secs: i64,
     ) -> Result<ApprovalHistory, StoreError>;
-    async fn approval_insert(&self, approval: &StoredApproval) -> Result<(), StoreError>;
+    /// Stores a request. With `max_per_hour` (sign-in requests), only if no other sign-in
+    /// request of the account is pending and fewer than that many were made in the last hour,
+    /// decided in one statement so parallel sign-ins cannot all pass the check; `false` when
+    /// refused.
+    async fn approval_insert(
+        &self,
+        approval: &StoredApproval,
+        max_per_hour: Option<u32>,
+    ) -> Result<bool, StoreError>;
     async fn approval_get(&self, id: &str) -> Result<Option<StoredApproval>, StoreError>;
     /// Requests still waiting for an answer from this phone.
     async fn approvals_pending(
@@ -138,8 +151,16 @@ pub trait ApprovalStore: Send + Sync {
         status: ApprovalStatus,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
-    /// The sign-in goes on with an approved request, once.
-    async fn approval_consume(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// The sign-in goes on with an approved request, once, and no later than `until`.
+    async fn approval_consume(
+        &self,
+        id: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// "This wasn't me": every request of the account that could still sign someone in
+    /// (pending, or approved and not yet used) is closed as reported.
+    async fn approvals_report_all(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError>;
 
     // "This wasn't me".
     async fn push_block(

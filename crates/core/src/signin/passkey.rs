@@ -170,6 +170,7 @@ impl SignInService {
                     credential: credential.to_string(),
                 },
                 None,
+                None,
                 self.clock.now(),
             )
             .await?;

@@ -13,6 +13,10 @@ use super::{RequestContext, SignInError, SignInService, SignInState};
 /// A link shown as a QR code works this long, once.
 pub const APP_LINK_SECS: i64 = 10 * 60;
 
+/// After a request's time is up, an approval given in time may still be used this long (the
+/// page continues within a second; a slow network gets some slack, an idle tab does not).
+const CONTINUE_GRACE_SECS: i64 = 30;
+
 /// What the waiting sign-in page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushStatus {
@@ -113,34 +117,53 @@ impl SignInService {
         {
             return refused("blocked", SignInError::PushBlocked { until }).await;
         }
+        let policy = &self.policy.push;
         if purpose == ApprovalPurpose::SignIn {
-            let history = self.store.approval_history(user, now).await?;
-            if let Err(why) = approval::may_start(&history, now, &self.policy.push) {
+            let history = self
+                .store
+                .approval_history(user, now, policy.pause_secs)
+                .await?;
+            if let Err(why) = approval::may_start(&history, now, policy) {
                 return refused("refused", SignInError::PushRefused(why)).await;
             }
         }
         let (number, offered) = approval::numbers(self.entropy.as_ref());
         let id = crate::ports::random_hex(self.entropy.as_ref(), 16);
-        self.store
-            .approval_insert(&StoredApproval {
-                id: id.clone(),
-                user_id: user,
-                method_id: method.id,
-                purpose,
-                number,
-                offered,
-                context: context.to_string(),
-                created_at: now,
-                // Linking has the phone in hand already, but the person walks between two
-                // screens: never less than the sign-in's time.
-                expires_at: now.plus_secs(match purpose {
-                    ApprovalPurpose::SignIn => self.policy.push.ttl_secs,
-                    ApprovalPurpose::Link => self.policy.push.ttl_secs.max(120),
-                }),
-                status: ApprovalStatus::Pending,
-                consumed: false,
-            })
+        let stored = self
+            .store
+            .approval_insert(
+                &StoredApproval {
+                    id: id.clone(),
+                    user_id: user,
+                    method_id: method.id,
+                    purpose,
+                    number,
+                    offered,
+                    context: context.to_string(),
+                    created_at: now,
+                    // Linking has the phone in hand already, but the person walks between two
+                    // screens: never less than the sign-in's time.
+                    expires_at: now.plus_secs(match purpose {
+                        ApprovalPurpose::SignIn => self.policy.push.ttl_secs,
+                        ApprovalPurpose::Link => self.policy.push.ttl_secs.max(120),
+                    }),
+                    status: ApprovalStatus::Pending,
+                    consumed: false,
+                },
+                (purpose == ApprovalPurpose::SignIn).then_some(policy.max_per_hour),
+            )
             .await?;
+        if !stored {
+            // Another sign-in got there in the same moment: the caps hold, atomically.
+            let history = self
+                .store
+                .approval_history(user, now, policy.pause_secs)
+                .await?;
+            let why = approval::may_start(&history, now, policy)
+                .err()
+                .unwrap_or(approval::StartRefusal::Pending);
+            return refused("refused", SignInError::PushRefused(why)).await;
+        }
         self.audit(
             AuditKind::PushRequested,
             "ok",
@@ -193,10 +216,38 @@ impl SignInService {
         else {
             return Err(SignInError::WrongStep);
         };
-        if self.push_status(*user_id, approval_id).await? != PushStatus::Approved
+        let now = self.clock.now();
+        let Some(approval) = self
+            .store
+            .approval_get(approval_id)
+            .await?
+            .filter(|a| a.user_id == *user_id && a.method_id == *method_id)
+        else {
+            return Err(SignInError::WrongStep);
+        };
+        // The phone must still be one of the user's methods, and push not blocked by a report
+        // made since; an approval is used once, soon after it was given.
+        let phone_still_there = self
+            .store
+            .methods(*user_id)
+            .await?
+            .iter()
+            .any(|m| m.id == *method_id);
+        let blocked = self
+            .store
+            .push_blocked_until(*user_id)
+            .await?
+            .is_some_and(|until| now < until);
+        if approval.status != ApprovalStatus::Approved
+            || !phone_still_there
+            || blocked
             || !self
                 .store
-                .approval_consume(approval_id, self.clock.now())
+                .approval_consume(
+                    approval_id,
+                    now,
+                    approval.expires_at.plus_secs(CONTINUE_GRACE_SECS),
+                )
                 .await?
         {
             return Err(SignInError::WebAuthnRefused);
@@ -246,6 +297,12 @@ impl SignInService {
             created_at: request.created_at,
             expires_at: request.expires_at,
             status: request.status,
+        };
+        // Linking is not a sign-in: "this wasn't me" there only cancels it (whoever holds the
+        // QR code must not be able to block the account's texts).
+        let answer = match (request.purpose, answer) {
+            (ApprovalPurpose::Link, Answer::Report) => Answer::Deny,
+            (_, a) => a,
         };
         let mut outcome = approval::answer(&rules, answer, now);
         let status = match outcome {
@@ -304,6 +361,8 @@ impl SignInService {
         let until = now.plus_secs(self.policy.push.report_block_secs);
         let reason = "the owner reported a push approval request they did not make";
         self.store.push_block(user, until, reason, now).await?;
+        // An approval given by mistake, not yet used, is void as well.
+        self.store.approvals_report_all(user, now).await?;
         self.store.sms_block(user, until, None, reason).await?;
         self.audit(
             AuditKind::PushReported,
@@ -342,6 +401,7 @@ impl SignInService {
     /// Finishes linking: uses the link (once), stores the phone's credential as a tweestap app
     /// that counts after its test approval, and makes that request. Returns the phone's
     /// cookie token (shown once) and the new method.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_app_link(
         &self,
         token: &str,
@@ -349,9 +409,15 @@ impl SignInService {
         label: &str,
         credential_id: &str,
         credential: &str,
+        replaces: Option<MethodId>,
         ctx: &RequestContext,
     ) -> Result<(String, MethodId), SignInError> {
         let now = self.clock.now();
+        if let Some(until) = self.store.push_blocked_until(user).await?
+            && now < until
+        {
+            return Err(SignInError::PushBlocked { until });
+        }
         if !self
             .store
             .app_link_use(&super::device_token_hash(token), now)
@@ -373,6 +439,7 @@ impl SignInService {
                 user,
                 &kind,
                 Some(&super::device_token_hash(&device_token)),
+                replaces,
                 now,
             )
             .await?;

@@ -28,6 +28,14 @@ INSERT INTO mfa_methods_new (id, user_id, kind, phone, label, secret, last_step,
                              confirmed_at, last_used_at, is_default)
     SELECT id, user_id, kind, phone, label, secret, last_step, created_at, confirmed_at,
            last_used_at, is_default FROM mfa_methods;
+-- Keep AUTOINCREMENT's promise across the rebuild: ids of removed methods are not given again.
+UPDATE sqlite_sequence
+   SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'mfa_methods'), 0))
+ WHERE name = 'mfa_methods_new';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'mfa_methods_new', seq FROM sqlite_sequence
+     WHERE name = 'mfa_methods'
+       AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'mfa_methods_new');
 DROP TABLE mfa_methods;
 ALTER TABLE mfa_methods_new RENAME TO mfa_methods;
 CREATE INDEX mfa_methods_user ON mfa_methods (user_id);
@@ -55,7 +63,8 @@ CREATE TABLE app_links (
 CREATE TABLE approvals (
     id          TEXT    PRIMARY KEY,
     user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    method_id   INTEGER NOT NULL,
+    -- A removed phone takes its requests with it: nothing it was asked can still count.
+    method_id   INTEGER NOT NULL REFERENCES mfa_methods (id) ON DELETE CASCADE,
     purpose     TEXT    NOT NULL CHECK (purpose IN ('sign_in', 'link')),
     number      INTEGER NOT NULL,
     offered     TEXT    NOT NULL,
@@ -67,6 +76,8 @@ CREATE TABLE approvals (
     consumed_at INTEGER
 );
 CREATE INDEX approvals_user ON approvals (user_id, created_at);
+-- The phone's page asks for its pending requests every few seconds while open.
+CREATE INDEX approvals_method ON approvals (method_id, status, expires_at);
 
 -- "This wasn't me" on a push: push stops for the account until then, and administrators see
 -- the flag (`tweestap user show`, cleared with `tweestap user unflag`).

@@ -48,6 +48,10 @@ async fn sign_in_page(
         .passkey_credentials(user)
         .await
         .map_err(super::internal)?;
+    if credentials.is_empty() {
+        // Removed meanwhile (another tab, the helpdesk): choose another way.
+        return Ok(see_other(app, session, "/sign-in/other-way"));
+    }
     let (options, state) = webauthn
         .start_authentication(&credentials)
         .map_err(|e| WebError::Internal(e.to_string()))?;

@@ -180,6 +180,11 @@ async fn link_page(
         }
         Err(e) => return Err(super::internal(e)),
     };
+    if let Some(other) = phone(app, ctx).await?
+        && other.user_id != user
+    {
+        return linked_elsewhere(app, ctx, session);
+    }
     let account = app
         .store
         .user_by_id(user)
@@ -211,6 +216,20 @@ async fn link_page(
             display_name => account.display_name,
             default_label => crate::user_agent::describe(ctx.user_agent.as_deref().unwrap_or("")),
         },
+    )
+}
+
+/// This phone approves for another account: linking it here would silently take it away
+/// from that one (and a link sent by someone else must not be able to do that).
+fn linked_elsewhere(app: &AppState, ctx: &Ctx, session: &Session) -> Result<Response, WebError> {
+    let error = t(ctx.lang, "app-link-other-account", &[]);
+    render(
+        app,
+        ctx,
+        session,
+        StatusCode::CONFLICT,
+        "app_phone.html",
+        context! { linked => false, error },
     )
 }
 
@@ -253,6 +272,12 @@ pub async fn post_link(
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return link_page(&app, &ctx, &session, &form.t, status, Some(refused())).await;
     };
+    // Linked before to this account: the new link replaces that one (same phone, new key).
+    let replaces = match phone(&app, &ctx).await? {
+        Some(old) if old.user_id != user => return linked_elsewhere(&app, &ctx, &session),
+        Some(old) => Some(old.id),
+        None => None,
+    };
     let label = if form.label.trim().is_empty() {
         t(ctx.lang, "app-default-name", &[])
     } else {
@@ -266,12 +291,24 @@ pub async fn post_link(
             &label,
             &credential.id,
             &credential.stored,
+            replaces,
             &request_context(&ctx),
         )
         .await
     {
         Ok(v) => v,
         Err(SignInError::Store(e)) => return Err(e.into()),
+        Err(e @ SignInError::PushBlocked { .. }) => {
+            let (status, error) = super::describe(ctx.lang, &e)?;
+            return render(
+                &app,
+                &ctx,
+                &session,
+                status,
+                "app_phone.html",
+                context! { linked => false, error },
+            );
+        }
         Err(_) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             return link_page(&app, &ctx, &session, &form.t, status, Some(refused())).await;
@@ -305,6 +342,8 @@ struct RequestView {
     place: Option<String>,
     ip: Option<String>,
     time: String,
+    /// For the script to show the phone's local time.
+    iso: String,
     linking: bool,
 }
 
@@ -335,8 +374,14 @@ async fn home(
     ctx: &Ctx,
     session: &Session,
     status: StatusCode,
-    notice: Option<String>,
+    message: Option<String>,
 ) -> Result<Response, WebError> {
+    // A refusal is an error; a result from the query string is a notice.
+    let (notice, error) = if status.is_success() {
+        (message, None)
+    } else {
+        (None, message)
+    };
     let Some(phone) = phone(app, ctx).await? else {
         return render(
             app,
@@ -344,7 +389,7 @@ async fn home(
             session,
             status,
             "app_phone.html",
-            context! { linked => false, notice },
+            context! { linked => false, notice, error },
         );
     };
     let requests: Vec<RequestView> = app
@@ -364,6 +409,13 @@ async fn home(
                 place: s("place"),
                 ip: s("ip"),
                 time: clock_time(a.created_at),
+                iso: time::OffsetDateTime::from_unix_timestamp(a.created_at.0)
+                    .ok()
+                    .and_then(|d| {
+                        d.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default(),
                 linking: a.purpose == tweestap_core::ports::ApprovalPurpose::Link,
             }
         })
@@ -388,7 +440,7 @@ async fn home(
         status,
         "app_phone.html",
         context! {
-            linked => true, requests, notice, account,
+            linked => true, requests, notice, error, account,
             label => phone.label().unwrap_or_default(),
             vapid => app.config.push.as_ref().map(|p| p.public_key.clone()),
             has_subscription,
@@ -458,8 +510,16 @@ pub async fn post_approve(
     let MethodKind::PushApp { credential, .. } = &phone.kind else {
         return Err(WebError::NotFound);
     };
-    let Ok(number) = form.number.parse::<u8>() else {
-        return Ok(see_other(&app, &session, "/app/?result=answered"));
+    let Ok(number) = form.number.trim().parse::<u8>() else {
+        let error = t(ctx.lang, "app-number-missing", &[]);
+        return home(
+            &app,
+            &ctx,
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(error),
+        )
+        .await;
     };
     // Without the phone's own proof there is no approval.
     let proved = match app

@@ -43,6 +43,7 @@ async fn request_details(app: &AppState, ctx: &Ctx, session: &Session) -> String
 /// background: the app also shows pending requests whenever it is opened.
 fn notify(
     app: &AppState,
+    method: tweestap_core::MethodId,
     subscription: Option<String>,
     approval_id: String,
     lang: crate::i18n::Lang,
@@ -70,6 +71,7 @@ fn notify(
     .to_string();
     let ttl = u32::try_from(app.policy.push.ttl_secs).unwrap_or(120);
     let now = app.clock.now().0;
+    let store = app.store.clone();
     tokio::spawn(async move {
         match notifier
             .sender
@@ -83,6 +85,13 @@ fn notify(
             )
             .await
         {
+            Ok(tweestap_push::PushOutcome::Gone) => {
+                // The browser dropped the subscription: stop sending to it.
+                tracing::info!("push subscription gone; forgotten");
+                if let Err(e) = store.push_subscription_set(method, None).await {
+                    tracing::warn!("forgetting a push subscription failed: {e}");
+                }
+            }
             Ok(outcome) => tracing::info!(?outcome, "push notification sent"),
             Err(e) => tracing::warn!("push notification failed: {e}"),
         }
@@ -138,9 +147,13 @@ pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
             .await
         {
             Ok(started) => {
+                let SignInState::AwaitingPush { method_id, .. } = started.state else {
+                    return Err(WebError::Internal("push started without a phone".into()));
+                };
                 session.record.state = started.state;
                 session.save(&app).await?;
-                notify(&app, started.subscription, started.approval_id, ctx.lang);
+                let (subscription, id) = (started.subscription, started.approval_id);
+                notify(&app, method_id, subscription, id, ctx.lang);
             }
             Err(SignInError::Store(e)) => return Err(e.into()),
             Err(SignInError::WrongStep) => {
