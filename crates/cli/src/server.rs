@@ -258,7 +258,8 @@ impl Wiring {
                 key,
                 contact,
                 config.push.allow_loopback_endpoints,
-            ),
+            )
+            .with_allowed_hosts(config.push.allowed_hosts.clone()),
             public_key,
         })
     }

@@ -7,7 +7,9 @@ mod encrypt;
 mod send;
 
 pub use encrypt::{EncryptError, encrypt};
-pub use send::{PushError, PushOutcome, PushSender, Subscription, Urgency, vapid_header};
+pub use send::{
+    DEFAULT_PUSH_SERVICES, PushError, PushOutcome, PushSender, Subscription, Urgency, vapid_header,
+};
 
 /// The VAPID key pair from 32 secret bytes (derived from the server's secret key, so every
 /// node signs with the same key and nothing more has to be stored). The bytes are the P-256

@@ -81,7 +81,18 @@ pub struct PushSender {
     subject: String,
     /// Tests only: accept a stand-in push service on a loopback `http://` address.
     allow_loopback: bool,
+    allowed_hosts: Vec<String>,
 }
+
+/// The push services of the browsers people use: Chrome, Edge and Android (FCM), Firefox
+/// (Mozilla autopush), Safari (Apple), and Windows (WNS).
+pub const DEFAULT_PUSH_SERVICES: [&str; 5] = [
+    "fcm.googleapis.com",
+    "push.services.mozilla.com",
+    "push.apple.com",
+    "notify.windows.com",
+    "android.googleapis.com",
+];
 
 impl PushSender {
     pub fn new(vapid: SigningKey, subject: String, allow_loopback: bool) -> PushSender {
@@ -95,11 +106,23 @@ impl PushSender {
             vapid,
             subject,
             allow_loopback,
+            allowed_hosts: DEFAULT_PUSH_SERVICES.map(String::from).to_vec(),
         }
     }
 
-    /// Checks an endpoint a browser gave us: https, no private or loopback addresses (so a
-    /// subscription cannot make tweestap call into its own network), a sane length.
+    /// Push services beyond the browsers' own (host names; subdomains included). Replaces
+    /// [`DEFAULT_PUSH_SERVICES`] when not empty.
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> PushSender {
+        if !hosts.is_empty() {
+            self.allowed_hosts = hosts;
+        }
+        self
+    }
+
+    /// Checks an endpoint a browser gave us. Only the browser vendors' push services, over
+    /// https on the standard port, by name: a subscription must not make tweestap call into
+    /// its own network (a literal or DNS-resolved private address, an intranet host, another
+    /// port). Loopback `http://` only for tests that stand in for a push service.
     pub fn check_endpoint(&self, endpoint: &str) -> Result<url::Url, PushError> {
         if endpoint.len() > 1000 {
             return Err(PushError::BadEndpoint("longer than 1000 characters"));
@@ -111,23 +134,25 @@ impl PushSender {
             Some(url::Host::Domain(d)) => d == "localhost",
             None => return Err(PushError::BadEndpoint("no host")),
         };
-        let private = match url.host() {
-            Some(url::Host::Ipv4(ip)) => {
-                ip.is_private() || ip.is_link_local() || ip.is_unspecified()
-            }
-            Some(url::Host::Ipv6(ip)) => {
-                ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
-            }
-            _ => false,
-        };
         if loopback && self.allow_loopback {
             return Ok(url);
         }
-        if loopback || private {
-            return Err(PushError::BadEndpoint("a private or loopback address"));
-        }
         if url.scheme() != "https" {
             return Err(PushError::BadEndpoint("not https"));
+        }
+        if url.port().is_some_and(|p| p != 443) {
+            return Err(PushError::BadEndpoint("not the https port"));
+        }
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Err(PushError::BadEndpoint("an IP address"));
+        };
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let known = self.allowed_hosts.iter().any(|allowed| {
+            let allowed = allowed.trim_start_matches('.').to_ascii_lowercase();
+            host == allowed || host.ends_with(&format!(".{allowed}"))
+        });
+        if !known {
+            return Err(PushError::BadEndpoint("not a known push service"));
         }
         Ok(url)
     }

@@ -258,6 +258,14 @@ fn endpoints_from_browsers_are_checked() {
         "https://localhost/x",
         "ftp://push.example/x",
         "not a url",
+        // Not a browser's push service: an intranet host, another port, an IP in disguise.
+        "https://intranet.school.lan/x",
+        "https://fcm.googleapis.com:8443/x",
+        "https://fcm.googleapis.com.attacker.example/x",
+        "https://evilfcm.googleapis.com/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://[fe80::1]/x",
+        "https://100.64.0.1/x",
     ] {
         assert!(
             matches!(strict.check_endpoint(bad), Err(PushError::BadEndpoint(_))),
@@ -269,11 +277,18 @@ fn endpoints_from_browsers_are_checked() {
             .check_endpoint(&format!("https://push.example/{}", "a".repeat(1000)))
             .is_err()
     );
-    assert!(
-        strict
-            .check_endpoint("https://fcm.googleapis.com/fcm/send/abc")
-            .is_ok()
-    );
+    for good in [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/QAbc",
+        "https://wns2-par02p.notify.windows.com/w/?token=abc",
+        "https://FCM.googleapis.com./fcm/send/abc",
+    ] {
+        assert!(strict.check_endpoint(good).is_ok(), "{good}");
+    }
+    let own = sender(false).with_allowed_hosts(vec!["push.school.example".into()]);
+    assert!(own.check_endpoint("https://push.school.example/x").is_ok());
+    assert!(own.check_endpoint("https://fcm.googleapis.com/x").is_err());
     assert!(
         sender(true)
             .check_endpoint("http://127.0.0.1:8080/x")

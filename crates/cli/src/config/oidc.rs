@@ -30,6 +30,9 @@ pub struct PushConfig {
     /// Tests only: accept push subscriptions on loopback `http://` addresses (a stand-in push
     /// service). Never in production: a subscription would make tweestap call itself.
     pub allow_loopback_endpoints: bool,
+    /// The push services subscriptions may point at (host names, subdomains included).
+    /// Empty: the browsers' own (FCM, Mozilla, Apple, Windows).
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
