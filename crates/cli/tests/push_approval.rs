@@ -722,7 +722,8 @@ async fn a_sign_in_request_reaches_the_phone_by_web_push_encrypted_and_signed() 
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
 
-    let mut laptop = app.browser();
+    // The sign-in is in English; the notification speaks the phone's language (Dutch here).
+    let mut laptop = app.browser_with_language("en");
     start_push_sign_in(&mut laptop).await.unwrap();
     let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
         .await
@@ -749,6 +750,13 @@ async fn a_sign_in_request_reaches_the_phone_by_web_push_encrypted_and_signed() 
     let request = pending_request(&mut phone).await;
     assert_eq!(payload["request"], request.as_str());
     assert_eq!(payload["title"], "Testschool");
+    assert!(
+        payload["body"]
+            .as_str()
+            .unwrap()
+            .contains("Probeer je in te loggen"),
+        "{payload}"
+    );
     // A flipped bit does not decrypt.
     let mut tampered = body.clone();
     tampered[40] ^= 1;

@@ -659,9 +659,13 @@ pub async fn post_subscription(
         tracing::info!("push subscription refused: {e}");
         WebError::BadRequest("error-bad-request")
     })?;
-    let stored =
-        serde_json::json!({ "endpoint": endpoint, "keys": { "p256dh": p256dh, "auth": auth } })
-            .to_string();
+    // The phone's language, for the notification's text (the sign-in may be in another).
+    let stored = serde_json::json!({
+        "endpoint": endpoint,
+        "keys": { "p256dh": p256dh, "auth": auth },
+        "lang": ctx.lang.code(),
+    })
+    .to_string();
     app.store
         .push_subscription_set(phone.id, Some(&stored))
         .await?;

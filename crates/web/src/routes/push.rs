@@ -54,6 +54,10 @@ fn notify(
     let Ok(sub) = serde_json::from_str::<serde_json::Value>(&subscription) else {
         return;
     };
+    let lang = sub["lang"]
+        .as_str()
+        .and_then(crate::i18n::Lang::parse)
+        .unwrap_or(lang);
     let subscription = tweestap_push::Subscription {
         endpoint: sub["endpoint"].as_str().unwrap_or_default().to_string(),
         p256dh: sub["keys"]["p256dh"]
