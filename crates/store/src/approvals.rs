@@ -14,6 +14,9 @@ use tweestap_core::{Method, MethodId, MethodKind, Timestamp, UserId};
 use crate::SqliteStore;
 use crate::rows::{self, backend};
 
+/// Ceremonies kept per account (several tabs and devices at once are fine; thousands are not).
+const CEREMONIES_PER_USER: i64 = 20;
+
 const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at";
 
 fn approval(row: &SqliteRow) -> Result<StoredApproval, StoreError> {
@@ -58,6 +61,7 @@ impl ApprovalStore for SqliteStore {
         state: &str,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (id, user_id, purpose, state, expires_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -66,9 +70,22 @@ impl ApprovalStore for SqliteStore {
         .bind(purpose.as_str())
         .bind(state)
         .bind(expires_at.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        // Every page load starts a ceremony: keep an account's few newest, so reloading (or a
+        // script) cannot grow the table without end.
+        sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE user_id = ?1 AND id NOT IN
+               (SELECT id FROM webauthn_ceremonies WHERE user_id = ?1
+                ORDER BY expires_at DESC, rowid DESC LIMIT ?2)",
+        )
+        .bind(user.0)
+        .bind(CEREMONIES_PER_USER)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(())
     }
 

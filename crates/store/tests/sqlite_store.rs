@@ -577,3 +577,77 @@ async fn an_app_counts_only_once_confirmed_and_each_step_is_accepted_once() {
     assert!(!s.method_remove(user, phone, true).await.unwrap());
     assert!(s.method_remove(user, phone, false).await.unwrap());
 }
+
+#[tokio::test]
+async fn webauthn_ceremonies_are_taken_once_by_their_owner_and_bounded_per_account() {
+    use tweestap_core::ports::{ApprovalStore, CeremonyPurpose};
+    let (s, _dir) = store().await;
+    let ids = s
+        .create_users(
+            &[new_user("jan", None), new_user("piet", None)],
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    let (user, other) = (ids[0], ids[1]);
+    let (now, expires) = (Timestamp(1_000), Timestamp(1_300));
+    for i in 0..30 {
+        s.ceremony_put(
+            &format!("c{i}"),
+            user,
+            CeremonyPurpose::Approve,
+            "state",
+            expires,
+        )
+        .await
+        .unwrap();
+    }
+    let take = |id: &'static str, who, purpose, at| {
+        let s = &s;
+        async move { s.ceremony_take(id, who, purpose, at).await.unwrap() }
+    };
+    // Reloading cannot pile them up: the oldest beyond twenty are gone.
+    assert!(
+        take("c9", user, CeremonyPurpose::Approve, now)
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        take("c10", user, CeremonyPurpose::Approve, now)
+            .await
+            .as_deref(),
+        Some("state")
+    );
+    // Once only; only its owner; only for its purpose; not after it expired.
+    assert!(
+        take("c10", user, CeremonyPurpose::Approve, now)
+            .await
+            .is_none()
+    );
+    assert!(
+        take("c11", other, CeremonyPurpose::Approve, now)
+            .await
+            .is_none()
+    );
+    assert!(
+        take("c11", user, CeremonyPurpose::Approve, now)
+            .await
+            .is_none(),
+        "a wrong taker ends it"
+    );
+    assert!(
+        take("c12", user, CeremonyPurpose::LinkApp, now)
+            .await
+            .is_none()
+    );
+    assert!(
+        take("c13", user, CeremonyPurpose::Approve, expires)
+            .await
+            .is_none()
+    );
+    assert!(
+        take("c14", user, CeremonyPurpose::Approve, now)
+            .await
+            .is_some()
+    );
+}
