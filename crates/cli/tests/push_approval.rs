@@ -537,6 +537,35 @@ async fn a_passkey_is_added_with_a_fresh_second_factor_and_signs_in() {
     assert!(audit.iter().any(|e| e.kind == "sign_in.completed"
         && e.detail.as_deref() == Some("amr=pwd,pop,mfa method=passkey")));
 
+    // Renamed and then removed from the security-info page (the passkey sign-in is fresh).
+    let passkey_id = app.method_ids("jan").await.last().unwrap().to_string();
+    laptop.open("/security-info").await;
+    laptop
+        .post(
+            "/security-info/rename",
+            &[("method", &passkey_id), ("label", "Werklaptop")],
+        )
+        .await
+        .assert_redirect("/security-info?notice=renamed");
+    laptop
+        .open("/security-info")
+        .await
+        .assert_contains("Toegangssleutel (Werklaptop)");
+    laptop
+        .post("/security-info/remove", &[("method", &passkey_id)])
+        .await
+        .assert_redirect("/security-info?notice=removed");
+    assert_eq!(app.methods_of("jan").await, 1);
+    let page = app.browser().sign_in("jan", PASSWORD).await;
+    assert!(
+        page.location
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("/sign-in/code"),
+        "{:?}",
+        page.location
+    );
+
     // A stolen session that is not fresh cannot add one.
     app.clock.advance(700);
     let page = computer.get("/security-info/passkey").await;
