@@ -795,6 +795,40 @@ async fn a_sign_in_request_reaches_the_phone_by_web_push_encrypted_and_signed() 
         "authorization": headers["authorization"].to_str().unwrap(),
     });
     assert!(push_check(&python, &["check"], Some(&job.to_string())).is_err());
+
+    // A change to the account's methods reaches the phone too (an account may have no number).
+    let mut key = SoftAuthenticator::new();
+    let page = computer.open("/security-info/passkey").await;
+    let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
+    computer
+        .post(
+            "/security-info/passkey",
+            &[
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+                ("label", "Laptop"),
+            ],
+        )
+        .await
+        .assert_redirect("/security-info?notice=passkey-added");
+    let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a notice within 10 s")
+        .unwrap();
+    assert_eq!(headers["urgency"], "normal");
+    let job = serde_json::json!({
+        "private": keys["private"], "auth": keys["auth"], "origin": origin,
+        "body": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&body),
+        "authorization": headers["authorization"].to_str().unwrap(),
+    });
+    let notice: serde_json::Value =
+        serde_json::from_str(&push_check(&python, &["check"], Some(&job.to_string())).unwrap())
+            .unwrap();
+    assert!(notice["request"].is_null());
+    assert!(
+        notice["body"].as_str().unwrap().contains("toegevoegd"),
+        "{notice}"
+    );
 }
 
 #[tokio::test]

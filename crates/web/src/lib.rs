@@ -21,5 +21,6 @@ pub mod sms_text;
 pub mod system;
 mod templates;
 mod user_agent;
+mod web_push;
 
 pub use app::{AppState, ForwardAuthConfig, PushNotifier, WebConfig, router};

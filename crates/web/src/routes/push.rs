@@ -39,69 +39,6 @@ async fn request_details(app: &AppState, ctx: &Ctx, session: &Session) -> String
     .to_string()
 }
 
-/// Tells the phone through Web Push, when it has a subscription. Best effort and in the
-/// background: the app also shows pending requests whenever it is opened.
-fn notify(
-    app: &AppState,
-    method: tweestap_core::MethodId,
-    subscription: Option<String>,
-    approval_id: String,
-    lang: crate::i18n::Lang,
-) {
-    let (Some(notifier), Some(subscription)) = (app.config.push.clone(), subscription) else {
-        return;
-    };
-    let Ok(sub) = serde_json::from_str::<serde_json::Value>(&subscription) else {
-        return;
-    };
-    let lang = sub["lang"]
-        .as_str()
-        .and_then(crate::i18n::Lang::parse)
-        .unwrap_or(lang);
-    let subscription = tweestap_push::Subscription {
-        endpoint: sub["endpoint"].as_str().unwrap_or_default().to_string(),
-        p256dh: sub["keys"]["p256dh"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        auth: sub["keys"]["auth"].as_str().unwrap_or_default().to_string(),
-    };
-    // Only an id and display text: the request itself is fetched over an authenticated call.
-    let payload = serde_json::json!({
-        "request": approval_id,
-        "title": app.config.organisation,
-        "body": t(lang, "push-notification-body", &[]),
-    })
-    .to_string();
-    let ttl = u32::try_from(app.policy.push.ttl_secs).unwrap_or(120);
-    let now = app.clock.now().0;
-    let store = app.store.clone();
-    tokio::spawn(async move {
-        match notifier
-            .sender
-            .send(
-                &subscription,
-                payload.as_bytes(),
-                ttl,
-                tweestap_push::Urgency::High,
-                None,
-                now,
-            )
-            .await
-        {
-            Ok(tweestap_push::PushOutcome::Gone) => {
-                // The browser dropped the subscription: stop sending to it.
-                tracing::info!("push subscription gone; forgotten");
-                if let Err(e) = store.push_subscription_set(method, None).await {
-                    tracing::warn!("forgetting a push subscription failed: {e}");
-                }
-            }
-            Ok(outcome) => tracing::info!(?outcome, "push notification sent"),
-            Err(e) => tracing::warn!("push notification failed: {e}"),
-        }
-    });
-}
-
 async fn page(
     app: &AppState,
     ctx: &Ctx,
@@ -156,8 +93,11 @@ pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
                 };
                 session.record.state = started.state;
                 session.save(&app).await?;
-                let (subscription, id) = (started.subscription, started.approval_id);
-                notify(&app, method_id, subscription, id, ctx.lang);
+                let notice = crate::web_push::Notice::Request {
+                    id: started.approval_id,
+                };
+                let sub = started.subscription.as_deref();
+                crate::web_push::notify(&app, method_id, sub, notice, ctx.lang);
             }
             Err(SignInError::Store(e)) => return Err(e.into()),
             Err(SignInError::WrongStep) => {

@@ -110,6 +110,15 @@ pub(crate) async fn announce(
         removed_from.is_none(),
     );
     let rc = request_context(ctx);
+    // Phones with the tweestap app hear it too (an account may have no phone number).
+    for m in app.store.methods(user).await? {
+        if let tweestap_core::MethodKind::PushApp { subscription, .. } = &m.kind {
+            let notice = crate::web_push::Notice::MethodsChanged {
+                added: removed_from.is_none(),
+            };
+            crate::web_push::notify(app, m.id, subscription.as_deref(), notice, ctx.lang);
+        }
+    }
     match removed_from {
         None => app.signin.announce_change(user, &text, &rc).await,
         Some(phones) => {
