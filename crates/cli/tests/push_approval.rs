@@ -1015,8 +1015,18 @@ async fn an_approval_must_be_used_soon_and_failures_are_forgotten_after_the_paus
     approve(&mut phone, &request, &number)
         .await
         .assert_redirect("/app/?result=approved");
-    // An idle tab comes back after the request's time and the grace after it.
+    // An idle tab comes back after the request's time and the grace after it: the page says
+    // the request expired and offers a new one, and "continue" does not work.
     app.clock.advance(200);
+    assert!(
+        laptop
+            .get("/sign-in/push/status")
+            .await
+            .body
+            .contains("expired")
+    );
+    let page = laptop.open("/sign-in/push").await;
+    page.assert_contains("/sign-in/push/retry");
     assert_eq!(
         laptop.post("/sign-in/push", &[]).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1052,6 +1062,35 @@ async fn an_approval_must_be_used_soon_and_failures_are_forgotten_after_the_paus
         .await
         .assert_redirect("/app/?result=denied");
     laptop.post("/sign-in/push/retry", &[]).await;
+    assert_eq!(laptop.get("/sign-in/push").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_pause_runs_from_the_last_denial() {
+    let (app, mut phone) = app_with_phone().await;
+    // Three denials spread over most of an hour.
+    for gap in [0, 30 * 60, 29 * 60] {
+        app.clock.advance(gap);
+        let mut laptop = app.browser();
+        start_push_sign_in(&mut laptop).await.unwrap();
+        let request = pending_request(&mut phone).await;
+        phone
+            .browser
+            .post("/app/deny", &[("request", &request)])
+            .await
+            .assert_redirect("/app/?result=denied");
+    }
+    // An hour after the first denial, still paused: the hour runs from the last one.
+    app.clock.advance(2 * 60);
+    let mut laptop = app.browser();
+    laptop.sign_in("jan", PASSWORD).await;
+    assert_eq!(
+        laptop.get("/sign-in/push").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(59 * 60);
+    let mut laptop = app.browser();
+    laptop.sign_in("jan", PASSWORD).await;
     assert_eq!(laptop.get("/sign-in/push").await.status, StatusCode::OK);
 }
 
@@ -1101,7 +1140,8 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
         )
         .await
         .assert_redirect("/app/");
-    // "This wasn't me" on a link request only cancels it: no block, no flag.
+    // "This wasn't me" on a link request only cancels it: no block, no flag; the phone's
+    // earlier link still counts (it gives way only to a link that works).
     let request = pending_request(&mut phone).await;
     phone
         .browser
@@ -1110,5 +1150,43 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
         .assert_redirect("/app/?result=denied");
     let (user, _) = app.admin.find("jan").await.unwrap();
     assert!(app.admin.store.user_flag(user.id).await.unwrap().is_none());
-    assert_eq!(app.methods_of("jan").await, before - 1);
+    assert_eq!(app.methods_of("jan").await, before);
+    let old_ids = app.method_ids("jan").await;
+
+    // Linked again and confirmed: one phone, not two, and not the old one.
+    jan.open("/security-info").await;
+    let page = jan.post("/security-info/tweestap-app", &[]).await;
+    let path = attr(&page.body, "data-link")
+        .trim_start_matches(ORIGIN)
+        .to_string();
+    let page = phone.browser.open(&path).await;
+    let response = phone
+        .key
+        .register(&attr(&page.body, "data-options"), ORIGIN);
+    phone
+        .browser
+        .post(
+            "/app/link",
+            &[
+                ("t", &field(&page.body, "t")),
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+                ("label", "Pixel 3"),
+            ],
+        )
+        .await
+        .assert_redirect("/app/");
+    let status = jan.get("/security-info/tweestap-app?json=1").await.body;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let number = status["number"].as_u64().unwrap().to_string();
+    let request = pending_request(&mut phone).await;
+    approve(&mut phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+    assert_eq!(app.methods_of("jan").await, before);
+    let new_ids = app.method_ids("jan").await;
+    assert_ne!(old_ids.last(), new_ids.last());
+    jan.open("/security-info")
+        .await
+        .assert_contains("tweestap-app (Pixel 3)");
 }

@@ -110,8 +110,8 @@ impl PushSender {
         }
     }
 
-    /// Push services beyond the browsers' own (host names; subdomains included). Replaces
-    /// [`DEFAULT_PUSH_SERVICES`] when not empty.
+    /// The push services endpoints may point at (host names; subdomains included), in place
+    /// of [`DEFAULT_PUSH_SERVICES`]; an empty list keeps the defaults.
     pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> PushSender {
         if !hosts.is_empty() {
             self.allowed_hosts = hosts;
@@ -148,7 +148,7 @@ impl PushSender {
         };
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let known = self.allowed_hosts.iter().any(|allowed| {
-            let allowed = allowed.trim_start_matches('.').to_ascii_lowercase();
+            let allowed = allowed.trim_matches('.').to_ascii_lowercase();
             host == allowed || host.ends_with(&format!(".{allowed}"))
         });
         if !known {

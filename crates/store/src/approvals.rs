@@ -14,7 +14,7 @@ use tweestap_core::{Method, MethodId, MethodKind, Timestamp, UserId};
 use crate::SqliteStore;
 use crate::rows::{self, backend};
 
-/// Ceremonies kept per account (several tabs and devices at once are fine; thousands are not).
+/// Ceremonies kept per account and purpose (several tabs at once are fine; thousands are not).
 const CEREMONIES_PER_USER: i64 = 20;
 
 const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at";
@@ -73,15 +73,17 @@ impl ApprovalStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        // Every page load starts a ceremony: keep an account's few newest, so reloading (or a
-        // script) cannot grow the table without end.
+        // Every page load starts a ceremony: keep an account's few newest per purpose, so
+        // reloading (or a script) cannot grow the table without end, and reloading the
+        // passkey page cannot crowd out the phone's approval.
         sqlx::query(
-            "DELETE FROM webauthn_ceremonies WHERE user_id = ?1 AND id NOT IN
-               (SELECT id FROM webauthn_ceremonies WHERE user_id = ?1
+            "DELETE FROM webauthn_ceremonies WHERE user_id = ?1 AND purpose = ?3 AND id NOT IN
+               (SELECT id FROM webauthn_ceremonies WHERE user_id = ?1 AND purpose = ?3
                 ORDER BY expires_at DESC, rowid DESC LIMIT ?2)",
         )
         .bind(user.0)
         .bind(CEREMONIES_PER_USER)
+        .bind(purpose.as_str())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -141,17 +143,9 @@ impl ApprovalStore for SqliteStore {
             }
         };
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        if let Some(old) = replaces {
-            sqlx::query("DELETE FROM mfa_methods WHERE id = ? AND user_id = ? AND kind = 'push'")
-                .bind(old.0)
-                .bind(user.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
         let id: i64 = sqlx::query(
-            "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, device_token_hash, created_at, confirmed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, device_token_hash, created_at, confirmed_at, replaces_method)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(user.0)
         .bind(kind)
@@ -161,6 +155,7 @@ impl ApprovalStore for SqliteStore {
         .bind(device_token_hash)
         .bind(now.0)
         .bind(confirmed)
+        .bind(replaces.map(|m| m.0))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
@@ -200,14 +195,38 @@ impl ApprovalStore for SqliteStore {
     }
 
     async fn push_method_confirm(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE mfa_methods SET confirmed_at = ? WHERE id = ? AND kind = 'push' AND confirmed_at IS NULL",
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The phone's earlier link (same account) gives way only now that the new one works,
+        // handing on "asked first". It goes first: it may hold the same credential.
+        // The earlier link is the one the phone's cookie named, or any of this account's
+        // links with the same key (the cookie may have been lost in between).
+        let old = sqlx::query(
+            "DELETE FROM mfa_methods WHERE kind = 'push' AND id != ?1
+               AND user_id = (SELECT new.user_id FROM mfa_methods new
+                               WHERE new.id = ?1 AND new.confirmed_at IS NULL)
+               AND (id = (SELECT new.replaces_method FROM mfa_methods new WHERE new.id = ?1)
+                    OR credential_id = (SELECT new.credential_id FROM mfa_methods new WHERE new.id = ?1))
+             RETURNING is_default",
         )
-        .bind(now.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
+        let mut was_default = false;
+        for row in &old {
+            was_default |= row.try_get::<bool, _>("is_default").map_err(backend)?;
+        }
+        let done = sqlx::query(
+            "UPDATE mfa_methods SET confirmed_at = ?, is_default = ?
+             WHERE id = ? AND kind = 'push' AND confirmed_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(was_default)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -307,9 +326,14 @@ impl ApprovalStore for SqliteStore {
                   AND created_at > ?2 - 3600) AS last_hour,
                (SELECT COUNT(*) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
                   AND status IN ('denied', 'wrong_number')
-                  AND answered_at > ?2 - ?3
+                  -- Within a pause's length before the newest failure (not before now: the
+                  -- pause runs from the last denial), and since the last approval.
+                  AND answered_at > (SELECT MAX(answered_at) FROM approvals
+                      WHERE user_id = ?1 AND purpose = 'sign_in'
+                        AND status IN ('denied', 'wrong_number')) - ?3
                   AND answered_at >= COALESCE((SELECT MAX(answered_at) FROM approvals
-                      WHERE user_id = ?1 AND status = 'approved'), 0)) AS failures,
+                      WHERE user_id = ?1 AND purpose = 'sign_in' AND status = 'approved'), 0))
+                  AS failures,
                (SELECT MAX(answered_at) FROM approvals WHERE user_id = ?1 AND purpose = 'sign_in'
                   AND status IN ('denied', 'wrong_number')) AS last_failure",
         )

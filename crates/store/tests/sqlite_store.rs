@@ -591,6 +591,15 @@ async fn webauthn_ceremonies_are_taken_once_by_their_owner_and_bounded_per_accou
         .unwrap();
     let (user, other) = (ids[0], ids[1]);
     let (now, expires) = (Timestamp(1_000), Timestamp(1_300));
+    s.ceremony_put(
+        "link",
+        user,
+        CeremonyPurpose::LinkApp,
+        "link-state",
+        expires,
+    )
+    .await
+    .unwrap();
     for i in 0..30 {
         s.ceremony_put(
             &format!("c{i}"),
@@ -649,5 +658,12 @@ async fn webauthn_ceremonies_are_taken_once_by_their_owner_and_bounded_per_accou
         take("c14", user, CeremonyPurpose::Approve, now)
             .await
             .is_some()
+    );
+    // The bound is per purpose: thirty of one kind did not push out another.
+    assert_eq!(
+        take("link", user, CeremonyPurpose::LinkApp, now)
+            .await
+            .as_deref(),
+        Some("link-state")
     );
 }

@@ -194,6 +194,13 @@ impl SignInService {
                 number: a.number,
                 expires_at: a.expires_at,
             },
+            // Not used in time: the page must not offer a "continue" that cannot work.
+            ApprovalStatus::Approved
+                if !a.consumed
+                    && self.clock.now() > a.expires_at.plus_secs(CONTINUE_GRACE_SECS) =>
+            {
+                PushStatus::Expired
+            }
             ApprovalStatus::Approved => PushStatus::Approved,
             ApprovalStatus::Denied => PushStatus::Denied,
             ApprovalStatus::WrongNumber => PushStatus::WrongNumber,

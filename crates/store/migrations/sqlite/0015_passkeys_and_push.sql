@@ -1,3 +1,7 @@
+-- NOTE for later migrations: approvals reference mfa_methods with ON DELETE CASCADE, and
+-- migrations run with foreign keys on. Rebuilding mfa_methods again (DROP TABLE) would empty
+-- approvals: copy them aside first, or turn foreign keys off around the rebuild.
+--
 -- Passkeys and the tweestap app (push approval with number matching) as methods. SQLite cannot
 -- change a CHECK constraint, so mfa_methods is rebuilt once more (as in 0008).
 -- credential: the WebAuthn credential as webauthn-rs stores it (a public key and its counter;
@@ -16,10 +20,12 @@ CREATE TABLE mfa_methods_new (
     confirmed_at      INTEGER,
     last_used_at      INTEGER,
     is_default        INTEGER NOT NULL DEFAULT 0,
-    credential_id     TEXT UNIQUE,
+    credential_id     TEXT,
     credential        TEXT,
     device_token_hash TEXT UNIQUE,
     subscription      TEXT,
+    -- A phone linked again: its earlier link (same account), removed once this one works.
+    replaces_method   INTEGER,
     CHECK ((kind = 'sms' AND phone IS NOT NULL)
         OR (kind = 'totp' AND secret IS NOT NULL)
         OR (kind IN ('passkey', 'push') AND credential IS NOT NULL AND credential_id IS NOT NULL))
@@ -39,6 +45,10 @@ INSERT INTO sqlite_sequence (name, seq)
 DROP TABLE mfa_methods;
 ALTER TABLE mfa_methods_new RENAME TO mfa_methods;
 CREATE INDEX mfa_methods_user ON mfa_methods (user_id);
+-- A credential counts once. (A phone linked again may bring the same credential while its
+-- earlier link still counts: unique among confirmed methods only.)
+CREATE UNIQUE INDEX mfa_methods_credential ON mfa_methods (credential_id)
+    WHERE confirmed_at IS NOT NULL;
 
 -- A WebAuthn ceremony between its start and the browser's answer: taken (deleted) once.
 CREATE TABLE webauthn_ceremonies (
