@@ -59,26 +59,24 @@ struct Phone {
     key: SoftAuthenticator,
 }
 
-/// Links a phone from a signed-in browser, including the test approval.
-async fn link_phone(app: &TestApp, computer: &mut Browser) -> Phone {
+/// "Link a phone" on the computer: the path of the one-time link in the QR code.
+async fn new_link(computer: &mut Browser) -> String {
     computer.open("/security-info").await;
     let page = computer.post("/security-info/tweestap-app", &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let link = attr(&page.body, "data-link");
     assert!(link.starts_with(&format!("{ORIGIN}/app/link?t=")), "{link}");
-    let path = link.trim_start_matches(ORIGIN).to_string();
+    link.trim_start_matches(ORIGIN).to_string()
+}
 
-    let mut phone = Phone {
-        browser: app.browser(),
-        key: SoftAuthenticator::new(),
-    };
-    let page = phone.browser.open(&path).await;
+/// The phone opens the link and creates its credential.
+async fn register_at(phone: &mut Phone, path: &str, label: &str) -> support::Page {
+    let page = phone.browser.open(path).await;
     let response = phone
         .key
         .register(&attr(&page.body, "data-options"), ORIGIN);
-    let token = field(&page.body, "t");
-    let ceremony = field(&page.body, "ceremony");
-    let page = phone
+    let (token, ceremony) = (field(&page.body, "t"), field(&page.body, "ceremony"));
+    phone
         .browser
         .post(
             "/app/link",
@@ -86,17 +84,14 @@ async fn link_phone(app: &TestApp, computer: &mut Browser) -> Phone {
                 ("t", &token),
                 ("ceremony", &ceremony),
                 ("response", &response),
-                ("label", "Pixel"),
+                ("label", label),
             ],
         )
-        .await;
-    page.assert_redirect("/app/");
-    // The link works once.
-    let again = app.browser().get(&path).await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
-    // Not a method until the test approval.
-    assert_eq!(app.methods_of("jan").await, 1);
+        .await
+}
 
+/// The test approval: the number on the computer, typed on the phone.
+async fn finish_link(computer: &mut Browser, phone: &mut Phone) {
     let status = computer
         .get("/security-info/tweestap-app?json=1")
         .await
@@ -104,9 +99,72 @@ async fn link_phone(app: &TestApp, computer: &mut Browser) -> Phone {
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["status"], "pending");
     let number = status["number"].as_u64().unwrap().to_string();
-    let request = pending_request(&mut phone).await;
-    let page = approve(&mut phone, &request, &number).await;
-    page.assert_redirect("/app/?result=approved");
+    let request = pending_request(phone).await;
+    approve(phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+}
+
+/// Adds a passkey from the security-info page of a signed-in browser.
+async fn add_passkey(
+    browser: &mut Browser,
+    key: &mut SoftAuthenticator,
+    label: &str,
+) -> support::Page {
+    let page = browser.open("/security-info/passkey").await;
+    let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
+    browser
+        .post(
+            "/security-info/passkey",
+            &[
+                ("ceremony", &field(&page.body, "ceremony")),
+                ("response", &response),
+                ("label", label),
+            ],
+        )
+        .await
+}
+
+/// A new browser signs in with the password, and the phone approves with the right number.
+async fn approved_sign_in(app: &TestApp, phone: &mut Phone) -> Browser {
+    let mut browser = app.browser();
+    let number = start_push_sign_in(&mut browser).await.unwrap();
+    let request = pending_request(phone).await;
+    approve(phone, &request, &number)
+        .await
+        .assert_redirect("/app/?result=approved");
+    browser
+}
+
+/// The phone says no to its newest request: "deny" or "report" ("this wasn't me").
+async fn refuse_newest(phone: &mut Phone, what: &str) -> support::Page {
+    let request = pending_request(phone).await;
+    phone
+        .browser
+        .post(&format!("/app/{what}"), &[("request", &request)])
+        .await
+}
+
+fn new_phone(app: &TestApp) -> Phone {
+    Phone {
+        browser: app.browser(),
+        key: SoftAuthenticator::new(),
+    }
+}
+
+/// Links a phone to jan's account from a signed-in browser, including the test approval.
+async fn link_phone(app: &TestApp, computer: &mut Browser) -> Phone {
+    let path = new_link(computer).await;
+    let mut phone = new_phone(app);
+    register_at(&mut phone, &path, "Pixel")
+        .await
+        .assert_redirect("/app/");
+    // The link works once.
+    let again = app.browser().get(&path).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // Not a method until the test approval.
+    assert_eq!(app.methods_of("jan").await, 1);
+    finish_link(computer, &mut phone).await;
     assert_eq!(app.methods_of("jan").await, 2);
     let page = computer.get("/security-info/tweestap-app").await;
     page.assert_redirect("/security-info?notice=push-added");
@@ -282,41 +340,12 @@ async fn a_wrong_number_a_forged_proof_and_another_account_are_refused() {
 
 /// Like `link_phone`, for any signed-in user (the methods count is checked for jan only).
 async fn link_phone_for(app: &TestApp, computer: &mut Browser) -> Phone {
-    computer.open("/security-info").await;
-    let page = computer.post("/security-info/tweestap-app", &[]).await;
-    let path = attr(&page.body, "data-link")
-        .trim_start_matches(ORIGIN)
-        .to_string();
-    let mut phone = Phone {
-        browser: app.browser(),
-        key: SoftAuthenticator::new(),
-    };
-    let page = phone.browser.open(&path).await;
-    let response = phone
-        .key
-        .register(&attr(&page.body, "data-options"), ORIGIN);
-    let fields = [
-        ("t", field(&page.body, "t")),
-        ("ceremony", field(&page.body, "ceremony")),
-        ("response", response),
-        ("label", "Phone".to_string()),
-    ];
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    phone
-        .browser
-        .post("/app/link", &fields)
+    let path = new_link(computer).await;
+    let mut phone = new_phone(app);
+    register_at(&mut phone, &path, "Phone")
         .await
         .assert_redirect("/app/");
-    let status = computer
-        .get("/security-info/tweestap-app?json=1")
-        .await
-        .body;
-    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    let number = status["number"].as_u64().unwrap().to_string();
-    let request = pending_request(&mut phone).await;
-    approve(&mut phone, &request, &number)
-        .await
-        .assert_redirect("/app/?result=approved");
+    finish_link(computer, &mut phone).await;
     phone
 }
 
@@ -361,10 +390,7 @@ async fn late_answers_and_denials_do_not_sign_in_and_repeated_denials_pause_push
     for _ in 0..3 {
         laptop.post("/sign-in/push/retry", &[]).await;
         laptop.open("/sign-in/push").await;
-        let request = pending_request(&mut phone).await;
-        phone
-            .browser
-            .post("/app/deny", &[("request", &request)])
+        refuse_newest(&mut phone, "deny")
             .await
             .assert_redirect("/app/?result=denied");
         assert!(
@@ -389,10 +415,7 @@ async fn this_wasnt_me_blocks_push_and_texts_and_flags_the_account() {
 
     let mut attacker = app.browser();
     start_push_sign_in(&mut attacker).await.unwrap();
-    let request = pending_request(&mut phone).await;
-    phone
-        .browser
-        .post("/app/report", &[("request", &request)])
+    refuse_newest(&mut phone, "report")
         .await
         .assert_redirect("/app/?result=reported");
     assert!(
@@ -482,19 +505,9 @@ async fn a_passkey_is_added_with_a_fresh_second_factor_and_signs_in() {
     let app = app().await;
     let mut computer = signed_in_with_sms(&app, "jan").await;
     let mut key = SoftAuthenticator::new();
-    let page = computer.open("/security-info/passkey").await;
-    let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
-    let page = computer
-        .post(
-            "/security-info/passkey",
-            &[
-                ("ceremony", &field(&page.body, "ceremony")),
-                ("response", &response),
-                ("label", "Laptop"),
-            ],
-        )
-        .await;
-    page.assert_redirect("/security-info?notice=passkey-added");
+    add_passkey(&mut computer, &mut key, "Laptop")
+        .await
+        .assert_redirect("/security-info?notice=passkey-added");
     assert_eq!(app.methods_of("jan").await, 2);
     // Announced to the phone.
     let texts = app.wait_for_sms(2).await;
@@ -580,17 +593,7 @@ async fn a_passkey_answer_for_another_account_or_replayed_is_refused() {
     let mut jan_key = SoftAuthenticator::new();
     let mut piet_key = SoftAuthenticator::new();
     for (browser, key) in [(&mut jan, &mut jan_key), (&mut piet, &mut piet_key)] {
-        let page = browser.open("/security-info/passkey").await;
-        let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
-        browser
-            .post(
-                "/security-info/passkey",
-                &[
-                    ("ceremony", &field(&page.body, "ceremony")),
-                    ("response", &response),
-                    ("label", "Key"),
-                ],
-            )
+        add_passkey(browser, key, "Key")
             .await
             .assert_redirect("/security-info?notice=passkey-added");
     }
@@ -798,17 +801,7 @@ async fn a_sign_in_request_reaches_the_phone_by_web_push_encrypted_and_signed() 
 
     // A change to the account's methods reaches the phone too (an account may have no number).
     let mut key = SoftAuthenticator::new();
-    let page = computer.open("/security-info/passkey").await;
-    let response = key.register(&attr(&page.body, "data-options"), ORIGIN);
-    computer
-        .post(
-            "/security-info/passkey",
-            &[
-                ("ceremony", &field(&page.body, "ceremony")),
-                ("response", &response),
-                ("label", "Laptop"),
-            ],
-        )
+    add_passkey(&mut computer, &mut key, "Laptop")
         .await
         .assert_redirect("/security-info?notice=passkey-added");
     let (headers, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
@@ -881,44 +874,21 @@ async fn linking_is_announced_methods_can_be_renamed_and_a_new_link_drops_an_unf
 
     // A phone that got as far as the link but never approved stops working when a new link
     // is made.
-    computer.open("/security-info").await;
-    let page = computer.post("/security-info/tweestap-app", &[]).await;
-    let path = attr(&page.body, "data-link")
-        .trim_start_matches(ORIGIN)
-        .to_string();
-    let mut half = Phone {
-        browser: app.browser(),
-        key: SoftAuthenticator::new(),
-    };
-    let page = half.browser.open(&path).await;
-    let response = half.key.register(&attr(&page.body, "data-options"), ORIGIN);
-    half.browser
-        .post(
-            "/app/link",
-            &[
-                ("t", &field(&page.body, "t")),
-                ("ceremony", &field(&page.body, "ceremony")),
-                ("response", &response),
-                ("label", "Half"),
-            ],
-        )
+    let path = new_link(&mut computer).await;
+    let mut half = new_phone(&app);
+    register_at(&mut half, &path, "Half")
         .await
         .assert_redirect("/app/");
     half.browser
         .open("/app/")
         .await
         .assert_contains("Koppelen afronden");
-    computer.open("/security-info").await;
-    let page = computer.post("/security-info/tweestap-app", &[]).await;
-    let unused = attr(&page.body, "data-link")
-        .trim_start_matches(ORIGIN)
-        .to_string();
+    let unused = new_link(&mut computer).await;
     let page = half.browser.open("/app/").await;
     page.assert_contains("nog niet gekoppeld");
     assert_eq!(app.browser().get(&unused).await.status, StatusCode::OK);
     // A newer link also retires an unused one.
-    computer.open("/security-info").await;
-    computer.post("/security-info/tweestap-app", &[]).await;
+    new_link(&mut computer).await;
     assert_eq!(
         app.browser().get(&unused).await.status,
         StatusCode::NOT_FOUND
@@ -969,19 +939,11 @@ async fn an_approval_not_yet_used_dies_with_a_report_with_the_phone_and_with_tim
     let (app, mut phone) = app_with_phone().await;
 
     // Approved by mistake, then "this wasn't me" on the next request: the first is void too.
-    let mut attacker = app.browser();
-    let number = start_push_sign_in(&mut attacker).await.unwrap();
-    let request = pending_request(&mut phone).await;
-    approve(&mut phone, &request, &number)
-        .await
-        .assert_redirect("/app/?result=approved");
+    let mut attacker = approved_sign_in(&app, &mut phone).await;
     app.clock.advance(121);
     let mut second = app.browser();
     start_push_sign_in(&mut second).await.unwrap();
-    let request = pending_request(&mut phone).await;
-    phone
-        .browser
-        .post("/app/report", &[("request", &request)])
+    refuse_newest(&mut phone, "report")
         .await
         .assert_redirect("/app/?result=reported");
     app.admin.unflag("jan").await.unwrap();
@@ -991,12 +953,7 @@ async fn an_approval_not_yet_used_dies_with_a_report_with_the_phone_and_with_tim
     );
 
     // Approved, then the phone is removed by the helpdesk before the page continued.
-    let mut laptop = app.browser();
-    let number = start_push_sign_in(&mut laptop).await.unwrap();
-    let request = pending_request(&mut phone).await;
-    approve(&mut phone, &request, &number)
-        .await
-        .assert_redirect("/app/?result=approved");
+    let mut laptop = approved_sign_in(&app, &mut phone).await;
     // After a reload the page still offers to continue (no JavaScript needed).
     let page = laptop.open("/sign-in/push").await;
     page.assert_contains("action=\"/sign-in/push\"");
@@ -1009,12 +966,7 @@ async fn an_approval_not_yet_used_dies_with_a_report_with_the_phone_and_with_tim
 #[tokio::test]
 async fn an_approval_must_be_used_soon_and_failures_are_forgotten_after_the_pause() {
     let (app, mut phone) = app_with_phone().await;
-    let mut laptop = app.browser();
-    let number = start_push_sign_in(&mut laptop).await.unwrap();
-    let request = pending_request(&mut phone).await;
-    approve(&mut phone, &request, &number)
-        .await
-        .assert_redirect("/app/?result=approved");
+    let mut laptop = approved_sign_in(&app, &mut phone).await;
     // An idle tab comes back after the request's time and the grace after it: the page says
     // the request expired and offers a new one, and "continue" does not work.
     app.clock.advance(200);
@@ -1040,10 +992,7 @@ async fn an_approval_must_be_used_soon_and_failures_are_forgotten_after_the_paus
             laptop.post("/sign-in/push/retry", &[]).await;
             laptop.open("/sign-in/push").await;
         }
-        let request = pending_request(&mut phone).await;
-        phone
-            .browser
-            .post("/app/deny", &[("request", &request)])
+        refuse_newest(&mut phone, "deny")
             .await
             .assert_redirect("/app/?result=denied");
     }
@@ -1055,10 +1004,7 @@ async fn an_approval_must_be_used_soon_and_failures_are_forgotten_after_the_paus
     app.clock.advance(3601);
     let mut laptop = app.browser();
     start_push_sign_in(&mut laptop).await.unwrap();
-    let request = pending_request(&mut phone).await;
-    phone
-        .browser
-        .post("/app/deny", &[("request", &request)])
+    refuse_newest(&mut phone, "deny")
         .await
         .assert_redirect("/app/?result=denied");
     laptop.post("/sign-in/push/retry", &[]).await;
@@ -1073,10 +1019,7 @@ async fn the_pause_runs_from_the_last_denial() {
         app.clock.advance(gap);
         let mut laptop = app.browser();
         start_push_sign_in(&mut laptop).await.unwrap();
-        let request = pending_request(&mut phone).await;
-        phone
-            .browser
-            .post("/app/deny", &[("request", &request)])
+        refuse_newest(&mut phone, "deny")
             .await
             .assert_redirect("/app/?result=denied");
     }
@@ -1102,11 +1045,7 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
 
     // Piet sends jan's phone a link to piet's account: refused, jan keeps the phone.
     let mut piet = signed_in_with_sms(&app, "piet").await;
-    piet.open("/security-info").await;
-    let page = piet.post("/security-info/tweestap-app", &[]).await;
-    let path = attr(&page.body, "data-link")
-        .trim_start_matches(ORIGIN)
-        .to_string();
+    let path = new_link(&mut piet).await;
     let page = phone.browser.get(&path).await;
     assert_eq!(page.status, StatusCode::CONFLICT);
     page.assert_contains("al gekoppeld aan een ander account");
@@ -1118,34 +1057,13 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
 
     // The same user linking the same phone again replaces the old link (one phone, not two).
     let before = app.methods_of("jan").await;
-    jan.open("/security-info").await;
-    let page = jan.post("/security-info/tweestap-app", &[]).await;
-    let path = attr(&page.body, "data-link")
-        .trim_start_matches(ORIGIN)
-        .to_string();
-    let page = phone.browser.open(&path).await;
-    let response = phone
-        .key
-        .register(&attr(&page.body, "data-options"), ORIGIN);
-    phone
-        .browser
-        .post(
-            "/app/link",
-            &[
-                ("t", &field(&page.body, "t")),
-                ("ceremony", &field(&page.body, "ceremony")),
-                ("response", &response),
-                ("label", "Pixel 2"),
-            ],
-        )
+    let path = new_link(&mut jan).await;
+    register_at(&mut phone, &path, "Pixel 2")
         .await
         .assert_redirect("/app/");
     // "This wasn't me" on a link request only cancels it: no block, no flag; the phone's
     // earlier link still counts (it gives way only to a link that works).
-    let request = pending_request(&mut phone).await;
-    phone
-        .browser
-        .post("/app/report", &[("request", &request)])
+    refuse_newest(&mut phone, "report")
         .await
         .assert_redirect("/app/?result=denied");
     let (user, _) = app.admin.find("jan").await.unwrap();
@@ -1154,35 +1072,11 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
     let old_ids = app.method_ids("jan").await;
 
     // Linked again and confirmed: one phone, not two, and not the old one.
-    jan.open("/security-info").await;
-    let page = jan.post("/security-info/tweestap-app", &[]).await;
-    let path = attr(&page.body, "data-link")
-        .trim_start_matches(ORIGIN)
-        .to_string();
-    let page = phone.browser.open(&path).await;
-    let response = phone
-        .key
-        .register(&attr(&page.body, "data-options"), ORIGIN);
-    phone
-        .browser
-        .post(
-            "/app/link",
-            &[
-                ("t", &field(&page.body, "t")),
-                ("ceremony", &field(&page.body, "ceremony")),
-                ("response", &response),
-                ("label", "Pixel 3"),
-            ],
-        )
+    let path = new_link(&mut jan).await;
+    register_at(&mut phone, &path, "Pixel 3")
         .await
         .assert_redirect("/app/");
-    let status = jan.get("/security-info/tweestap-app?json=1").await.body;
-    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    let number = status["number"].as_u64().unwrap().to_string();
-    let request = pending_request(&mut phone).await;
-    approve(&mut phone, &request, &number)
-        .await
-        .assert_redirect("/app/?result=approved");
+    finish_link(&mut jan, &mut phone).await;
     assert_eq!(app.methods_of("jan").await, before);
     let new_ids = app.method_ids("jan").await;
     assert_ne!(old_ids.last(), new_ids.last());

@@ -576,10 +576,7 @@ pub async fn post_deny(
     ctx: Ctx,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, WebError> {
-    let session = Session::load(&app, &ctx).await?;
-    session.check_csrf(&form.csrf)?;
-    let phone = phone(&app, &ctx).await?.ok_or(WebError::NotFound)?;
-    answer(&app, &ctx, &session, &phone, &form.request, Answer::Deny).await
+    refuse(&app, &ctx, &form, Answer::Deny).await
 }
 
 pub async fn post_report(
@@ -587,10 +584,21 @@ pub async fn post_report(
     ctx: Ctx,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, WebError> {
-    let session = Session::load(&app, &ctx).await?;
+    refuse(&app, &ctx, &form, Answer::Report).await
+}
+
+/// Deny and "this wasn't me" need the phone (its cookie), not its fingerprint: saying no is
+/// never dangerous.
+async fn refuse(
+    app: &AppState,
+    ctx: &Ctx,
+    form: &AnswerForm,
+    no: Answer,
+) -> Result<Response, WebError> {
+    let session = Session::load(app, ctx).await?;
     session.check_csrf(&form.csrf)?;
-    let phone = phone(&app, &ctx).await?.ok_or(WebError::NotFound)?;
-    answer(&app, &ctx, &session, &phone, &form.request, Answer::Report).await
+    let phone = phone(app, ctx).await?.ok_or(WebError::NotFound)?;
+    answer(app, ctx, &session, &phone, &form.request, no).await
 }
 
 async fn answer(
