@@ -22,6 +22,23 @@ pub fn webauthn(app: &AppState) -> Result<&tweestap_webauthn::WebAuthn, WebError
     app.config.webauthn.as_deref().ok_or(WebError::NotFound)
 }
 
+/// Keeps a just-started ceremony's state in the database until the browser answers; returns
+/// the options for the browser and the ceremony's id for the form.
+pub async fn keep(
+    app: &AppState,
+    user: UserId,
+    purpose: CeremonyPurpose,
+    started: Result<(String, String), tweestap_webauthn::WebAuthnError>,
+) -> Result<(String, String), WebError> {
+    let (options, state) = started.map_err(|e| WebError::Internal(e.to_string()))?;
+    let ceremony = app
+        .signin
+        .ceremony_start(user, purpose, &state)
+        .await
+        .map_err(super::internal)?;
+    Ok((options, ceremony))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CeremonyForm {
@@ -52,14 +69,8 @@ async fn sign_in_page(
         // Removed meanwhile (another tab, the helpdesk): choose another way.
         return Ok(see_other(app, session, "/sign-in/other-way"));
     }
-    let (options, state) = webauthn
-        .start_authentication(&credentials)
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let ceremony = app
-        .signin
-        .ceremony_start(user, CeremonyPurpose::SignInPasskey, &state)
-        .await
-        .map_err(super::internal)?;
+    let started = webauthn.start_authentication(&credentials);
+    let (options, ceremony) = keep(app, user, CeremonyPurpose::SignInPasskey, started).await?;
     render(
         app,
         ctx,
@@ -171,19 +182,13 @@ async fn add_page(
         .passkey_credentials(user)
         .await
         .map_err(super::internal)?;
-    let (options, state) = webauthn
-        .start_registration(
-            &account.subject,
-            account.username.as_str(),
-            &account.display_name,
-            &existing,
-        )
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let ceremony = app
-        .signin
-        .ceremony_start(user, CeremonyPurpose::AddPasskey, &state)
-        .await
-        .map_err(super::internal)?;
+    let started = webauthn.start_registration(
+        &account.subject,
+        account.username.as_str(),
+        &account.display_name,
+        &existing,
+    );
+    let (options, ceremony) = keep(app, user, CeremonyPurpose::AddPasskey, started).await?;
     render(
         app,
         ctx,

@@ -192,19 +192,14 @@ async fn link_page(
         .ok_or(WebError::NotFound)?;
     // The phone's credential gets its own user handle: it is not one of the user's passkeys
     // (an authenticator keeps one credential per handle and would replace the passkey).
-    let (options, state) = webauthn
-        .start_registration(
-            &format!("app:{}", account.subject),
-            account.username.as_str(),
-            &account.display_name,
-            &[],
-        )
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let ceremony = app
-        .signin
-        .ceremony_start(user, CeremonyPurpose::LinkApp, &state)
-        .await
-        .map_err(super::internal)?;
+    let started = webauthn.start_registration(
+        &format!("app:{}", account.subject),
+        account.username.as_str(),
+        &account.display_name,
+        &[],
+    );
+    let (options, ceremony) =
+        super::passkey::keep(app, user, CeremonyPurpose::LinkApp, started).await?;
     render(
         app,
         ctx,
