@@ -443,6 +443,16 @@ async fn this_wasnt_me_blocks_push_and_texts_and_flags_the_account() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.sms().len(), sent, "a text was sent after the report");
 
+    // Counted for the operators' dashboards (an MFA-fatigue attack shows as reports).
+    let metrics = app.browser().get("/metrics").await.body;
+    assert!(
+        metrics.contains("tweestap_push_reported_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tweestap_push_refused_total 1\n"),
+        "{metrics}"
+    );
     // Audited and flagged for the administrators.
     let audit = app.audit().await;
     assert!(audit.iter().any(|e| e.kind == "push.reported_unrequested"));

@@ -14,6 +14,13 @@ pub struct Metrics {
     pub sms_pumping_alerts: AtomicU64,
     /// Codes verified per code sent over the last hour, in thousandths (1000 = all).
     pub sms_verified_ratio_milli: AtomicU64,
+    /// Push approval: requests made, and refused by the caps, pause or a report's block.
+    pub push_requested: AtomicU64,
+    pub push_refused: AtomicU64,
+    /// Answers from phones: approved; denied or the wrong number; "this wasn't me".
+    pub push_approved: AtomicU64,
+    pub push_denied: AtomicU64,
+    pub push_reported: AtomicU64,
 }
 
 impl Metrics {
@@ -59,6 +66,31 @@ impl Metrics {
                 "tweestap_sms_pumping_alerts_total",
                 "Alerts: too few sent codes were used (SMS pumping?).",
                 get(&self.sms_pumping_alerts),
+            ),
+            (
+                "tweestap_push_requested_total",
+                "Push approval requests sent to phones.",
+                get(&self.push_requested),
+            ),
+            (
+                "tweestap_push_refused_total",
+                "Push approval requests refused: one pending, hourly cap, pause or block.",
+                get(&self.push_refused),
+            ),
+            (
+                "tweestap_push_approved_total",
+                "Push approval requests approved with the right number.",
+                get(&self.push_approved),
+            ),
+            (
+                "tweestap_push_denied_total",
+                "Push approval requests denied, or answered with the wrong number.",
+                get(&self.push_denied),
+            ),
+            (
+                "tweestap_push_reported_total",
+                "Push approval requests reported as 'this wasn't me' (MFA fatigue?).",
+                get(&self.push_reported),
             ),
         ] {
             out.push_str(&format!(

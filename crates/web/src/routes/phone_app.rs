@@ -620,6 +620,15 @@ async fn answer(
         Err(SignInError::WrongStep) => return Err(WebError::NotFound),
         Err(e) => return Err(super::internal(e)),
     };
+    let counter = match outcome {
+        AnswerOutcome::Approved => Some(&app.metrics.push_approved),
+        AnswerOutcome::Denied | AnswerOutcome::WrongNumber => Some(&app.metrics.push_denied),
+        AnswerOutcome::Reported => Some(&app.metrics.push_reported),
+        AnswerOutcome::Expired | AnswerOutcome::AlreadyAnswered => None,
+    };
+    if let Some(counter) = counter {
+        tweestap_core::metrics::Metrics::inc(counter);
+    }
     if linking && outcome == AnswerOutcome::Approved {
         // A phone was added to the account: tell its phones, as for any new method.
         super::security_info::announce(app, ctx, phone.user_id, None).await?;

@@ -88,6 +88,7 @@ pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
             .await
         {
             Ok(started) => {
+                tweestap_core::metrics::Metrics::inc(&app.metrics.push_requested);
                 let SignInState::AwaitingPush { method_id, .. } = started.state else {
                     return Err(WebError::Internal("push started without a phone".into()));
                 };
@@ -106,6 +107,12 @@ pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
                 return Ok(to_current_step(&app, &session));
             }
             Err(e) => {
+                if matches!(
+                    e,
+                    SignInError::PushRefused(_) | SignInError::PushBlocked { .. }
+                ) {
+                    tweestap_core::metrics::Metrics::inc(&app.metrics.push_refused);
+                }
                 session.save(&app).await?;
                 let (status, error) = describe(ctx.lang, &e)?;
                 return page(&app, &ctx, &session, status, Some(error)).await;
