@@ -486,6 +486,21 @@ async fn twenty_sign_in_attempts_make_at_most_the_hourly_cap_of_requests() {
         .count();
     // One was the linking test approval; the policy allows 5 sign-in requests per hour.
     assert_eq!(requested, 1 + 5);
+    // A browser prefetching the page does not ask the phone.
+    let app3 = app_with_phone().await.0;
+    let mut prefetching = app3.browser_with_headers(&[("sec-purpose", "prefetch")]);
+    prefetching.sign_in("jan", PASSWORD).await;
+    assert_eq!(
+        prefetching.get("/sign-in/push").await.status,
+        StatusCode::NO_CONTENT
+    );
+    let requested = app3
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "push.requested" && e.outcome == "ok")
+        .count();
+    assert_eq!(requested, 1, "only the linking test approval");
     // Without waiting for expiry, two attempts in a row give one request.
     let app2 = app_with_phone().await;
     let (app2, _phone) = app2;

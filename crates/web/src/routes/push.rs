@@ -75,10 +75,24 @@ async fn page(
     )
 }
 
-pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+pub async fn get_push(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
     if session.record.state.page() != Page::AwaitPush {
         return Ok(to_current_step(&app, &session));
+    }
+    // Opening the page asks the phone: a browser's prefetch or prerender must not.
+    let prefetch = ["sec-purpose", "purpose"].iter().any(|h| {
+        headers
+            .get(*h)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("prefetch") || v.contains("prerender"))
+    });
+    if prefetch {
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     if let SignInState::AwaitingPush { approval: None, .. } = &session.record.state {
         let details = request_details(&app, &ctx, &session).await;
