@@ -83,10 +83,17 @@ const SQLITE: &[(i64, &str, &str)] = &[
 ];
 
 pub fn sqlite() -> Migrator {
+    sqlite_until(i64::MAX)
+}
+
+/// The migrations up to and including `last` (tests upgrade a database made by an older
+/// version).
+fn sqlite_until(last: i64) -> Migrator {
     Migrator {
         migrations: Cow::Owned(
             SQLITE
                 .iter()
+                .filter(|(version, _, _)| *version <= last)
                 .map(|(version, name, sql)| {
                     Migration::new(
                         *version,
@@ -101,5 +108,105 @@ pub fn sqlite() -> Migrator {
         ignore_missing: false,
         locking: true,
         no_tx: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::Row;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    /// A database with methods made before passkeys (migration 14) keeps them, their ids, the
+    /// default, and AUTOINCREMENT's promise through the rebuild in migration 15.
+    #[tokio::test]
+    async fn upgrading_to_passkeys_keeps_methods_and_never_reuses_an_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        super::sqlite_until(14).run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO users (id, username, display_name, subject, created_at) VALUES (1, 'jan', 'Jan', 's1', 1)",
+            "INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at, is_default) VALUES (1, 'sms', '+31612345678', 1, 1, 0)",
+            "INSERT INTO mfa_methods (user_id, kind, label, secret, last_step, created_at, confirmed_at, is_default) VALUES (1, 'totp', 'Aegis', x'01', 7, 2, 2, 1)",
+            "INSERT INTO mfa_methods (user_id, kind, label, secret, created_at, confirmed_at) VALUES (1, 'totp', 'Weg', x'02', 3, 3)",
+            "DELETE FROM mfa_methods WHERE id = 3",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        super::sqlite().run(&pool).await.unwrap();
+
+        let rows = sqlx::query(
+            "SELECT id, kind, label, last_step, is_default FROM mfa_methods ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let seen: Vec<(i64, String, Option<String>, Option<i64>, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get("id"),
+                    r.get("kind"),
+                    r.get("label"),
+                    r.get("last_step"),
+                    r.get("is_default"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, "sms".into(), None, None, false),
+                (2, "totp".into(), Some("Aegis".into()), Some(7), true),
+            ]
+        );
+        // Id 3 was given once (then removed): the next method gets 4, never 3 again.
+        let id: i64 = sqlx::query(
+            "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, created_at, confirmed_at)
+             VALUES (1, 'passkey', 'Laptop', 'cred', '{}', 4, 4) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get("id");
+        assert_eq!(id, 4);
+        // Requests go with their phone.
+        let phone: i64 = sqlx::query(
+            "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, created_at)
+             VALUES (1, 'push', 'Pixel', 'cred2', '{}', 5) RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get("id");
+        sqlx::query(
+            "INSERT INTO approvals (id, user_id, method_id, purpose, number, offered, context, created_at, expires_at)
+             VALUES ('a', 1, ?, 'link', 42, '42,17,88', '{}', 5, 125)",
+        )
+        .bind(phone)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM mfa_methods WHERE id = ?")
+            .bind(phone)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query("SELECT COUNT(*) AS n FROM approvals")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(left, 0);
     }
 }
