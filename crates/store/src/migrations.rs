@@ -151,7 +151,9 @@ mod tests {
         .fetch_all(&pool)
         .await
         .unwrap();
-        let seen: Vec<(i64, String, Option<String>, Option<i64>, bool)> = rows
+        // id, kind, label, last step, asked first
+        type Seen = (i64, String, Option<String>, Option<i64>, bool);
+        let seen: Vec<Seen> = rows
             .iter()
             .map(|r| {
                 (
