@@ -262,7 +262,7 @@ async fn a_phone_links_with_a_test_approval_and_signs_in_by_number_matching() {
     assert_eq!(replay.status, StatusCode::UNPROCESSABLE_ENTITY);
     // A second answer with a fresh proof does not change the first.
     let page = approve(&mut phone, &request, &number).await;
-    page.assert_redirect("/app/?result=answered");
+    page.assert_redirect("/app/?result=already_answered");
 
     let status = laptop.get("/sign-in/push/status").await.body;
     assert!(status.contains("\"approved\""), "{status}");

@@ -26,6 +26,26 @@ pub fn form_target(url: &str) -> Option<String> {
     (!source.contains([';', ',', ' ', '\'', '\n'])).then_some(source)
 }
 
+/// Appends an HttpOnly cookie for the whole site, `Secure` when tweestap is served over https.
+/// `same_site` is the SameSite value, followed by any further attributes ("Lax; Max-Age=60").
+pub fn append_cookie(
+    app: &AppState,
+    response: &mut Response,
+    name: &str,
+    value: &str,
+    same_site: &str,
+) {
+    let secure = if app.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
 /// Security headers on every response; `no-store` on everything but static assets, because
 /// every page is about someone's sign-in.
 pub async fn headers(State(app): State<AppState>, request: Request, next: Next) -> Response {

@@ -1,4 +1,3 @@
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -187,19 +186,7 @@ impl Session {
     pub fn finish(&self, app: &AppState, response: impl IntoResponse) -> Response {
         let mut response = response.into_response();
         if self.send_cookie {
-            let secure = if app.config.secure_cookies() {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
-                cookie_name(app),
-                self.id
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+            crate::security::append_cookie(app, &mut response, cookie_name(app), &self.id, "Lax");
         }
         response
     }

@@ -104,6 +104,30 @@ pub enum AnswerOutcome {
     AlreadyAnswered,
 }
 
+impl AnswerOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerOutcome::Approved => "approved",
+            AnswerOutcome::WrongNumber => "wrong_number",
+            AnswerOutcome::Denied => "denied",
+            AnswerOutcome::Reported => "reported",
+            AnswerOutcome::Expired => "expired",
+            AnswerOutcome::AlreadyAnswered => "already_answered",
+        }
+    }
+
+    /// What the request becomes (`None`: it stays as it was).
+    pub fn status(self) -> Option<ApprovalStatus> {
+        match self {
+            AnswerOutcome::Approved => Some(ApprovalStatus::Approved),
+            AnswerOutcome::WrongNumber => Some(ApprovalStatus::WrongNumber),
+            AnswerOutcome::Denied => Some(ApprovalStatus::Denied),
+            AnswerOutcome::Reported => Some(ApprovalStatus::Reported),
+            AnswerOutcome::Expired | AnswerOutcome::AlreadyAnswered => None,
+        }
+    }
+}
+
 /// Decides on an answer. The store records it only if the request is still pending at that
 /// moment (a conditional update), so two answers cannot both count.
 pub fn answer(approval: &Approval, answer: Answer, now: Timestamp) -> AnswerOutcome {

@@ -4,6 +4,7 @@
 mod access_pass;
 mod add_phone;
 mod app;
+mod app_link;
 mod code_check;
 mod error;
 mod manage;
@@ -18,10 +19,11 @@ mod verify;
 
 pub use access_pass::{normalize_pass, pass_hash};
 pub use app::{APP_SETUP_SECS, AppSetup};
+pub use app_link::APP_LINK_SECS;
 pub use code_check::{CodeCheck, check_code};
 pub use error::{SendRefusal, SignInError};
 pub use passkey::{CEREMONY_SECS, WebAuthnProof};
-pub use push::{APP_LINK_SECS, PushStarted, PushStatus};
+pub use push::{PushAnswer, PushStarted, PushStatus};
 pub use request::RequestContext;
 pub use send::{ReportOutcome, SmsText};
 pub use send_limits::{may_send, resend_wait};

@@ -5,13 +5,10 @@
 
 use crate::approval::{self, Answer, AnswerOutcome, ApprovalStatus};
 use crate::audit::AuditKind;
-use crate::domain::{Method, MethodId, MethodKind, Timestamp, UserId};
+use crate::domain::{Method, MethodKind, Timestamp, UserId};
 use crate::ports::{ApprovalPurpose, StoredApproval};
 
 use super::{RequestContext, SignInError, SignInService, SignInState};
-
-/// A link shown as a QR code works this long, once.
-pub const APP_LINK_SECS: i64 = 10 * 60;
 
 /// After a request's time is up, an approval given in time may still be used this long (the
 /// page continues within a second; a slow network gets some slack, an idle tab does not).
@@ -39,6 +36,14 @@ impl PushStatus {
             PushStatus::Expired => "expired",
         }
     }
+}
+
+/// What became of a phone's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushAnswer {
+    pub outcome: AnswerOutcome,
+    /// It completed linking a phone: a new method, to be announced like any other.
+    pub linked: bool,
 }
 
 /// A request just made: who to notify, and how.
@@ -88,7 +93,7 @@ impl SignInService {
         })
     }
 
-    async fn new_request(
+    pub(super) async fn new_request(
         &self,
         method: &Method,
         purpose: ApprovalPurpose,
@@ -292,7 +297,7 @@ impl SignInService {
         approval_id: &str,
         answer: Answer,
         ctx: &RequestContext,
-    ) -> Result<AnswerOutcome, SignInError> {
+    ) -> Result<PushAnswer, SignInError> {
         let Some(request) = self.push_request_for(phone, approval_id).await? else {
             return Err(SignInError::WrongStep);
         };
@@ -312,23 +317,17 @@ impl SignInService {
             (_, a) => a,
         };
         let mut outcome = approval::answer(&rules, answer, now);
-        let status = match outcome {
-            AnswerOutcome::Approved => Some(ApprovalStatus::Approved),
-            AnswerOutcome::WrongNumber => Some(ApprovalStatus::WrongNumber),
-            AnswerOutcome::Denied => Some(ApprovalStatus::Denied),
-            AnswerOutcome::Reported => Some(ApprovalStatus::Reported),
-            AnswerOutcome::Expired | AnswerOutcome::AlreadyAnswered => None,
-        };
-        if let Some(status) = status
+        if let Some(status) = outcome.status()
             && !self.store.approval_answer(&request.id, status, now).await?
         {
             // Another answer got there first.
             outcome = AnswerOutcome::AlreadyAnswered;
         }
         let user = request.user_id;
+        let linking = request.purpose == ApprovalPurpose::Link;
         self.audit(
             AuditKind::PushAnswered,
-            outcome_str(outcome),
+            outcome.as_str(),
             Some(user),
             None,
             ctx,
@@ -342,7 +341,7 @@ impl SignInService {
                     .await?;
             }
             AnswerOutcome::Reported => self.report_push(user, ctx).await?,
-            AnswerOutcome::Approved if request.purpose == ApprovalPurpose::Link => {
+            AnswerOutcome::Approved if linking => {
                 self.store.push_method_confirm(phone.id, now).await?;
                 self.audit(
                     AuditKind::MethodRegistered,
@@ -359,7 +358,10 @@ impl SignInService {
             }
             _ => {}
         }
-        Ok(outcome)
+        Ok(PushAnswer {
+            outcome,
+            linked: linking && outcome == AnswerOutcome::Approved,
+        })
     }
 
     /// "This wasn't me": push and SMS stop for the account, and administrators are told.
@@ -380,121 +382,5 @@ impl SignInService {
             Some(format!("until={}", until.0)),
         )
         .await
-    }
-
-    /// Starts linking a phone: a one-time link (returned once; only its hash is kept).
-    pub async fn start_app_link(&self, user: UserId) -> Result<String, SignInError> {
-        let token = crate::ports::random_hex(self.entropy.as_ref(), 32);
-        let now = self.clock.now();
-        self.store
-            .app_link_put(
-                user,
-                &super::device_token_hash(&token),
-                now,
-                now.plus_secs(APP_LINK_SECS),
-            )
-            .await?;
-        Ok(token)
-    }
-
-    /// The account a live link belongs to.
-    pub async fn app_link_user(&self, token: &str) -> Result<Option<UserId>, SignInError> {
-        Ok(self
-            .store
-            .app_link_user(&super::device_token_hash(token), self.clock.now())
-            .await?)
-    }
-
-    /// Finishes linking: uses the link (once), stores the phone's credential as a tweestap app
-    /// that counts after its test approval, and makes that request. Returns the phone's
-    /// cookie token (shown once) and the new method.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn finish_app_link(
-        &self,
-        token: &str,
-        user: UserId,
-        label: &str,
-        credential_id: &str,
-        credential: &str,
-        replaces: Option<MethodId>,
-        ctx: &RequestContext,
-    ) -> Result<(String, MethodId), SignInError> {
-        let now = self.clock.now();
-        if let Some(until) = self.store.push_blocked_until(user).await?
-            && now < until
-        {
-            return Err(SignInError::PushBlocked { until });
-        }
-        if !self
-            .store
-            .app_link_use(&super::device_token_hash(token), now)
-            .await?
-        {
-            return Err(SignInError::WebAuthnRefused);
-        }
-        let device_token = crate::ports::random_hex(self.entropy.as_ref(), 32);
-        let label: String = label.trim().chars().take(40).collect();
-        let kind = MethodKind::PushApp {
-            label,
-            credential_id: credential_id.to_string(),
-            credential: credential.to_string(),
-            subscription: None,
-        };
-        let id = self
-            .store
-            .credential_method_add(
-                user,
-                &kind,
-                Some(&super::device_token_hash(&device_token)),
-                replaces,
-                now,
-            )
-            .await?;
-        let method = Method {
-            id,
-            user_id: user,
-            kind,
-            created_at: now,
-            last_used_at: None,
-            is_default: false,
-        };
-        self.new_request(&method, ApprovalPurpose::Link, "{}", ctx)
-            .await?;
-        Ok((device_token, id))
-    }
-
-    /// Where linking a phone stands, for the computer's page: the test request's state and
-    /// number, or `None` before the phone got that far.
-    pub async fn link_status(
-        &self,
-        user: UserId,
-        since: Timestamp,
-    ) -> Result<Option<PushStatus>, SignInError> {
-        let Some(a) = self.store.approval_latest_link(user).await? else {
-            return Ok(None);
-        };
-        if a.created_at < since {
-            return Ok(None);
-        }
-        Ok(Some(self.push_status(user, &a.id).await?))
-    }
-
-    /// The tweestap app a phone's cookie belongs to.
-    pub async fn phone_app(&self, device_token: &str) -> Result<Option<Method>, SignInError> {
-        Ok(self
-            .store
-            .push_method_by_device(&super::device_token_hash(device_token))
-            .await?)
-    }
-}
-
-fn outcome_str(o: AnswerOutcome) -> &'static str {
-    match o {
-        AnswerOutcome::Approved => "approved",
-        AnswerOutcome::WrongNumber => "wrong_number",
-        AnswerOutcome::Denied => "denied",
-        AnswerOutcome::Reported => "reported",
-        AnswerOutcome::Expired => "expired",
-        AnswerOutcome::AlreadyAnswered => "already_answered",
     }
 }

@@ -4,7 +4,7 @@
 //! they get, so `/auth/forward` answers with the redirect.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tweestap_core::User;
 use tweestap_core::oidc::{has_mfa, percent_encode};
@@ -34,22 +34,12 @@ fn forward_config(app: &AppState) -> Option<&ForwardAuthConfig> {
 }
 
 fn set_cookie(app: &AppState, response: &mut Response, id: &str) {
-    let secure = if app.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
     let domain = forward_config(app)
         .and_then(|f| f.cookie_domain.as_deref())
         .map(|d| format!("; Domain={d}"))
         .unwrap_or_default();
-    let cookie = format!(
-        "{}={id}; Path=/; HttpOnly; SameSite=Lax{secure}{domain}",
-        cookie_name(app)
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    let attributes = format!("Lax{domain}");
+    crate::security::append_cookie(app, response, cookie_name(app), id, &attributes);
 }
 
 /// The user of the request's forward-auth session, when it is alive and its sign-in included

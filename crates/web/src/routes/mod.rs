@@ -89,9 +89,9 @@ pub fn router(state: AppState) -> Router {
         .route("/app/deny", post(phone_app::post_deny))
         .route("/app/report", post(phone_app::post_report))
         .route("/app/subscription", post(phone_app::post_subscription))
-        .route("/app/manifest.webmanifest", get(phone_app::get_manifest))
-        .route("/app/sw.js", get(phone_app::get_service_worker))
-        .route("/app/icon.svg", get(phone_app::get_icon))
+        .route("/app/manifest.webmanifest", get(assets::get_manifest))
+        .route("/app/sw.js", get(assets::get_service_worker))
+        .route("/app/icon.svg", get(assets::get_icon))
         .route("/security-info", get(security_info::get_security_info))
         .route(
             "/security-info/app",
@@ -288,18 +288,9 @@ pub async fn remember_device_if_asked(
     else {
         return Ok(());
     };
-    let secure = if app.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
     let max_age = i64::from(app.policy.session.remember_device_days) * 86_400;
-    let cookie = format!(
-        "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    let attributes = format!("Lax; Max-Age={max_age}");
+    crate::security::append_cookie(app, response, DEVICE_COOKIE, &token, &attributes);
     Ok(())
 }
 

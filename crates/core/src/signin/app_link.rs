@@ -1,0 +1,118 @@
+//! Linking a phone's tweestap app: a one-time link shown as a QR code, the phone's own
+//! WebAuthn credential, and the test approval that makes it count.
+
+use crate::domain::{Method, MethodId, MethodKind, Timestamp, UserId};
+use crate::ports::ApprovalPurpose;
+
+use super::push::PushStatus;
+use super::{RequestContext, SignInError, SignInService};
+
+/// A link shown as a QR code works this long, once.
+pub const APP_LINK_SECS: i64 = 10 * 60;
+
+impl SignInService {
+    /// Starts linking a phone: a one-time link (returned once; only its hash is kept).
+    pub async fn start_app_link(&self, user: UserId) -> Result<String, SignInError> {
+        let token = crate::ports::random_hex(self.entropy.as_ref(), 32);
+        let now = self.clock.now();
+        self.store
+            .app_link_put(
+                user,
+                &super::device_token_hash(&token),
+                now,
+                now.plus_secs(APP_LINK_SECS),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The account a live link belongs to.
+    pub async fn app_link_user(&self, token: &str) -> Result<Option<UserId>, SignInError> {
+        Ok(self
+            .store
+            .app_link_user(&super::device_token_hash(token), self.clock.now())
+            .await?)
+    }
+
+    /// Finishes linking: uses the link (once), stores the phone's credential as a tweestap app
+    /// that counts after its test approval, and makes that request. Returns the phone's
+    /// cookie token (shown once) and the new method.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_app_link(
+        &self,
+        token: &str,
+        user: UserId,
+        label: &str,
+        credential_id: &str,
+        credential: &str,
+        replaces: Option<MethodId>,
+        ctx: &RequestContext,
+    ) -> Result<(String, MethodId), SignInError> {
+        let now = self.clock.now();
+        if let Some(until) = self.store.push_blocked_until(user).await?
+            && now < until
+        {
+            return Err(SignInError::PushBlocked { until });
+        }
+        if !self
+            .store
+            .app_link_use(&super::device_token_hash(token), now)
+            .await?
+        {
+            return Err(SignInError::WebAuthnRefused);
+        }
+        let device_token = crate::ports::random_hex(self.entropy.as_ref(), 32);
+        let label: String = label.trim().chars().take(40).collect();
+        let kind = MethodKind::PushApp {
+            label,
+            credential_id: credential_id.to_string(),
+            credential: credential.to_string(),
+            subscription: None,
+        };
+        let id = self
+            .store
+            .credential_method_add(
+                user,
+                &kind,
+                Some(&super::device_token_hash(&device_token)),
+                replaces,
+                now,
+            )
+            .await?;
+        let method = Method {
+            id,
+            user_id: user,
+            kind,
+            created_at: now,
+            last_used_at: None,
+            is_default: false,
+        };
+        self.new_request(&method, ApprovalPurpose::Link, "{}", ctx)
+            .await?;
+        Ok((device_token, id))
+    }
+
+    /// Where linking a phone stands, for the computer's page: the test request's state and
+    /// number, or `None` before the phone got that far.
+    pub async fn link_status(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<Option<PushStatus>, SignInError> {
+        let Some(a) = self.store.approval_latest_link(user).await? else {
+            return Ok(None);
+        };
+        if a.created_at < since {
+            return Ok(None);
+        }
+        Ok(Some(self.push_status(user, &a.id).await?))
+    }
+
+    /// The tweestap app a phone's cookie belongs to.
+    pub async fn phone_app(&self, device_token: &str) -> Result<Option<Method>, SignInError> {
+        Ok(self
+            .store
+            .push_method_by_device(&super::device_token_hash(device_token))
+            .await?)
+    }
+}
