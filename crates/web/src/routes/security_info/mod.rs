@@ -321,15 +321,17 @@ pub async fn post_verify(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct RemoveForm {
+pub struct MethodForm {
     csrf: String,
     method: String,
+    /// A new name (renaming only).
+    label: String,
 }
 
 pub async fn post_remove(
     State(app): State<AppState>,
     ctx: Ctx,
-    Form(form): Form<RemoveForm>,
+    Form(form): Form<MethodForm>,
 ) -> Result<Response, WebError> {
     let (session, user) = match changing(&app, &ctx, &form.csrf).await? {
         Ok(v) => v,
@@ -357,7 +359,7 @@ pub async fn post_remove(
 pub async fn post_default(
     State(app): State<AppState>,
     ctx: Ctx,
-    Form(form): Form<RemoveForm>,
+    Form(form): Form<MethodForm>,
 ) -> Result<Response, WebError> {
     let (session, user, _) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
@@ -367,30 +369,33 @@ pub async fn post_default(
     let Ok(id) = form.method.parse::<i64>() else {
         return Ok(see_other(&app, &session, HERE));
     };
-    match app
+    let done = app
         .signin
         .set_default_method(user, MethodId(id), &request_context(&ctx))
-        .await
-    {
-        Ok(()) => Ok(see_other(&app, &session, "/security-info?notice=default")),
-        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
-        Err(e) => Err(crate::routes::internal(e)),
-    }
+        .await;
+    back(&app, &session, done, "default")
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct RenameForm {
-    csrf: String,
-    method: String,
-    label: String,
+/// After a change that needs no message of its own: this page with `notice`, or just this
+/// page when nothing changed (not the user's method, another tab, an empty name).
+fn back(
+    app: &AppState,
+    session: &Session,
+    done: Result<(), SignInError>,
+    notice: &str,
+) -> Result<Response, WebError> {
+    match done {
+        Ok(()) => Ok(see_other(app, session, &format!("{HERE}?notice={notice}"))),
+        Err(SignInError::WrongStep) => Ok(see_other(app, session, HERE)),
+        Err(e) => Err(crate::routes::internal(e)),
+    }
 }
 
 /// A new name for an app, passkey or linked phone.
 pub async fn post_rename(
     State(app): State<AppState>,
     ctx: Ctx,
-    Form(form): Form<RenameForm>,
+    Form(form): Form<MethodForm>,
 ) -> Result<Response, WebError> {
     let (session, user, _) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
@@ -400,15 +405,11 @@ pub async fn post_rename(
     let Ok(id) = form.method.parse::<i64>() else {
         return Ok(see_other(&app, &session, HERE));
     };
-    match app
+    let done = app
         .signin
         .rename_method(user, MethodId(id), &form.label, &request_context(&ctx))
-        .await
-    {
-        Ok(()) => Ok(see_other(&app, &session, "/security-info?notice=renamed")),
-        Err(SignInError::WrongStep) => Ok(see_other(&app, &session, HERE)),
-        Err(e) => Err(crate::routes::internal(e)),
-    }
+        .await;
+    back(&app, &session, done, "renamed")
 }
 
 #[derive(Deserialize, Default)]
