@@ -49,9 +49,7 @@ impl SignInService {
         ctx: &RequestContext,
     ) -> Result<(String, MethodId), SignInError> {
         let now = self.clock.now();
-        if let Some(until) = self.store.push_blocked_until(user).await?
-            && now < until
-        {
+        if let Some(until) = self.push_blocked(user).await? {
             return Err(SignInError::PushBlocked { until });
         }
         if !self

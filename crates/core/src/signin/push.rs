@@ -117,9 +117,7 @@ impl SignInService {
             .await?;
             Err::<(String, Option<String>), _>(e)
         };
-        if let Some(until) = self.store.push_blocked_until(user).await?
-            && now < until
-        {
+        if let Some(until) = self.push_blocked(user).await? {
             return refused("blocked", SignInError::PushBlocked { until }).await;
         }
         let policy = &self.policy.push;
@@ -179,6 +177,19 @@ impl SignInService {
         )
         .await?;
         Ok((id, subscription.clone()))
+    }
+
+    /// Until when a "this wasn't me" report blocks push for the account, if it still does.
+    pub(super) async fn push_blocked(
+        &self,
+        user: UserId,
+    ) -> Result<Option<Timestamp>, SignInError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .push_blocked_until(user)
+            .await?
+            .filter(|until| now < *until))
     }
 
     /// Where a request stands, for the page waiting for it. Only its own user's.
@@ -245,11 +256,7 @@ impl SignInService {
             .await?
             .iter()
             .any(|m| m.id == *method_id);
-        let blocked = self
-            .store
-            .push_blocked_until(*user_id)
-            .await?
-            .is_some_and(|until| now < until);
+        let blocked = self.push_blocked(*user_id).await?.is_some();
         if approval.status != ApprovalStatus::Approved
             || !phone_still_there
             || blocked
