@@ -80,21 +80,8 @@ pub async fn post_app_code(
         .await
     {
         Ok(next) => {
-            let user = next.signed_in_user();
-            session.record.state = next;
-            session.rotate(&app).await?;
-            let mut response = to_current_step(&app, &session);
-            if let Some(user) = user {
-                super::remember_device_if_asked(
-                    &app,
-                    &ctx,
-                    form.remember.is_some(),
-                    user,
-                    &mut response,
-                )
-                .await?;
-            }
-            Ok(response)
+            let remember = form.remember.is_some();
+            super::second_step_done(&app, &ctx, &mut session, next, remember, None).await
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         // The app was removed meanwhile: start over.

@@ -168,30 +168,15 @@ pub async fn post_code(
         .await
     {
         Ok(next) => {
-            let user = next.signed_in_user();
             let invite = app
                 .signin
                 .app_invitation(&next)
                 .await
                 .map_err(super::internal)?;
-            session.record.state = next;
-            session.rotate(&app).await?;
-            let mut response = match invite {
-                // After a text message: invite the user to use an app next time.
-                Some(_) => see_other(&app, &session, "/security-info/invite"),
-                None => to_current_step(&app, &session),
-            };
-            if let Some(user) = user {
-                super::remember_device_if_asked(
-                    &app,
-                    &ctx,
-                    form.remember.is_some(),
-                    user,
-                    &mut response,
-                )
-                .await?;
-            }
-            Ok(response)
+            // After a text message: invite the user to use an app next time.
+            let to = invite.map(|_| "/security-info/invite");
+            let remember = form.remember.is_some();
+            super::second_step_done(&app, &ctx, &mut session, next, remember, to).await
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         // The method was removed meanwhile (reset by the helpdesk): start over.

@@ -268,9 +268,33 @@ pub fn request_context(ctx: &Ctx) -> RequestContext {
 /// The "don't ask again on this device" cookie: its own random token, host-only.
 pub const DEVICE_COOKIE: &str = "tweestap_device";
 
+/// A second factor was verified: the session becomes `next` under a new id (no fixation), the
+/// browser goes on (to `to`, or where the sign-in leads), and with "don't ask again" ticked it
+/// gets a device token.
+pub async fn second_step_done(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &mut Session,
+    next: tweestap_core::signin::SignInState,
+    remember: bool,
+    to: Option<&str>,
+) -> Result<Response, WebError> {
+    let user = next.signed_in_user();
+    session.record.state = next;
+    session.rotate(app).await?;
+    let mut response = match to {
+        Some(to) => see_other(app, session, to),
+        None => to_current_step(app, session),
+    };
+    if let Some(user) = user {
+        remember_device_if_asked(app, ctx, remember, user, &mut response).await?;
+    }
+    Ok(response)
+}
+
 /// After a second factor was verified with "don't ask again" ticked: a device token for
 /// this browser, as a long-lived cookie (only when the policy offers it).
-pub async fn remember_device_if_asked(
+async fn remember_device_if_asked(
     app: &AppState,
     ctx: &Ctx,
     asked: bool,

@@ -154,11 +154,7 @@ pub async fn post_push(
         .push_continue(&session.record.state, &request_context(&ctx))
         .await
     {
-        Ok(next) => {
-            session.record.state = next;
-            session.rotate(&app).await?;
-            Ok(to_current_step(&app, &session))
-        }
+        Ok(next) => super::second_step_done(&app, &ctx, &mut session, next, false, None).await,
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(_) => {
             let error = t(ctx.lang, "push-not-approved-yet", &[]);
