@@ -204,3 +204,98 @@ async fn the_cookie_is_shared_with_the_parent_domain_when_configured() {
     let error = config.validate().unwrap_err().to_string();
     assert!(error.contains("forward_auth.cookie_domain"), "{error}");
 }
+
+/// The value of the forward-auth cookie a response sets.
+fn forward_auth_cookie(page: &support::Page) -> String {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find_map(|c| {
+            c.strip_prefix("tweestap_fa=")
+                .map(|rest| rest.split(';').next().unwrap().to_string())
+        })
+        .expect("the forward-auth cookie")
+}
+
+/// Review item 1: whoever runs a site behind the proxy sees the forward-auth cookie. Presented
+/// as tweestap's own session cookie it must get nothing: no code for an application, no way
+/// into the security-info page.
+#[tokio::test]
+async fn a_forward_auth_cookie_is_not_a_sign_in() {
+    let app = app().await;
+    let client = app.add_client(support::oidc::ClientKind::default()).await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = app.browser();
+    browser.sign_in("jan", support::PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    let page = browser
+        .get("/auth/start?rd=http://wiki.school.example/")
+        .await;
+    let stolen = forward_auth_cookie(&page);
+
+    let mut wiki_operator =
+        app.browser_with_headers(&[("cookie", &format!("tweestap_session={stolen}"))]);
+    let silent = support::oidc::authorize_path(&client, &[("prompt", "none")]);
+    let page = wiki_operator.get(&silent).await;
+    let to = page.location.clone().unwrap();
+    assert_eq!(
+        support::oidc::param(&to, "error").as_deref(),
+        Some("login_required"),
+        "{to}"
+    );
+    assert!(support::oidc::param(&to, "code").is_none(), "{to}");
+    let page = wiki_operator.get("/security-info").await;
+    assert!(page.status.is_redirection(), "{}", page.status);
+    assert!(page.location.unwrap().starts_with("/sign-in"));
+    // The cookie itself still works where it belongs.
+    let mut proxy = app.browser_with_headers(&[("cookie", &format!("tweestap_fa={stolen}"))]);
+    assert_eq!(proxy.get("/auth/nginx").await.status, StatusCode::OK);
+    app.stop().await;
+}
+
+/// Review item 2: the proxy's cookie lives exactly as long as the sign-in it came from. Its use
+/// through the proxy does not keep that sign-in alive, and every way a sign-in ends ends it.
+#[tokio::test]
+async fn a_forward_auth_cookie_ends_with_its_sign_in() {
+    let app = app().await;
+    let idle = tweestap_core::policy::SessionPolicy::default().idle_timeout_secs;
+
+    // Idle at tweestap, however busy the wiki is: the wiki asks every 20 minutes.
+    let mut browser = signed_in(&app).await;
+    let mut elapsed = 0;
+    while elapsed + 1200 < idle {
+        app.clock.advance(1200);
+        elapsed += 1200;
+        assert_eq!(browser.get("/auth/nginx").await.status, StatusCode::OK);
+    }
+    app.clock.advance(idle - elapsed);
+    assert_eq!(
+        browser.get("/auth/nginx").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A password change and an MFA reset by the helpdesk end it too.
+    for end in ["password", "reset-mfa"] {
+        let app = self::app().await;
+        let mut browser = signed_in(&app).await;
+        assert_eq!(browser.get("/auth/nginx").await.status, StatusCode::OK);
+        match end {
+            "password" => app
+                .admin
+                .set_password("jan", tweestap_core::Secret::new("another long password"))
+                .await
+                .unwrap(),
+            _ => {
+                app.admin.reset_mfa("jan").await.unwrap();
+            }
+        }
+        assert_eq!(
+            browser.get("/auth/nginx").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{end}"
+        );
+        app.stop().await;
+    }
+    app.stop().await;
+}

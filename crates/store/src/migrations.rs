@@ -80,6 +80,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "passkeys and push approval",
         include_str!("../migrations/sqlite/0015_passkeys_and_push.sql"),
     ),
+    (
+        16,
+        "forward-auth cookie",
+        include_str!("../migrations/sqlite/0016_forward_auth_cookie.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

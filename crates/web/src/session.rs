@@ -33,7 +33,7 @@ pub(crate) fn hash(id: &str) -> String {
 pub fn cookie_name(app: &AppState) -> &'static str {
     // The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and
     // for path "/": a sibling subdomain cannot plant or overwrite it. (Forward-auth has its
-    // own cookie, derived from this session, for the hosts behind the proxy.)
+    // own cookie, signed and naming this session, for the hosts behind the proxy.)
     if app.config.secure_cookies() {
         "__Host-tweestap"
     } else {
@@ -42,7 +42,7 @@ pub fn cookie_name(app: &AppState) -> &'static str {
 }
 
 fn csrf_for(app: &AppState, id: &str) -> String {
-    app.signin.keys.callback.sign(&format!("csrf:{id}"))
+    app.signin.keys.csrf.sign(id)
 }
 
 impl Session {
@@ -97,7 +97,6 @@ impl Session {
                 return_to: None,
                 created_at: now,
                 last_seen_at: now,
-                parent: None,
             },
             id,
             send_cookie,
@@ -149,24 +148,9 @@ impl Session {
         Ok(())
     }
 
-    /// A new forward-auth session derived from this signed-in one: a row of its own (ended
-    /// with this session) and the random id for its cookie.
-    pub async fn derive(&self, app: &AppState) -> Result<String, WebError> {
-        let id = random_hex(app.entropy.as_ref(), 32);
-        let now = app.clock.now();
-        app.store
-            .session_put(&SessionRecord {
-                id_hash: hash(&id),
-                csrf_token: String::new(),
-                state: self.record.state.clone(),
-                return_to: None,
-                // Never outlives the sign-in's absolute limit.
-                created_at: self.record.created_at,
-                last_seen_at: now,
-                parent: Some(self.record.id_hash.clone()),
-            })
-            .await?;
-        Ok(id)
+    /// The hash of this session's id: what the database knows it by.
+    pub fn id_hash(&self) -> &str {
+        &self.record.id_hash
     }
 
     pub fn check_csrf(&self, token: &str) -> Result<(), WebError> {

@@ -10,12 +10,27 @@ use super::CodeKey;
 
 /// The keys derived from the one secret key file, each for one purpose, so a key can never be
 /// misused for another (HMAC-SHA-256 of the master key with a label).
+///
+/// Each MAC key signs one kind of value only. Several of them sign strings that others choose
+/// or can read (typed usernames in the audit log, session ids, cookie values): were one key
+/// shared, a value readable in one place could be replayed as a signature in another (the
+/// audit table would mint delivery-report signatures).
 pub struct Keys {
     pub code: CodeKey,
     pub seal: SealKey,
-    pub callback: CallbackKey,
-    /// The private scalar of the Web Push (VAPID) key: derived here, never through the
-    /// callback key, which signs attacker-chosen strings (typed usernames) into the audit log.
+    /// Signs what travels through other systems and comes back: delivery-report references.
+    pub callback: MacKey,
+    /// Derives a session's CSRF token from its id.
+    pub csrf: MacKey,
+    /// Fingerprints typed usernames that are not accounts, for the audit log.
+    pub audit: MacKey,
+    /// Turns throttle keys (typed usernames, devices) into fixed-size keys.
+    pub throttle: MacKey,
+    /// Signs the "signed in here before" device cookie (per user).
+    pub device: MacKey,
+    /// Signs the forward-auth cookie, which names the sign-in session it belongs to.
+    pub forward_auth: MacKey,
+    /// The private scalar of the Web Push (VAPID) key.
     pub vapid_seed: Zeroizing<[u8; 32]>,
 }
 
@@ -31,7 +46,12 @@ impl Keys {
         Keys {
             code: CodeKey::new(derive(master, "otp-code").to_vec()),
             seal: SealKey(Zeroizing::new(derive(master, "seal"))),
-            callback: CallbackKey(Zeroizing::new(derive(master, "callback").to_vec())),
+            callback: MacKey::derived(master, "callback"),
+            csrf: MacKey::derived(master, "csrf"),
+            audit: MacKey::derived(master, "audit-fingerprint"),
+            throttle: MacKey::derived(master, "throttle"),
+            device: MacKey::derived(master, "known-device"),
+            forward_auth: MacKey::derived(master, "forward-auth"),
             vapid_seed: Zeroizing::new(derive(master, "vapid")),
         }
     }
@@ -87,11 +107,14 @@ impl std::fmt::Debug for SealKey {
     }
 }
 
-/// Signs values that travel through other systems and come back to us, such as the message
-/// reference in a delivery-report URL, so nobody else can forge a report.
-pub struct CallbackKey(Zeroizing<Vec<u8>>);
+/// An HMAC-SHA-256 key for one purpose (see [`Keys`]); signatures are 128 bits, as hex.
+pub struct MacKey(Zeroizing<Vec<u8>>);
 
-impl CallbackKey {
+impl MacKey {
+    fn derived(master: &[u8], label: &str) -> MacKey {
+        MacKey(Zeroizing::new(derive(master, label).to_vec()))
+    }
+
     pub fn sign(&self, value: &str) -> String {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
@@ -107,9 +130,9 @@ impl CallbackKey {
     }
 }
 
-impl std::fmt::Debug for CallbackKey {
+impl std::fmt::Debug for MacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CallbackKey(***)")
+        f.write_str("MacKey(***)")
     }
 }
 
@@ -144,6 +167,22 @@ mod tests {
         assert!(keys.callback.verify("ref-1", &sig));
         assert!(!keys.callback.verify("ref-2", &sig));
         assert!(!keys.callback.verify("ref-1", "00"));
+    }
+
+    #[test]
+    fn every_purpose_has_its_own_mac_key() {
+        let keys = Keys::derive(&[7; 32]);
+        let signers = [
+            &keys.callback,
+            &keys.csrf,
+            &keys.audit,
+            &keys.throttle,
+            &keys.device,
+            &keys.forward_auth,
+        ];
+        let signatures: std::collections::HashSet<String> =
+            signers.iter().map(|k| k.sign("ref1:kannel")).collect();
+        assert_eq!(signatures.len(), signers.len());
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod username;
 
 pub use client::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri, SigningAlg};
 pub use country::{Country, countries, country};
-pub use keys::{CallbackKey, Keys, SealError, SealKey};
+pub use keys::{Keys, MacKey, SealError, SealKey};
 pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use secret::Secret;

@@ -115,9 +115,6 @@ pub struct SessionRecord {
     pub return_to: Option<String>,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
-    /// For a forward-auth session: the id hash of the sign-in session it was derived from.
-    /// Deleting that session deletes this one.
-    pub parent: Option<String>,
 }
 
 #[async_trait]
@@ -157,7 +154,6 @@ pub trait Store: SmsOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sy
     // Sessions.
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
     async fn session_put(&self, session: &SessionRecord) -> Result<(), StoreError>;
-    /// Deletes the session and the sessions derived from it.
     async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError>;
     /// Ends every session of a user (after their methods change under them).
     async fn sessions_delete_for_user(&self, user: UserId) -> Result<u64, StoreError>;

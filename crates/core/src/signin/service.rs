@@ -37,7 +37,7 @@ impl SignInService {
             .unwrap_or_else(|| username_input.trim().to_lowercase());
         // People type passwords into the username field: the audit trail keeps only a
         // keyed fingerprint of names that are not accounts.
-        let fingerprint = format!("typed={}", self.keys.callback.sign(&typed_name));
+        let fingerprint = format!("typed={}", self.keys.audit.sign(&typed_name));
         let name_key = format!("pwd:user:{typed_name}");
         let ip_key = format!("pwd:ip:{}", ctx.network());
         let throttle = &self.policy.throttle;

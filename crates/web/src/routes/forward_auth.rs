@@ -15,11 +15,11 @@ use super::{page_url, see_other, to_current_step};
 use crate::app::{AppState, ForwardAuthConfig};
 use crate::context::Ctx;
 use crate::error::WebError;
-use crate::session::{Session, hash, is_session_id};
+use crate::session::{Session, is_session_id};
 
-/// The forward-auth cookie. Its own random id, never the sign-in session's: the proxy passes
-/// cookies on to the sites behind it, and those must not be able to act as the user at
-/// tweestap. Shared with `cookie_domain` when the protected sites are other hosts.
+/// The forward-auth cookie. Never the sign-in session's id: the proxy passes cookies on to the
+/// sites behind it, and those must not be able to act as the user at tweestap. Shared with
+/// `cookie_domain` when the protected sites are other hosts.
 fn cookie_name(app: &AppState) -> &'static str {
     let shared = forward_config(app).is_some_and(|f| f.cookie_domain.is_some());
     match (app.config.secure_cookies(), shared) {
@@ -33,35 +33,53 @@ fn forward_config(app: &AppState) -> Option<&ForwardAuthConfig> {
     app.config.forward_auth.as_ref()
 }
 
-fn set_cookie(app: &AppState, response: &mut Response, id: &str) {
+fn set_cookie(app: &AppState, response: &mut Response, value: &str) {
     let domain = forward_config(app)
         .and_then(|f| f.cookie_domain.as_deref())
         .map(|d| format!("; Domain={d}"))
         .unwrap_or_default();
     let attributes = format!("Lax{domain}");
-    crate::security::append_cookie(app, response, cookie_name(app), id, &attributes);
+    crate::security::append_cookie(app, response, cookie_name(app), value, &attributes);
 }
 
-/// The user of the request's forward-auth session, when it is alive and its sign-in included
-/// a second factor. Seen requests keep it alive (written at most once a minute).
+/// The forward-auth cookie's value for a sign-in session: the session's id hash (which cannot
+/// be turned back into the session's cookie) and a signature over it. It keeps no state of its
+/// own, so it ends exactly when the sign-in session ends, and its value is not a session id.
+fn cookie_value(app: &AppState, session_hash: &str) -> String {
+    format!(
+        "{session_hash}.{}",
+        app.signin.keys.forward_auth.sign(session_hash)
+    )
+}
+
+/// The sign-in session a forward-auth cookie names, when its signature holds.
+fn session_named(app: &AppState, value: &str) -> Option<String> {
+    let (hash, signature) = value.split_once('.')?;
+    (is_session_id(hash) && app.signin.keys.forward_auth.verify(hash, signature))
+        .then(|| hash.to_string())
+}
+
+/// The user of the sign-in session the request's forward-auth cookie names, when that session
+/// is alive and its sign-in included a second factor. A proxy's question is not the user's
+/// activity: it does not keep the sign-in alive, so a browser left signed in on a shared
+/// computer loses the protected sites when its sign-in idles out, however much they are used.
 async fn verified_user(app: &AppState, ctx: &Ctx) -> Result<Option<User>, WebError> {
     if forward_config(app).is_none() {
         return Ok(None);
     }
-    let Some(id) = ctx
+    let Some(hash) = ctx
         .cookies
         .get(cookie_name(app))
-        .filter(|id| is_session_id(id))
+        .and_then(|value| session_named(app, value))
     else {
         return Ok(None);
     };
-    let Some(mut record) = app.store.session_get(&hash(id)).await? else {
+    let Some(record) = app.store.session_get(&hash).await? else {
         return Ok(None);
     };
     let now = app.clock.now();
     let limits = &app.policy.session;
-    if record.parent.is_none()
-        || record.last_seen_at.secs_until(now) >= limits.idle_timeout_secs
+    if record.last_seen_at.secs_until(now) >= limits.idle_timeout_secs
         || record.created_at.secs_until(now) >= limits.absolute_timeout_secs
     {
         return Ok(None);
@@ -72,12 +90,7 @@ async fn verified_user(app: &AppState, ctx: &Ctx) -> Result<Option<User>, WebErr
     if !has_mfa(amr) {
         return Ok(None);
     }
-    let user = app.store.user_by_id(*user_id).await?;
-    if record.last_seen_at.secs_until(now) >= 60 {
-        record.last_seen_at = now;
-        app.store.session_put(&record).await?;
-    }
-    Ok(user)
+    Ok(app.store.user_by_id(*user_id).await?)
 }
 
 fn identity(user: &User) -> Response {
@@ -178,9 +191,9 @@ pub async fn get_start(
         if has_mfa(amr) {
             session.record.return_to = None;
             session.save(&app).await?;
-            let id = session.derive(&app).await?;
+            let value = cookie_value(&app, session.id_hash());
             let mut response = see_other(&app, &session, &target);
-            set_cookie(&app, &mut response, &id);
+            set_cookie(&app, &mut response, &value);
             return Ok(response);
         }
         // Signed in with the password alone (policy allows it), but the proxy wants more.
