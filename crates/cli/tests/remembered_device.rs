@@ -170,3 +170,41 @@ async fn not_offered_unless_the_policy_says_so() {
     );
     app.stop().await;
 }
+
+/// Review item 13: on https the device cookie carries the `__Host-` prefix, so a sibling
+/// subdomain can neither plant nor overwrite it.
+#[tokio::test]
+async fn on_https_the_device_cookie_is_host_only_and_prefixed() {
+    let app = spawn_app_with(|c| {
+        c.public_url = "https://login.school.example".into();
+        c.policy.0.session.remember_device_days = 30;
+    })
+    .await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = app.browser();
+    browser.sign_in("jan", PASSWORD).await;
+    browser.open("/sign-in/code").await;
+    let page = browser
+        .post(
+            "/sign-in/code",
+            &[("code", &app.last_code()), ("remember", "1")],
+        )
+        .await;
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.contains("-device="))
+        .expect("a device cookie");
+    assert!(cookie.starts_with("__Host-tweestap-device="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    sign_out(&mut browser).await;
+    // And it is what the next sign-in looks for.
+    let page = browser.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/");
+    app.stop().await;
+}

@@ -551,3 +551,32 @@ async fn internal_errors_show_a_reference_not_the_cause() {
     page.assert_contains("Deze pagina bestaat niet.");
     app.stop().await;
 }
+
+/// Review item 13: the audit log keeps a keyed fingerprint of names typed at the sign-in that
+/// are not accounts. Whoever can read that table must not be able to turn a fingerprint into
+/// a delivery-report signature.
+#[tokio::test]
+async fn an_audit_fingerprint_is_no_signature_for_anything_else() {
+    let app = spawn_app().await;
+    let chosen = "r3f:kannel";
+    let mut attacker = app.browser();
+    attacker.sign_in(chosen, "whatever").await;
+    let fingerprint = app
+        .audit()
+        .await
+        .iter()
+        .find_map(|e| {
+            e.detail
+                .as_deref()?
+                .strip_prefix("typed=")
+                .map(str::to_string)
+        })
+        .expect("a fingerprint of the typed name");
+    let forged = attacker
+        .get(&format!(
+            "/sms/dlr/kannel?ref=r3f&gw=kannel&type=2&sig={fingerprint}"
+        ))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}

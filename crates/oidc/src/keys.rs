@@ -25,7 +25,8 @@ pub enum KeyError {
 }
 
 /// A signing key: the private half as PKCS#8 DER (sealed before it is stored), the public
-/// half as a JWK. ES256 (P-256) by default; RS256 (RSA 2048) for clients that need it.
+/// half as a JWK. ES256 (P-256) by default; RS256 (RSA 3072: 128-bit strength, as
+/// NIST asks beyond 2030) for clients that need it.
 pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlg,
@@ -89,7 +90,7 @@ impl SigningKey {
             }
             SigningAlg::Rs256 => {
                 let pair =
-                    RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+                    RsaKeyPair::generate(KeySize::Rsa3072).map_err(|_| KeyError::Generate)?;
                 AsDer::<Pkcs8V1Der>::as_der(&pair)
                     .map_err(|_| KeyError::Generate)?
                     .as_ref()
@@ -285,6 +286,14 @@ mod tests {
             );
             assert!(SigningKey::from_pkcs8("bad".into(), alg, b"not a key").is_err());
         }
+    }
+
+    #[test]
+    fn new_rsa_keys_have_at_least_3072_bits() {
+        let key = SigningKey::generate("k1".into(), SigningAlg::Rs256).unwrap();
+        let n = key.public_jwk()["n"].as_str().unwrap().to_string();
+        let modulus = URL_SAFE_NO_PAD.decode(n).unwrap();
+        assert!(modulus.len() * 8 >= 3072, "{} bits", modulus.len() * 8);
     }
 
     #[test]

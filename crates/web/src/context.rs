@@ -18,6 +18,8 @@ pub struct Ctx {
     /// A GET (a page that can be linked to, e.g. by the language switch).
     pub is_get: bool,
     pub user_agent: Option<String>,
+    /// Served over https: cookies are `Secure` and prefixed.
+    pub secure: bool,
 }
 
 pub const LANG_COOKIE: &str = "tweestap_lang";
@@ -63,6 +65,7 @@ impl FromRequestParts<AppState> for Ctx {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            secure: app.config.secure_cookies(),
         })
     }
 }

@@ -258,15 +258,22 @@ pub fn request_context(ctx: &Ctx) -> RequestContext {
         ip: ctx.ip.clone(),
         device_token: ctx
             .cookies
-            .get(DEVICE_COOKIE)
+            .get(remembered_cookie(ctx.secure))
             .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
             .cloned(),
         user_agent: ctx.user_agent.clone(),
     }
 }
 
-/// The "don't ask again on this device" cookie: its own random token, host-only.
-pub const DEVICE_COOKIE: &str = "tweestap_device";
+/// The "don't ask again on this device" cookie: its own random token, host-only. On https the
+/// `__Host-` prefix makes browsers refuse one planted by a sibling subdomain.
+pub fn remembered_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tweestap-device"
+    } else {
+        "tweestap_device"
+    }
+}
 
 /// A second factor was verified: the session becomes `next` under a new id (no fixation), the
 /// browser goes on (to `to`, or where the sign-in leads), and with "don't ask again" ticked it
@@ -314,7 +321,8 @@ async fn remember_device_if_asked(
     };
     let max_age = i64::from(app.policy.session.remember_device_days) * 86_400;
     let attributes = format!("Lax; Max-Age={max_age}");
-    crate::security::append_cookie(app, response, DEVICE_COOKIE, &token, &attributes);
+    let name = remembered_cookie(ctx.secure);
+    crate::security::append_cookie(app, response, name, &token, &attributes);
     Ok(())
 }
 
