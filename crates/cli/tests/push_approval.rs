@@ -604,9 +604,12 @@ async fn a_passkey_is_added_with_a_fresh_second_factor_and_signs_in() {
         page.location
     );
 
-    // A stolen session that is not fresh cannot add one.
+    // The removal ended the account's other sessions…
+    let page = computer.get("/security-info").await;
+    assert!(page.location.unwrap().starts_with("/sign-in"));
+    // …and a session that is not fresh cannot add one.
     app.clock.advance(700);
-    let page = computer.get("/security-info/passkey").await;
+    let page = laptop.get("/security-info/passkey").await;
     page.assert_redirect("/security-info");
 }
 

@@ -277,11 +277,7 @@ impl AdminService {
         let phc = self.passwords.hash(secret).await?;
         self.store.set_password_hash(user.id, &phc).await?;
         // A new password usually means the old one leaked: end what it opened.
-        self.store.sessions_delete_for_user(user.id).await?;
-        self.store.devices_remove_user(user.id).await?;
-        self.store
-            .grants_revoke_user(user.id, self.clock.now())
-            .await?;
+        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
         self.audit(
             AuditKind::PasswordSet,
             Some(user.id),
@@ -298,11 +294,7 @@ impl AdminService {
         let removed = self.store.remove_methods(user.id).await?;
         // Sign-ins under way would still send codes to, and accept codes from, the old phone;
         // applications' tokens and remembered devices came from sign-ins with it.
-        self.store.sessions_delete_for_user(user.id).await?;
-        self.store.devices_remove_user(user.id).await?;
-        self.store
-            .grants_revoke_user(user.id, self.clock.now())
-            .await?;
+        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
         self.audit(
             AuditKind::MfaReset,
             Some(user.id),
@@ -324,7 +316,7 @@ impl AdminService {
         self.store
             .replace_phone(user.id, &phone, self.clock.now())
             .await?;
-        self.store.sessions_delete_for_user(user.id).await?;
+        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
         self.audit(
             AuditKind::PhoneSet,
             Some(user.id),
@@ -396,8 +388,9 @@ impl AdminService {
             return Err(AdminError::NoSuchMethod(method));
         };
         self.store.method_remove(user.id, found.id, false).await?;
-        // Sign-ins under way may be waiting for this method's code.
-        self.store.sessions_delete_for_user(user.id).await?;
+        // Sign-ins under way may be waiting for this method's code; whoever added it may be
+        // signed in with it.
+        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
         self.audit(
             AuditKind::MethodRemoved,
             Some(user.id),

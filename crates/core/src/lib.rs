@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod revoke;
 pub mod signin;
 
 pub use domain::*;

@@ -310,9 +310,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn sessions_delete_for_user(&self, user: UserId) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+    async fn sessions_delete_for_user(
+        &self,
+        user: UserId,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?")
             .bind(user.0)
+            .bind(keep)
             .execute(&self.pool)
             .await
             .map_err(backend)?;

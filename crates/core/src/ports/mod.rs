@@ -155,8 +155,13 @@ pub trait Store: SmsOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sy
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
     async fn session_put(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError>;
-    /// Ends every session of a user (after their methods change under them).
-    async fn sessions_delete_for_user(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Ends every session of a user (after their methods change under them), except `keep`
+    /// (the id hash of the session that made the change).
+    async fn sessions_delete_for_user(
+        &self,
+        user: UserId,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError>;
     /// Drops sessions idle since `idle_before` or created before `created_before`.
     async fn session_purge(
         &self,

@@ -70,12 +70,14 @@ impl SignInService {
     }
 
     /// Removes one of the user's methods; never the last one when the policy requires a
-    /// second factor.
-    /// Returns the phones the account had before, to announce the removal to.
+    /// second factor. Whoever added it may be signed in with it elsewhere: the account's other
+    /// sessions (all but `keep`, this browser's), remembered devices and application tokens
+    /// end with it. Returns the phones the account had before, to announce the removal to.
     pub async fn remove_method(
         &self,
         user: UserId,
         method: MethodId,
+        keep: &str,
         ctx: &RequestContext,
     ) -> Result<Vec<crate::domain::PhoneNumber>, SignInError> {
         let methods = self.store.methods(user).await?;
@@ -107,6 +109,7 @@ impl SignInService {
                 SignInError::WrongStep
             });
         }
+        crate::revoke::end_access(self.store.as_ref(), user, Some(keep), self.clock.now()).await?;
         self.audit(
             AuditKind::MethodRemoved,
             "ok",

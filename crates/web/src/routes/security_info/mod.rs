@@ -341,7 +341,11 @@ pub async fn post_remove(
         return Ok(see_other(&app, &session, HERE));
     };
     let rc = request_context(&ctx);
-    match app.signin.remove_method(user, MethodId(id), &rc).await {
+    match app
+        .signin
+        .remove_method(user, MethodId(id), session.id_hash(), &rc)
+        .await
+    {
         Ok(phones) => {
             announce(&app, &ctx, user, Some(&phones)).await?;
             Ok(see_other(&app, &session, "/security-info?notice=removed"))
