@@ -580,3 +580,51 @@ async fn an_audit_fingerprint_is_no_signature_for_anything_else() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+/// Review item 6: the account's limit of wrong codes (ten an hour) holds when the guesses come
+/// in parallel through several sign-ins, each with its own live code (five tries each): every
+/// attempt takes its place under the limit before its code is compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_over_several_codes_cannot_exceed_the_account_limit() {
+    let app = spawn_app_with(|c| c.policy.0.code.resend_cooldown_secs = 1).await;
+    app.add_user("jan", Some("0612345678")).await;
+    let mut sign_ins = Vec::new();
+    for _ in 0..4 {
+        app.clock.advance(60);
+        sign_ins.push(at_code_page(&app, "jan").await);
+    }
+    let codes: Vec<String> = app
+        .sms()
+        .iter()
+        .map(|m| support::code_in(&m.text))
+        .collect();
+    assert_eq!(codes.len(), 4);
+    let mut tasks = Vec::new();
+    for (browser, code) in sign_ins.iter().zip(&codes) {
+        for _ in 0..5 {
+            let mut fork = browser.fork();
+            let guess = wrong(code);
+            tasks.push(tokio::spawn(async move {
+                fork.post("/sign-in/code", &[("code", &guess)]).await.status
+            }));
+        }
+    }
+    for t in tasks {
+        assert_ne!(t.await.unwrap(), StatusCode::SEE_OTHER);
+    }
+    let compared = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "sign_in.code" && e.outcome == "wrong_code")
+        .count();
+    assert!(
+        compared <= 10,
+        "{compared} guesses were compared; the account's limit is 10"
+    );
+    // Locked now, even for a right code that was never guessed at.
+    let mut last = sign_ins[3].fork();
+    let page = last.post("/sign-in/code", &[("code", &codes[3])]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}

@@ -413,3 +413,34 @@ async fn a_password_hashed_with_old_parameters_is_rehashed_at_sign_in() {
         .assert_redirect("/sign-in/phone");
     app.stop().await;
 }
+
+/// Review item 15: signing in again right after a successful sign-in (a second device, an
+/// application's redirect) gets its code at once: only unused codes start the resend wait.
+#[tokio::test]
+async fn a_sign_in_right_after_a_successful_one_gets_its_code_at_once() {
+    let app = support::spawn_app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut first = app.browser();
+    first.sign_in("jan", support::PASSWORD).await;
+    first
+        .enter_code(&app.last_code())
+        .await
+        .assert_redirect("/");
+    app.clock.advance(5);
+    let mut second = app.browser();
+    second
+        .sign_in("jan", support::PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    let texts = app.wait_for_sms(2).await;
+    assert_eq!(texts.len(), 2);
+    // An unused code does start it: asking for another one at once is refused.
+    second.open("/sign-in/code").await;
+    let page = second.post("/sign-in/code/resend", &[]).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    second
+        .enter_code(&app.last_code())
+        .await
+        .assert_redirect("/");
+    app.stop().await;
+}

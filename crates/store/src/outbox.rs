@@ -113,7 +113,7 @@ pub(crate) async fn send_counts(
             .map_err(backend)?;
     let since_success = Timestamp(last_success.unwrap_or(0).max(day.0));
     let last_sent: Option<i64> =
-        sqlx::query("SELECT MAX(created_at) AS t FROM sms_outbox WHERE user_id = ?")
+        sqlx::query("SELECT MAX(created_at) AS t FROM sms_outbox WHERE user_id = ? AND challenge_id IS NOT NULL")
             .bind(q.user.0)
             .fetch_one(&mut *conn)
             .await
@@ -128,10 +128,21 @@ pub(crate) async fn send_counts(
         .map(|r| r.try_get("until"))
         .transpose()
         .map_err(backend)?;
-    let by_user = "SELECT COUNT(*) AS n FROM sms_outbox WHERE user_id = ? AND created_at >= ?";
+    // The account's own limits are about codes: a notice of a changed method (which needs a
+    // second factor to cause) neither starts the wait nor uses the account's budget.
+    let by_user = "SELECT COUNT(*) AS n FROM sms_outbox
+                   WHERE user_id = ? AND challenge_id IS NOT NULL AND created_at >= ?";
     Ok(SendCounts {
         last_sent_to_account: last_sent.map(Timestamp),
-        sent_to_account_since_success: count(conn, by_user, Some(&user), since_success).await?,
+        // Strictly after: the used code's own message may carry the same second.
+        sent_to_account_since_success: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox
+             WHERE user_id = ? AND challenge_id IS NOT NULL AND created_at > ?",
+            Some(&user),
+            since_success,
+        )
+        .await?,
         sent_to_account_last_hour: count(conn, by_user, Some(&user), hour).await?,
         sent_to_number_last_hour: count(
             conn,

@@ -165,9 +165,10 @@ pub struct SmsStatus {
 /// Sends counted for one decision (the message being queued not included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SendCounts {
+    /// The newest code sent to the account (notices of changed methods are not codes).
     pub last_sent_to_account: Option<Timestamp>,
-    /// Sends to the account since its last successful code (within a day): drives the
-    /// growing wait between resends.
+    /// Codes sent to the account after its last successful one (within a day), that is codes
+    /// nobody used: they drive the growing wait between resends.
     pub sent_to_account_since_success: u64,
     pub sent_to_account_last_hour: u64,
     pub sent_to_number_last_hour: u64,

@@ -81,11 +81,12 @@ impl SignInService {
         ctx: &RequestContext,
     ) -> Result<MethodId, SignInError> {
         let code = OtpCode::parse(input)?;
-        self.refuse_when_locked(user, ctx).await?;
         let (phone, flow, challenge) = self
             .pending_addition(user)
             .await?
             .ok_or(SignInError::WrongStep)?;
+        // Counted against the account before the comparison (see `verify_code`).
+        self.reserve_attempt(user, ctx).await?;
         let now = self.clock.now();
         let attempt = self.store.challenge_attempt(challenge).await?;
         let outcome = match &attempt {
@@ -132,9 +133,6 @@ impl SignInService {
             CodeCheck::Exhausted => SignInError::CodeExhausted,
             CodeCheck::AlreadyUsed | CodeCheck::Superseded => SignInError::CodeUsed,
         };
-        self.store
-            .failure_record(&code_failure_key(user), now)
-            .await?;
         self.audit(
             AuditKind::CodeChecked,
             "wrong_code",

@@ -35,12 +35,13 @@ pub fn may_send(
             retry_after_secs: now.secs_until(lifts).max(1),
         });
     }
-    if let Some(last) = counts.last_sent_to_account {
-        let ready = last.plus_secs(resend_wait(
-            counts.sent_to_account_since_success.max(1),
-            code,
-            sms,
-        ));
+    // The wait is against pumping and guessing: only codes nobody used start it. A sign-in
+    // right after a successful one (a second device, an application's redirect) gets its code
+    // at once.
+    if let Some(last) = counts.last_sent_to_account
+        && counts.sent_to_account_since_success > 0
+    {
+        let ready = last.plus_secs(resend_wait(counts.sent_to_account_since_success, code, sms));
         if now < ready {
             return Err(SendRefusal::Cooldown {
                 retry_after_secs: now.secs_until(ready),
@@ -120,6 +121,27 @@ mod tests {
             })
         );
         assert_eq!(check(&counts, 1120), Ok(()));
+    }
+
+    #[test]
+    fn a_used_code_starts_no_wait_an_unused_one_does() {
+        let used = SendCounts {
+            last_sent_to_account: Some(Timestamp(1000)),
+            sent_to_account_since_success: 0,
+            sent_to_account_last_hour: 1,
+            ..Default::default()
+        };
+        assert_eq!(check(&used, 1001), Ok(()));
+        let unused = SendCounts {
+            sent_to_account_since_success: 1,
+            ..used
+        };
+        assert_eq!(
+            check(&unused, 1001),
+            Err(SendRefusal::Cooldown {
+                retry_after_secs: 59
+            })
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ const AMR_MFA_SMS: [&str; 3] = ["pwd", "sms", "mfa"];
 
 impl SignInService {
     /// Checks a typed code. Every attempt that is not a success counts against the account,
-    /// and a resend does not reset that count.
+    /// and a resend does not reset that count. The attempt takes its place under the account's
+    /// limit before the code is compared, atomically, so parallel guesses spread over several
+    /// sign-ins (each with a live code) cannot pass the limit together.
     pub async fn verify_code(
         &self,
         state: &SignInState,
@@ -30,8 +32,7 @@ impl SignInService {
         let code = crate::domain::OtpCode::parse(input)?;
         let now = self.clock.now();
         let policy = &self.policy.code;
-        let fail_key = code_failure_key(*user_id);
-        self.refuse_when_locked(*user_id, ctx).await?;
+        self.reserve_attempt(*user_id, ctx).await?;
 
         let attempt = match challenge {
             Some(id) => self.store.challenge_attempt(*id).await?,
@@ -69,7 +70,6 @@ impl SignInService {
             }
             CodeCheck::AlreadyUsed | CodeCheck::Superseded => SignInError::CodeUsed,
         };
-        self.store.failure_record(&fail_key, now).await?;
         self.audit(
             AuditKind::CodeChecked,
             outcome_name(&error),
@@ -119,9 +119,9 @@ impl SignInService {
         })
     }
 
-    /// For codes without a per-code counter (authenticator apps): takes one of the account's
-    /// allowed failures before the code is checked, atomically, so parallel guesses cannot
-    /// pass the limit together. A right code gives it back (the count is cleared).
+    /// Takes one of the account's allowed failures before a code (SMS or app) is checked,
+    /// atomically, so parallel guesses cannot pass the limit together. A right code gives it
+    /// back (the count is cleared).
     pub(super) async fn reserve_attempt(
         &self,
         user_id: UserId,
