@@ -753,3 +753,57 @@ fn the_helpdesk_issues_a_temporary_access_pass() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("s, m, h or d"));
 }
+
+/// Review item 9: labels are refused with control characters now, but one stored by an
+/// older version (or text from a provider) reaches the helpdesk's terminal escaped: a line
+/// break in it cannot forge a line of `user show`, an escape sequence cannot drive the terminal.
+#[test]
+fn user_show_escapes_control_characters() {
+    use tweestap_core::ports::{ApprovalStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let c = config.as_str();
+    ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "add", "jan", "--display-name", "Jan"],
+        None,
+    ));
+    let forged = "Key\n  - [99] sms +31600000000 (added 2026-01-01, asked first)\u{1b}[2J";
+    runtime().block_on(async {
+        let store = tweestap_store::SqliteStore::open(&dir.path().join("tweestap.db"))
+            .await
+            .unwrap();
+        let user = store
+            .user_by_username(&tweestap_core::Username::parse("jan").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let kind = tweestap_core::MethodKind::Passkey {
+            label: forged.into(),
+            credential_id: "cred".into(),
+            credential: "{}".into(),
+        };
+        store
+            .credential_method_add(user.id, &kind, None, None, tweestap_core::Timestamp(1))
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let out = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "show", "jan"],
+        None,
+    ));
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(
+        !out.lines().any(|l| l.trim_start().starts_with("- [99]")),
+        "{out}"
+    );
+    assert!(out.contains("passkey Key\\u{a}  - [99]"), "{out}");
+    let list = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "user", "list"],
+        None,
+    ));
+    assert_eq!(list.lines().count(), 2, "{list}");
+}

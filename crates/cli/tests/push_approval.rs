@@ -878,6 +878,23 @@ async fn linking_is_announced_methods_can_be_renamed_and_a_new_link_drops_an_unf
         .open("/security-info")
         .await
         .assert_contains("tweestap-app (Telefoon van Jan)");
+    // Review item 9: a name with a line break (or another control character) is refused with
+    // a reason, and the old name stays.
+    let page = computer
+        .post(
+            "/security-info/rename",
+            &[
+                ("method", &push_id.to_string()),
+                ("label", "Jan\n  - [9] sms +31600000000"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Een naam mag geen regeleinden");
+    computer
+        .open("/security-info")
+        .await
+        .assert_contains("tweestap-app (Telefoon van Jan)");
     let mut piet = signed_in_with_sms(&app, "piet").await;
     piet.open("/security-info").await;
     piet.post(

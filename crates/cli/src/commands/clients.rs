@@ -91,7 +91,11 @@ pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> 
             } else {
                 for c in &clients {
                     let kind = if c.public { "public" } else { "confidential" };
-                    println!("{:<26} {:<30} {kind}", c.client_id.as_str(), c.name);
+                    println!(
+                        "{:<26} {:<30} {kind}",
+                        c.client_id.as_str(),
+                        super::shown(&c.name)
+                    );
                 }
             }
         }
@@ -101,7 +105,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> anyhow::Result<()> 
                 println!("{}", serde_json::to_string_pretty(&client_json(&client))?);
             } else {
                 println!("Client id:         {}", client.client_id.as_str());
-                println!("Name:              {}", client.name);
+                println!("Name:              {}", super::shown(&client.name));
                 println!(
                     "Type:              {}",
                     if client.public {

@@ -83,7 +83,7 @@ pub async fn run(config: &Config, command: SmsCommand) -> anyhow::Result<()> {
                         m.phone.masked().replace(' ', ""),
                         m.state.as_str(),
                         m.gateway.as_deref().unwrap_or("-"),
-                        m.last_error.as_deref().unwrap_or("")
+                        super::shown(m.last_error.as_deref().unwrap_or(""))
                     );
                 }
             }

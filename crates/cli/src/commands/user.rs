@@ -7,6 +7,7 @@ use serde_json::json;
 use tweestap_core::admin::{AdminService, PasswordInput, UserInput};
 use tweestap_core::{Method, Secret, User};
 
+use super::shown;
 use crate::cli::UserCommand;
 use crate::config::Config;
 use crate::server::Wiring;
@@ -62,7 +63,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     println!(
                         "{:<24} {:<30} {}{flagged}",
                         user.username,
-                        user.display_name,
+                        shown(&user.display_name),
                         methods_summary(methods)
                     );
                 }
@@ -85,8 +86,11 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 println!("Username:     {}", user.username);
-                println!("Display name: {}", user.display_name);
-                println!("Email:        {}", user.email.as_deref().unwrap_or("-"));
+                println!("Display name: {}", shown(&user.display_name));
+                println!(
+                    "Email:        {}",
+                    shown(user.email.as_deref().unwrap_or("-"))
+                );
                 println!("Subject:      {}", user.subject);
                 println!(
                     "Password:     {}",
@@ -99,8 +103,9 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 println!("Created:      {}", iso(user.created_at.0));
                 if let Some((at, reason)) = &flag {
                     println!(
-                        "FLAGGED:      {} ({reason}); push and texts are blocked. Clear with `tweestap user unflag {}`.",
+                        "FLAGGED:      {} ({}); push and texts are blocked. Clear with `tweestap user unflag {}`.",
                         iso(at.0),
+                        shown(reason),
                         user.username
                     );
                 }
@@ -125,7 +130,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                         iso(e.at.0),
                         e.kind,
                         e.outcome,
-                        e.ip.as_deref().unwrap_or("")
+                        shown(e.ip.as_deref().unwrap_or(""))
                     );
                 }
             }
@@ -229,9 +234,11 @@ fn method_name(m: &Method, full: bool) -> String {
     match &m.kind {
         tweestap_core::MethodKind::Sms { phone } if full => format!("sms {}", phone.e164()),
         tweestap_core::MethodKind::Sms { phone } => format!("sms {}", phone.masked()),
-        tweestap_core::MethodKind::Totp { label, .. } => format!("app {label}"),
-        tweestap_core::MethodKind::Passkey { label, .. } => format!("passkey {label}"),
-        tweestap_core::MethodKind::PushApp { label, .. } => format!("tweestap-app {label}"),
+        tweestap_core::MethodKind::Totp { label, .. } => format!("app {}", shown(label)),
+        tweestap_core::MethodKind::Passkey { label, .. } => format!("passkey {}", shown(label)),
+        tweestap_core::MethodKind::PushApp { label, .. } => {
+            format!("tweestap-app {}", shown(label))
+        }
     }
 }
 

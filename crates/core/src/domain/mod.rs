@@ -3,6 +3,7 @@
 mod client;
 mod country;
 mod keys;
+mod label;
 mod otp;
 mod phone;
 mod secret;
@@ -14,6 +15,7 @@ mod username;
 pub use client::{Client, ClientError, ClientId, KNOWN_SCOPES, RedirectUri, SigningAlg};
 pub use country::{Country, countries, country};
 pub use keys::{Keys, MacKey, SealError, SealKey};
+pub use label::{Label, LabelError, is_unsafe};
 pub use otp::{CodeHash, CodeKey, OtpCode, OtpCodeError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use secret::Secret;

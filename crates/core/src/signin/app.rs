@@ -112,6 +112,7 @@ impl SignInService {
         user: UserId,
         label: &str,
     ) -> Result<AppSetup, SignInError> {
+        let label = crate::domain::Label::parse(label)?.into_string();
         let mut bytes = [0u8; 20];
         self.entropy.fill(&mut bytes);
         let secret = TotpSecret::from_bytes(&bytes);
@@ -121,7 +122,6 @@ impl SignInService {
             .keys
             .seal
             .seal(secret.bytes(), &Method::seal_context(user), nonce);
-        let label = label.trim().chars().take(40).collect::<String>();
         let method_id = self
             .store
             .app_pending_put(user, &label, &sealed, self.clock.now())

@@ -48,6 +48,7 @@ impl SignInService {
         replaces: Option<MethodId>,
         ctx: &RequestContext,
     ) -> Result<(String, MethodId), SignInError> {
+        let label = crate::domain::Label::parse(label)?.into_string();
         let now = self.clock.now();
         if let Some(until) = self.push_blocked(user).await? {
             return Err(SignInError::PushBlocked { until });
@@ -60,7 +61,6 @@ impl SignInService {
             return Err(SignInError::WebAuthnRefused);
         }
         let device_token = crate::ports::random_hex(self.entropy.as_ref(), 32);
-        let label: String = label.trim().chars().take(40).collect();
         let kind = MethodKind::PushApp {
             label,
             credential_id: credential_id.to_string(),

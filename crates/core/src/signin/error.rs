@@ -42,6 +42,8 @@ pub enum SignInError {
     WrongStep,
     #[error("bad phone number: {0}")]
     Phone(#[from] PhoneError),
+    #[error("bad name: {0}")]
+    Label(#[from] crate::domain::LabelError),
     #[error("bad code: {0}")]
     MalformedCode(#[from] OtpCodeError),
     #[error("wrong code")]

@@ -122,8 +122,8 @@ impl SignInService {
         Ok(phones)
     }
 
-    /// A new name for an app, passkey or linked phone (trimmed, at most 40 characters; an
-    /// empty name is refused as `WrongStep`, which the page treats as "nothing changed").
+    /// A new name for an app, passkey or linked phone (see [`crate::domain::Label`]; an empty
+    /// name is refused as `WrongStep`, which the page treats as "nothing changed").
     pub async fn rename_method(
         &self,
         user: UserId,
@@ -131,8 +131,12 @@ impl SignInService {
         label: &str,
         ctx: &RequestContext,
     ) -> Result<(), SignInError> {
-        let label: String = label.trim().chars().take(40).collect();
-        if label.is_empty() || !self.store.method_rename(user, method, &label).await? {
+        let label = match crate::domain::Label::parse(label) {
+            Ok(label) => label.into_string(),
+            Err(crate::domain::LabelError::Empty) => return Err(SignInError::WrongStep),
+            Err(e) => return Err(e.into()),
+        };
+        if !self.store.method_rename(user, method, &label).await? {
             return Err(SignInError::WrongStep);
         }
         self.audit(

@@ -159,7 +159,7 @@ impl SignInService {
         credential: &str,
         ctx: &RequestContext,
     ) -> Result<MethodId, SignInError> {
-        let label: String = label.trim().chars().take(40).collect();
+        let label = crate::domain::Label::parse(label)?.into_string();
         let id = self
             .store
             .credential_method_add(

@@ -150,6 +150,7 @@ app-code-title = Enter the code from your app
 app-code-intro = Open your authenticator app and type the 6-digit code it shows for this account.
 app-code-intro-named = Open your authenticator app ({ $app }) and type the 6-digit code it shows for this account.
 error-app-code-wrong = This code is not right. Type the code your app shows now (it changes every 30 seconds), and check that your phone's clock is right.
+error-label-control = A name cannot hold line breaks, tabs or other control characters. Use letters, digits, spaces and punctuation.
 error-last-method = This is your only way to sign in with a second step, so it cannot be removed. Add another one first.
 security-title = Security info
 security-methods = Your sign-in methods

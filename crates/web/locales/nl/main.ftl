@@ -151,6 +151,7 @@ app-code-title = Vul de code uit je app in
 app-code-intro = Open je authenticator-app en typ de code van 6 cijfers die de app voor dit account laat zien.
 app-code-intro-named = Open je authenticator-app ({ $app }) en typ de code van 6 cijfers die de app voor dit account laat zien.
 error-app-code-wrong = Deze code klopt niet. Typ de code die je app nu laat zien (die verandert elke 30 seconden) en kijk of de klok van je telefoon goed staat.
+error-label-control = Een naam mag geen regeleinden, tabs of andere stuurtekens bevatten. Gebruik letters, cijfers, spaties en leestekens.
 error-last-method = Dit is je enige manier om met een tweede stap in te loggen, dus die kun je niet verwijderen. Voeg eerst een andere toe.
 security-title = Beveiligingsgegevens
 security-methods = Je inlogmethoden

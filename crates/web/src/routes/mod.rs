@@ -408,6 +408,7 @@ pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String),
             ),
         ),
         E::Phone(p) => (unprocessable, phone_message(lang, p)),
+        E::Label(_) => (unprocessable, t(lang, "error-label-control", &[])),
         E::MalformedCode(tweestap_core::OtpCodeError::Empty) => {
             (unprocessable, t(lang, "error-code-empty", &[]))
         }

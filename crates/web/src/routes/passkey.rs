@@ -210,6 +210,10 @@ pub async fn post_add(
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
+    let check = super::security_info::check_label(&app, &ctx, &session, user, &form.label);
+    if let Some(refused) = check.await? {
+        return Ok(refused);
+    }
     let Ok(state) = app
         .signin
         .ceremony_take(&form.ceremony, user, CeremonyPurpose::AddPasskey)

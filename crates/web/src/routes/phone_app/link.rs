@@ -218,6 +218,12 @@ pub async fn post_link(
     let session = Session::load(&app, &ctx).await?;
     session.check_csrf(&form.csrf)?;
     let webauthn = webauthn(&app)?;
+    if tweestap_core::Label::parse(&form.label) == Err(tweestap_core::LabelError::ControlCharacter)
+    {
+        let error = Some(t(ctx.lang, "error-label-control", &[]));
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return link_page(&app, &ctx, &session, &form.t, status, error).await;
+    }
     let refused = || t(ctx.lang, "error-webauthn-refused", &[]);
     let Some(user) = app
         .signin

@@ -33,6 +33,9 @@ pub async fn post_app_start(
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
+    if let Some(refused) = super::check_label(&app, &ctx, &session, user, &form.label).await? {
+        return Ok(refused);
+    }
     let label = if form.label.trim().is_empty() {
         t(ctx.lang, "security-app-default-name", &[])
     } else {

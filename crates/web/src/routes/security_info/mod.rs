@@ -395,6 +395,25 @@ fn back(
     }
 }
 
+/// A name for a method that cannot be taken (control characters): the page again, saying why.
+/// Checked before anything is used up (a passkey ceremony, an app's secret).
+pub(crate) async fn check_label(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    user: UserId,
+    label: &str,
+) -> Result<Option<Response>, WebError> {
+    if tweestap_core::Label::parse(label) != Err(tweestap_core::LabelError::ControlCharacter) {
+        return Ok(None);
+    }
+    let error = Some(t(ctx.lang, "error-label-control", &[]));
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(Some(
+        page(app, ctx, session, user, true, status, None, error).await?,
+    ))
+}
+
 /// A new name for an app, passkey or linked phone.
 pub async fn post_rename(
     State(app): State<AppState>,
@@ -409,6 +428,9 @@ pub async fn post_rename(
     let Ok(id) = form.method.parse::<i64>() else {
         return Ok(see_other(&app, &session, HERE));
     };
+    if let Some(refused) = check_label(&app, &ctx, &session, user, &form.label).await? {
+        return Ok(refused);
+    }
     let done = app
         .signin
         .rename_method(user, MethodId(id), &form.label, &request_context(&ctx))
