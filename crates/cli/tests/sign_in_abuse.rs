@@ -60,25 +60,152 @@ async fn password_guessing_is_throttled_per_username_whether_it_exists_or_not() 
             let page = b.sign_in(name, "guess").await;
             assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         }
-        // The eleventh attempt is refused, even with the right password.
+        // The eleventh attempt waits, even with the right password.
         let page = b.sign_in(name, PASSWORD).await;
         assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{name}");
-        page.assert_contains("Te veel pogingen. Probeer het over 15 minuten opnieuw.");
+        page.assert_contains("Te veel pogingen. Probeer het over 1 minuut opnieuw.");
     }
-    // After the window the real user gets in, and success clears the count.
-    app.clock.advance(901);
+    // The wait grows with every further wrong password: 30 s, then 60 s, then 120 s…
     let mut b = app.browser();
+    for wait in [30, 60, 120] {
+        app.clock.advance(wait - 1);
+        assert_eq!(
+            b.sign_in("jan", PASSWORD).await.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "one second before the end of {wait} s"
+        );
+        app.clock.advance(1);
+        assert_eq!(
+            b.sign_in("jan", "guess").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at the end of {wait} s"
+        );
+    }
+    // …and the right password, once its turn comes, gets in and clears the count.
+    app.clock.advance(240);
     b.sign_in("jan", PASSWORD)
         .await
         .assert_redirect("/sign-in/phone");
+    let mut again = app.browser();
+    assert_eq!(
+        again.sign_in("jan", "guess").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert!(
         app.audit()
             .await
             .iter()
             .filter(|e| e.outcome == "throttled")
             .count()
-            >= 2
+            >= 5
     );
+    app.stop().await;
+}
+
+/// Review item 4: someone hammering a username from other addresses gets no more than the
+/// allowed guesses, and cannot keep the owner out of the browser where they signed in before.
+#[tokio::test]
+async fn a_stranger_hammering_a_username_cannot_lock_its_owner_out() {
+    let app = spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut own = app.browser_with_headers(&[("x-forwarded-for", "198.51.100.7")]);
+    let page = own.sign_in("jan", PASSWORD).await;
+    page.assert_redirect("/sign-in/code");
+    let known = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("tweestap_known="))
+        .expect("the browser is known to the account from now on");
+    own.enter_code(&app.last_code()).await.assert_redirect("/");
+    own.open("/").await;
+    own.post("/sign-out", &[]).await;
+
+    // Fifty guesses from fifty addresses, the last ones with the right password.
+    let mut refused = 0;
+    for i in 0..50 {
+        let address = format!("203.0.113.{i}");
+        let mut attacker = app.browser_with_headers(&[("x-forwarded-for", &address)]);
+        let password = if i < 45 { "guess" } else { PASSWORD };
+        let page = attacker.sign_in("jan", password).await;
+        match page.status {
+            StatusCode::UNPROCESSABLE_ENTITY => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("attempt {i}: {other} {:?}", page.location),
+        }
+    }
+    let checked = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "sign_in.password" && e.outcome == "bad_credentials")
+        .count();
+    assert_eq!(checked, 10, "only the free tries were checked");
+    assert_eq!(refused, 40, "the right password was never checked for them");
+
+    // The owner, on their own browser, signs in as usual (and has a budget of their own:
+    // a typo there costs the attacker's count nothing, and vice versa).
+    assert!(
+        known.contains("HttpOnly") && known.contains("Max-Age="),
+        "{known}"
+    );
+    assert_eq!(
+        own.sign_in("jan", "typo").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    own.sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
+    // A stranger's browser is still waiting.
+    let mut stranger = app.browser_with_headers(&[("x-forwarded-for", "203.0.113.99")]);
+    assert_eq!(
+        stranger.sign_in("jan", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.stop().await;
+}
+
+/// Review item 3: nothing a stranger sends is stored at its own size. A body beyond a form's
+/// size is refused unread; a name too long for anyone is refused with a reason; a throttle key
+/// is a keyed hash, so a typed name (or a password typed as one) is not kept.
+#[tokio::test]
+async fn oversized_input_is_refused_and_typed_names_are_not_stored() {
+    let app = spawn_app().await;
+    let audit_before = app.audit().await.len();
+    let mut b = app.browser();
+    b.get("/sign-in").await;
+    let huge = "x".repeat(100 * 1024);
+    let page = b
+        .post("/sign-in", &[("username", &huge), ("password", "p")])
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    page.assert_contains("veel groter dan dit formulier kan bevatten");
+    let long = "y".repeat(5000);
+    b.get("/sign-in").await;
+    let page = b
+        .post("/sign-in", &[("username", &long), ("password", "p")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Die gebruikersnaam is veel te lang");
+    assert_eq!(
+        app.audit().await.len(),
+        audit_before,
+        "nothing was recorded"
+    );
+
+    let typed = "mijn-geheime-wachtwoord-als-naam";
+    b.sign_in(typed, "p").await;
+    let mut stored = Vec::new();
+    for file in ["tweestap.db", "tweestap.db-wal"] {
+        stored.extend(std::fs::read(app.config.data_dir.join(file)).unwrap_or_default());
+    }
+    for text in [typed, &long[..64]] {
+        assert!(
+            !stored.windows(text.len()).any(|w| w == text.as_bytes()),
+            "{text} is in the database"
+        );
+    }
     app.stop().await;
 }
 

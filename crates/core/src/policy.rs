@@ -135,24 +135,39 @@ impl Default for SmsPolicy {
     }
 }
 
-/// Password guessing.
+/// Password guessing. Wrong passwords for a username are not a lock but a growing wait, and a
+/// browser where the account signed in before has a budget of its own, so whoever hammers a
+/// username from elsewhere cannot keep its owner out (OWASP's "device cookies").
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottlePolicy {
-    /// Failed passwords per username within the window before that username must wait.
-    /// Counted per name typed, known or not, so it reveals nothing about who exists.
+    /// Wrong passwords for a username (from browsers it never signed in on; or on one browser
+    /// that it did) before each further try has to wait. Counted per name typed, known or not,
+    /// so it reveals nothing about who exists.
     pub password_failures_per_username: u32,
-    /// Failed passwords per client IP within the window (credential stuffing).
+    /// The first wait, in seconds; it doubles with every further wrong password…
+    pub password_delay_secs: i64,
+    /// …up to this many seconds.
+    pub password_max_delay_secs: i64,
+    /// Wrong passwords for a username are remembered this long, or until the right one.
+    pub password_window_secs: i64,
+    /// Failed passwords per client IP within `window_secs` (credential stuffing).
     pub password_failures_per_ip: u32,
     pub window_secs: i64,
+    /// How long a browser stays known to an account it signed in on, in days.
+    pub known_device_days: u32,
 }
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
         ThrottlePolicy {
             password_failures_per_username: 10,
+            password_delay_secs: 30,
+            password_max_delay_secs: 3600,
+            password_window_secs: 86_400,
             password_failures_per_ip: 100,
             window_secs: 900,
+            known_device_days: 180,
         }
     }
 }

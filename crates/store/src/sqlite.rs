@@ -537,6 +537,23 @@ impl Store for SqliteStore {
         Ok(at.map(Timestamp))
     }
 
+    async fn failure_latest_since(
+        &self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> =
+            sqlx::query("SELECT MAX(at) AS at FROM auth_failures WHERE key = ? AND at >= ?")
+                .bind(key)
+                .bind(since.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?
+                .try_get("at")
+                .map_err(backend)?;
+        Ok(at.map(Timestamp))
+    }
+
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM auth_failures WHERE key = ?")
             .bind(key)

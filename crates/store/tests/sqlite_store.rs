@@ -433,6 +433,18 @@ async fn failures_are_counted_per_key_and_window_and_cleared() {
         Some(Timestamp(20))
     );
     assert_eq!(
+        s.failure_latest_since("pwd:user:jan", Timestamp(15))
+            .await
+            .unwrap(),
+        Some(Timestamp(30))
+    );
+    assert_eq!(
+        s.failure_latest_since("pwd:user:jan", Timestamp(31))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
         s.purge_before(Timestamp(15)).await.unwrap(),
         1,
         "only the failure at 10 is older"

@@ -97,6 +97,20 @@ impl IntoResponse for WebError {
     }
 }
 
+/// A request body the extractors refused before any handler ran (too large, not a form): a
+/// page that says what happened, in place of axum's plain-text answer.
+fn rejected_body(response: &Response) -> Option<&'static str> {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Some("error-too-large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE if plain => Some("error-bad-form"),
+        _ => None,
+    }
+}
+
 pub async fn render_errors(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let cookies = parse_cookies(&parts);
@@ -112,8 +126,15 @@ pub async fn render_errors(State(app): State<AppState>, request: Request, next: 
     );
     let path = parts.uri.path().to_string();
     let mut response = next.run(Request::from_parts(parts, body)).await;
-    let Some(page) = response.extensions_mut().remove::<ErrorPage>() else {
-        return response;
+    let page = match response.extensions_mut().remove::<ErrorPage>() {
+        Some(page) => page,
+        None => match rejected_body(&response) {
+            Some(message_key) => ErrorPage {
+                message_key,
+                reference: None,
+            },
+            None => return response,
+        },
     };
     let message = match &page.reference {
         Some(id) => t(lang, page.message_key, &[("id", Arg::Str(id))]),

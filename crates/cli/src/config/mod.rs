@@ -268,6 +268,18 @@ impl Config {
             ("policy.code.failure_window_secs", code.failure_window_secs),
             ("policy.throttle.window_secs", policy.throttle.window_secs),
             (
+                "policy.throttle.password_delay_secs",
+                policy.throttle.password_delay_secs,
+            ),
+            (
+                "policy.throttle.password_max_delay_secs",
+                policy.throttle.password_max_delay_secs,
+            ),
+            (
+                "policy.throttle.password_window_secs",
+                policy.throttle.password_window_secs,
+            ),
+            (
                 "policy.session.idle_timeout_secs",
                 policy.session.idle_timeout_secs,
             ),
@@ -329,6 +341,10 @@ impl Config {
             (
                 "policy.throttle.password_failures_per_ip",
                 policy.throttle.password_failures_per_ip,
+            ),
+            (
+                "policy.throttle.known_device_days",
+                policy.throttle.known_device_days,
             ),
         ] {
             if value == 0 {
@@ -441,6 +457,28 @@ mod tests {
         assert_eq!(config.policy.0.code.ttl_secs, 600);
         assert_eq!(config.policy.0.password.argon2_memory_kib, 19_456);
         assert_eq!(config.policy.0.oidc.code_ttl_secs, 60);
+        let throttle = &config.policy.0.throttle;
+        let throttle_defaults = tweestap_core::policy::ThrottlePolicy::default();
+        assert_eq!(
+            (
+                throttle.password_failures_per_username,
+                throttle.password_delay_secs,
+                throttle.password_max_delay_secs,
+                throttle.password_window_secs,
+                throttle.known_device_days,
+                throttle.password_failures_per_ip,
+                throttle.window_secs
+            ),
+            (
+                throttle_defaults.password_failures_per_username,
+                throttle_defaults.password_delay_secs,
+                throttle_defaults.password_max_delay_secs,
+                throttle_defaults.password_window_secs,
+                throttle_defaults.known_device_days,
+                throttle_defaults.password_failures_per_ip,
+                throttle_defaults.window_secs
+            )
+        );
         assert!(config.forward_auth.domains.is_empty());
         let push = &config.policy.0.push;
         let push_defaults = tweestap_core::approval::ApprovalPolicy::default();

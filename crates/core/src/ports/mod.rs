@@ -217,6 +217,11 @@ pub trait Store: SmsOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sy
         key: &str,
         since: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError>;
+    async fn failure_latest_since(
+        &self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError>;
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError>;
     /// Forgets failure counts and one-time codes older than `before`; returns rows removed.
     async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError>;

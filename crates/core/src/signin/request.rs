@@ -6,6 +6,8 @@ pub struct RequestContext {
     pub device_token: Option<String>,
     /// The browser's User-Agent, to name a remembered device.
     pub user_agent: Option<String>,
+    /// The entries of the browser's "signed in here before" cookie (one per account).
+    pub known_devices: Vec<String>,
 }
 
 impl RequestContext {

@@ -18,6 +18,8 @@ error-throttled = Too many attempts. Try again in { $minutes ->
 }.
 error-username-empty = Enter your username.
 error-password-empty = Enter your password.
+error-username-too-long = That username is far too long to be anyone's. Check what you typed and try again.
+error-password-too-long = That password is longer than 1024 characters. Check what you typed and try again.
 
 register-title = Secure your account
 register-intro = { $org } wants to be sure it's you when you sign in. Add your mobile number: you'll get a code by text message when you sign in.
@@ -104,6 +106,8 @@ error-csrf = This page has expired, or the form came from another website. Reloa
 error-form-expired = This page had expired. Enter your details again and try once more.
 error-internal = Something went wrong on our side. Try again later. Mention this code if you call the helpdesk: { $id }
 error-not-found = This page does not exist.
+error-too-large = What was sent is far larger than this form can hold, so nothing was done with it. Go back, check what you filled in, and send it again.
+error-bad-form = This form could not be read, so nothing was done with it. Go back, reload the page and try again.
 back-to-start = Back to sign in
 
 report-title = Didn't ask for this code?

@@ -19,6 +19,8 @@ error-throttled = Te veel pogingen. Probeer het over { $minutes ->
 } opnieuw.
 error-username-empty = Vul je gebruikersnaam in.
 error-password-empty = Vul je wachtwoord in.
+error-username-too-long = Die gebruikersnaam is veel te lang om van iemand te zijn. Controleer wat je hebt getypt en probeer het opnieuw.
+error-password-too-long = Dat wachtwoord is langer dan 1024 tekens. Controleer wat je hebt getypt en probeer het opnieuw.
 
 register-title = Beveilig je account
 register-intro = { $org } wil zeker weten dat jij het bent als je inlogt. Voeg je mobiele nummer toe: je krijgt dan bij het inloggen een code per sms.
@@ -105,6 +107,8 @@ error-csrf = Deze pagina is verlopen, of het formulier kwam van een andere websi
 error-form-expired = Deze pagina was verlopen. Vul je gegevens opnieuw in en probeer het nog eens.
 error-internal = Er ging iets mis aan onze kant. Probeer het later opnieuw. Noem deze code als je de helpdesk belt: { $id }
 error-not-found = Deze pagina bestaat niet.
+error-too-large = Wat er is verstuurd is veel groter dan dit formulier kan bevatten, dus er is niets mee gedaan. Ga terug, controleer wat je hebt ingevuld en verstuur het opnieuw.
+error-bad-form = Dit formulier kon niet worden gelezen, dus er is niets mee gedaan. Ga terug, laad de pagina opnieuw en probeer het nog eens.
 back-to-start = Terug naar inloggen
 
 report-title = Heb je niet om deze code gevraagd?

@@ -19,6 +19,8 @@ mod sign_in;
 mod sms_callbacks;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, Redirect, Response};
@@ -32,7 +34,14 @@ use crate::error::WebError;
 use crate::i18n::{Arg, Lang, t};
 use crate::session::Session;
 
+/// The largest request body accepted (bytes). Every form here is a few short fields; the
+/// limit keeps a stranger from making tweestap read (and perhaps store) megabytes.
+pub const FORM_LIMIT: usize = 8 * 1024;
+/// WebAuthn answers (attestation and assertion JSON) are larger than a form, never this large.
+const WEBAUTHN_LIMIT: usize = 32 * 1024;
+
 pub fn router(state: AppState) -> Router {
+    let webauthn = || DefaultBodyLimit::max(WEBAUTHN_LIMIT);
     Router::new()
         .route("/", get(home::get_home))
         .route(
@@ -66,14 +75,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/sign-in/passkey",
-            get(passkey::get_sign_in).post(passkey::post_sign_in),
+            get(passkey::get_sign_in).post(passkey::post_sign_in.layer(webauthn())),
         )
         .route("/sign-in/push", get(push::get_push).post(push::post_push))
         .route("/sign-in/push/retry", post(push::post_retry))
         .route("/sign-in/push/status", get(push::get_status))
         .route(
             "/security-info/passkey",
-            get(passkey::get_add).post(passkey::post_add),
+            get(passkey::get_add).post(passkey::post_add.layer(webauthn())),
         )
         .route(
             "/security-info/tweestap-app",
@@ -82,10 +91,13 @@ pub fn router(state: AppState) -> Router {
         .route("/app/", get(phone_app::get_home))
         .route(
             "/app/link",
-            get(phone_app::get_link).post(phone_app::post_link),
+            get(phone_app::get_link).post(phone_app::post_link.layer(webauthn())),
         )
         .route("/app/options", post(phone_app::post_options))
-        .route("/app/approve", post(phone_app::post_approve))
+        .route(
+            "/app/approve",
+            post(phone_app::post_approve).layer(webauthn()),
+        )
         .route("/app/deny", post(phone_app::post_deny))
         .route("/app/report", post(phone_app::post_report))
         .route("/app/subscription", post(phone_app::post_subscription))
@@ -181,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/start", get(forward_auth::get_start))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::error::render_errors,
@@ -262,7 +275,45 @@ pub fn request_context(ctx: &Ctx) -> RequestContext {
             .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
             .cloned(),
         user_agent: ctx.user_agent.clone(),
+        known_devices: known_device_entries(ctx),
     }
+}
+
+/// The "signed in here before" cookie: signed entries, one per account, that give this browser
+/// a password budget of its own (see `ThrottlePolicy`). Host-only, prefixed on https.
+pub fn known_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tweestap-known"
+    } else {
+        "tweestap_known"
+    }
+}
+
+fn known_device_entries(ctx: &Ctx) -> Vec<String> {
+    ctx.cookies
+        .get(known_cookie(ctx.secure))
+        .map(|v| {
+            v.split('.')
+                .take(tweestap_core::signin::KNOWN_DEVICE_ENTRIES)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// After a right password: this browser is known to the account from now on.
+pub fn remember_known_device(
+    app: &AppState,
+    ctx: &Ctx,
+    username: &tweestap_core::Username,
+    response: &mut Response,
+) {
+    let value = app
+        .signin
+        .known_device_cookie(&known_device_entries(ctx), username.as_str());
+    let max_age = i64::from(app.policy.throttle.known_device_days) * 86_400;
+    let attributes = format!("Lax; Max-Age={max_age}");
+    crate::security::append_cookie(app, response, known_cookie(ctx.secure), &value, &attributes);
 }
 
 /// The "don't ask again on this device" cookie: its own random token, host-only. On https the

@@ -103,6 +103,22 @@ pub async fn post_sign_in(
             &session,
         );
     }
+    // Nothing this long is anyone's username or password; refused before anything is hashed,
+    // counted or stored.
+    if form.username.len() > MAX_USERNAME_BYTES {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t(ctx.lang, "error-username-too-long", &[]),
+            &session,
+        );
+    }
+    if form.password.len() > MAX_PASSWORD_BYTES {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t(ctx.lang, "error-password-too-long", &[]),
+            &session,
+        );
+    }
     let mut rc = request_context(&ctx);
     // "Confirm it's you" before changing sign-in methods needs a real second factor: a
     // remembered device does not stand in for it there.
@@ -123,23 +139,38 @@ pub async fn post_sign_in(
     };
     session.record.state = next;
     session.rotate(&app).await?;
-    // A user with a phone gets the code straight away: no extra click.
+    let mut response = first_step_done(&app, &ctx, &mut session, &rc).await?;
+    if let Ok(username) = tweestap_core::Username::parse(&form.username) {
+        super::remember_known_device(&app, &ctx, &username, &mut response);
+    }
+    Ok(response)
+}
+
+/// Longest username and password accepted (bytes). A username is far shorter; NIST asks that
+/// passwords of at least 64 characters be allowed.
+const MAX_USERNAME_BYTES: usize = 256;
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// After the password: on to the second step (a user with a phone gets the code straight
+/// away: no extra click).
+async fn first_step_done(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &mut Session,
+    rc: &tweestap_core::signin::RequestContext,
+) -> Result<Response, WebError> {
     if let SignInState::AwaitingCode {
         challenge: None, ..
     } = &session.record.state
     {
-        let text = super::sms_text(&app, ctx.lang);
-        match app
-            .signin
-            .send_code(&session.record.state, &rc, &text)
-            .await
-        {
+        let text = super::sms_text(app, ctx.lang);
+        match app.signin.send_code(&session.record.state, rc, &text).await {
             Ok(sent) => {
                 session.record.state = sent;
-                session.save(&app).await?;
-                if super::delivery_failed(&app, &session.record.state).await? {
+                session.save(app).await?;
+                if super::delivery_failed(app, &session.record.state).await? {
                     let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
-                    return Ok(see_other(&app, &session, &to));
+                    return Ok(see_other(app, session, &to));
                 }
             }
             Err(SignInError::NotSent(refusal)) => {
@@ -148,12 +179,12 @@ pub async fn post_sign_in(
                     page_url(Page::EnterCode),
                     refusal_name(refusal)
                 );
-                return Ok(see_other(&app, &session, &to));
+                return Ok(see_other(app, session, &to));
             }
             Err(e) => return Err(super::internal(e)),
         }
     }
-    Ok(to_current_step(&app, &session))
+    Ok(to_current_step(app, session))
 }
 
 /// "Use another account": back to the start, forgetting whoever got past the password.
