@@ -807,3 +807,53 @@ fn user_show_escapes_control_characters() {
     ));
     assert_eq!(list.lines().count(), 2, "{list}");
 }
+
+/// Review item 5: behind a proxy that is not trusted, tweestap says so loudly (at start, and
+/// when the first forwarded request arrives), and a proxied request is never "loopback" for
+/// /metrics.
+#[test]
+fn an_untrusted_proxy_is_pointed_out_and_never_reads_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.path().join("serve.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tweestap"))
+        .args(["--config", &config, "serve"])
+        .env("TWEESTAP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TWEESTAP_PUBLIC_URL", "https://login.school.example")
+        .env("RUST_LOG", "warn")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    runtime().block_on(async {
+        Browser::at(&base).wait_until_healthy().await;
+        let local = reqwest::get(format!("{base}/metrics")).await.unwrap();
+        assert_eq!(local.status(), reqwest::StatusCode::OK);
+        let proxied = reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .header("x-forwarded-for", "192.0.2.44")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(proxied.status(), reqwest::StatusCode::NOT_FOUND);
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("a reverse proxy is in front, yet trusted_proxies is empty"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains(
+            "carry forwarding headers (X-Forwarded-For …), but 127.0.0.1 is not in trusted_proxies"
+        ),
+        "{logged}"
+    );
+}

@@ -89,6 +89,8 @@ pub struct Inner {
     pub metrics: Arc<tweestap_core::metrics::Metrics>,
     pub config: WebConfig,
     pub templates: Templates,
+    /// The warning about forwarding headers from an untrusted peer was logged.
+    pub warned_untrusted_proxy: std::sync::atomic::AtomicBool,
 }
 
 /// Shared by every request; cheap to clone.
@@ -112,6 +114,7 @@ impl AppState {
             signin,
             config,
             templates: Templates::new(),
+            warned_untrusted_proxy: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 }

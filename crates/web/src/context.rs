@@ -20,7 +20,18 @@ pub struct Ctx {
     pub user_agent: Option<String>,
     /// Served over https: cookies are `Secure` and prefixed.
     pub secure: bool,
+    /// The request came through a proxy (it carries forwarding headers): whatever its peer
+    /// address, it is not a local request.
+    pub proxied: bool,
 }
+
+/// Headers that say a proxy forwarded the request.
+const FORWARDING_HEADERS: [&str; 4] = [
+    "x-forwarded-for",
+    "forwarded",
+    "x-real-ip",
+    "x-forwarded-host",
+];
 
 pub const LANG_COOKIE: &str = "tweestap_lang";
 
@@ -45,8 +56,16 @@ impl FromRequestParts<AppState> for Ctx {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
+        let proxied = FORWARDING_HEADERS
+            .iter()
+            .any(|h| parts.headers.contains_key(*h));
         let ip = match peer {
-            Some(peer) => client_ip(peer, parts, &app.config.trusted_proxies).to_string(),
+            Some(peer) => {
+                if proxied && !app.config.trusted_proxies.contains(&peer) {
+                    warn_untrusted_proxy(app, peer);
+                }
+                client_ip(peer, parts, &app.config.trusted_proxies).to_string()
+            }
             None => "unknown".to_string(),
         };
         let path = parts
@@ -66,8 +85,29 @@ impl FromRequestParts<AppState> for Ctx {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             secure: app.config.secure_cookies(),
+            proxied,
         })
     }
+}
+
+/// A proxy that is not in `trusted_proxies` makes every client look like the proxy: one
+/// shared password limit, one SMS budget, one address in every audit line. Said loudly, once
+/// per process, the first time it is seen.
+fn warn_untrusted_proxy(app: &AppState, peer: IpAddr) {
+    if app
+        .warned_untrusted_proxy
+        .swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        return;
+    }
+    tracing::warn!(
+        %peer,
+        "requests from {peer} carry forwarding headers (X-Forwarded-For …), but {peer} is not in \
+         trusted_proxies: every client behind it counts as {peer}, so they share one password \
+         limit and one SMS budget, and the audit trail cannot tell them apart. If {peer} is \
+         your reverse proxy, add it to trusted_proxies (TWEESTAP_TRUSTED_PROXIES); if not, \
+         someone is sending these headers themselves and they are ignored"
+    );
 }
 
 /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most

@@ -216,10 +216,11 @@ pub async fn get_account_report(state: State<AppState>, query: Query<AccountWide
 /// Prometheus metrics, for loopback and the configured scrapers only: the counters tell an
 /// outsider how busy sign-ins are and whether an attack is being noticed.
 pub async fn get_metrics(State(app): State<AppState>, ctx: crate::context::Ctx) -> Response {
-    let allowed = ctx
-        .ip
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback() || app.config.metrics_allow.contains(&ip));
+    // Loopback means this machine only when no proxy forwarded the request: a proxy on the
+    // same machine would otherwise make /metrics public.
+    let allowed = ctx.ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+        (ip.is_loopback() && !ctx.proxied) || app.config.metrics_allow.contains(&ip)
+    });
     if !allowed {
         return crate::error::WebError::NotFound.into_response();
     }
