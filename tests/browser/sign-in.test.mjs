@@ -74,15 +74,12 @@ test('a newcomer walks the demo in Dutch on a phone: sign in, add a phone, code,
     await shot(phone, 'nl-4-demo-phone');
     await phone.close();
 
-    // Typing the sixth digit submits the form by itself.
+    // Typing the sixth digit submits the form by itself, and the page it leads to says it is
+    // all set: two screens (phone, code) for the whole registration.
     await page.getByLabel('Code').pressSequentially(codeIn(text));
-    await page.waitForURL('**/sign-in/done');
-    await page.getByRole('heading', { name: 'Klaar!' }).waitFor();
-    await assertAccessible(page);
-    await shot(page, 'nl-5-done');
-    // …and the confirmation continues by itself.
-    await page.waitForURL(demo.base + '/', { timeout: 10_000 });
+    await page.waitForURL(demo.base + '/?welcome=1');
     await page.getByRole('heading', { name: 'Je bent ingelogd' }).waitFor();
+    await page.getByText('Klaar! Je tweede stap is ingesteld').waitFor();
     await page.getByText('Hallo Sam Student!').waitFor();
     await assertAccessible(page);
     await shot(page, 'nl-6-signed-in');
@@ -159,11 +156,11 @@ test('in English: a bad number is explained and kept, then registration complete
     assert.equal(sms.to, '+31612345678');
     assert.match(sms.text, /is your Testschool code/);
     await page.getByLabel('Code').fill(codeIn(sms.text));
-    await page.waitForURL('**/sign-in/done');
-    await page.getByRole('heading', { name: 'All set!' }).waitFor();
-    await shot(page, 'en-2-done');
-    await page.getByRole('link', { name: 'Continue' }).click();
+    await page.waitForURL('**/?welcome=1');
     await page.getByRole('heading', { name: "You're signed in" }).waitFor();
+    await page.getByText('All set! Your second step is ready').waitFor();
+    await assertAccessible(page);
+    await shot(page, 'en-2-done');
     await ctx.close();
   } finally {
     server.stop();

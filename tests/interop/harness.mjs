@@ -286,11 +286,7 @@ export async function walk(browser, server, url, { until, user, consent = 'allow
       const button = logout.buttons.find((b) => b.name) ?? {};
       res = await browser.post(logout.action, { ...logout.inputs, ...(button.name ? { [button.name]: button.value ?? '' } : {}) });
     } else {
-      // "All set" page after registering: a link that continues by itself.
-      const next = /<a\b[^>]*\bhref="([^"]*)"[^>]*data-auto-continue/i.exec(res.body);
-      if (!next) throw new Error(`no form to fill on ${pageSummary(res)}`);
-      steps.push('continue');
-      res = await browser.get(new URL(decode(next[1]), res.url).href);
+      throw new Error(`no form to fill on ${pageSummary(res)}`);
     }
   }
   throw new Error('too many redirects/pages');

@@ -163,7 +163,7 @@ class _Forms(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.forms, self.current, self.links = [], None, []
+        self.forms, self.current = [], None
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
@@ -176,8 +176,6 @@ class _Forms(HTMLParser):
             self.current["inputs"][a["name"]] = a.get("value", "")
         elif tag == "button" and self.current is not None:
             self.current["buttons"].append(a)
-        elif tag == "a" and "data-auto-continue" in a:
-            self.links.append(a.get("href", ""))
 
     def handle_endtag(self, tag):
         if tag == "form":
@@ -251,9 +249,6 @@ def walk(browser, server, url, until, user=None, consent="allow", steps=None):
             f = forms[path]
             extra = {b["name"]: b.get("value", "") for b in f["buttons"][:1] if b.get("name")}
             resp = browser.post(urljoin(resp.url, f["action"]), data={**f["inputs"], **extra}, allow_redirects=False)
-        elif parser.links:
-            steps.append("continue")
-            resp = browser.get(urljoin(resp.url, parser.links[0]), allow_redirects=False)
         else:
             raise AssertionError(f"no form to fill on {summary(resp)}")
     raise AssertionError("too many redirects/pages")

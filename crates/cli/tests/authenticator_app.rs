@@ -295,7 +295,7 @@ async fn the_registration_interrupt_can_set_up_an_app_instead_of_a_phone() {
     let page = browser
         .post("/sign-in/app-setup", &[("code", &oathtool(&secret, &app))])
         .await;
-    page.assert_redirect("/sign-in/done");
+    page.assert_redirect("/?welcome=1");
     assert_eq!(app.methods_of("nieuw").await, 1);
     assert_eq!(app.sms().len(), 0, "no phone, no text message");
     app.stop().await;

@@ -373,7 +373,7 @@ fn secrets_stay_out_of_logs_and_the_database() {
         let message: serde_json::Value =
             serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
         let code = support::code_in(message["text"].as_str().unwrap());
-        b.enter_code(&code).await.assert_redirect("/sign-in/done");
+        b.enter_code(&code).await.assert_redirect("/?welcome=1");
         code
     });
     server.kill().unwrap();

@@ -4,7 +4,9 @@
 mod support;
 
 use reqwest::StatusCode;
-use support::oidc::{ClientKind, LOGOUT_TO, REDIRECT, VERIFIER, authorize_path, code_from, param};
+use support::oidc::{
+    ClientKind, LOGOUT_TO, REDIRECT, VERIFIER, authorize_path, code_from, hidden, param,
+};
 use support::{spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -574,9 +576,16 @@ async fn the_registration_interrupt_and_the_password_alone_never_get_a_code() {
     // Password right, no phone yet: the registration interrupt, not the client.
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("name=\"phone\""), "{}", page.body);
-    // Asking again (or silently) does not skip it.
+    // Asking again (or silently) does not skip it: the request waits until the user carries
+    // on with the registration (a button: a GET changes nothing).
     let page = browser.get(&start).await;
-    page.assert_redirect("/sign-in/phone");
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("action=\"/sign-in/continue\"");
+    let back = hidden(&page.body, "return_to");
+    browser
+        .post("/sign-in/continue", &[("return_to", &back)])
+        .await
+        .assert_redirect("/sign-in/phone");
     let page = browser
         .get(&authorize_path(&client, &[("prompt", "none")]))
         .await;
@@ -590,20 +599,10 @@ async fn the_registration_interrupt_and_the_password_alone_never_get_a_code() {
             &[("country", "NL"), ("phone", "0612345678")],
         )
         .await;
+    // Registration done: straight back to the application's request.
     let page = browser.enter_code(&app.last_code()).await;
-    page.assert_redirect("/sign-in/done");
-    let done = browser.get("/sign-in/done").await;
-    done.assert_contains("/oauth2/authorize?");
-    let next = done
-        .body
-        .split("href=\"")
-        .find(|s| s.starts_with("/oauth2") || s.starts_with("&#x2f;oauth2"))
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&#x2f;", "/")
-        .replace("&amp;", "&");
+    let next = page.location.clone().unwrap();
+    assert!(next.starts_with("/oauth2/authorize?"), "{next}");
     let page = browser.get(&next).await;
     let (status, tokens) = app.exchange(&client, &code_from(&app, &page)).await;
     assert_eq!(status, StatusCode::OK);
@@ -650,8 +649,27 @@ async fn a_client_can_require_mfa_where_the_policy_does_not() {
         param(&page.location.unwrap(), "error").as_deref(),
         Some("interaction_required")
     );
+    // The request asks; opening it changes nothing (review item 8: a link elsewhere must not
+    // sign anyone out or restart their sign-in)…
     let page = browser.get(&authorize_path(&strict, &[])).await;
-    page.assert_redirect("/sign-in/phone");
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("action=\"/oauth2/step-up\"");
+    page.assert_contains("Nog één stap");
+    assert_eq!(
+        browser.get("/").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    // …the user's click does: no second factor yet, so registering one.
+    let request = hidden(&page.body, "request");
+    browser.open(&authorize_path(&strict, &[])).await;
+    browser
+        .post(
+            "/oauth2/step-up",
+            &[("request", &request), ("decision", "continue")],
+        )
+        .await
+        .assert_redirect("/sign-in/phone");
     app.stop().await;
 }
 

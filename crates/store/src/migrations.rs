@@ -85,6 +85,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "forward-auth cookie",
         include_str!("../migrations/sqlite/0016_forward_auth_cookie.sql"),
     ),
+    (
+        17,
+        "session strict",
+        include_str!("../migrations/sqlite/0017_session_strict.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -125,6 +125,7 @@ pub fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
         return_to: row.try_get("return_to").map_err(backend)?,
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
         last_seen_at: Timestamp(row.try_get("last_seen_at").map_err(backend)?),
+        strict: row.try_get::<i64, _>("strict").map_err(backend)? != 0,
     })
 }
 

@@ -269,7 +269,7 @@ impl Store for SqliteStore {
 
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         sqlx::query(
-            "SELECT id_hash, csrf_token, state, return_to, created_at, last_seen_at FROM sessions WHERE id_hash = ?",
+            "SELECT id_hash, csrf_token, state, return_to, created_at, last_seen_at, strict FROM sessions WHERE id_hash = ?",
         )
         .bind(id_hash)
         .fetch_optional(&self.pool)
@@ -283,10 +283,11 @@ impl Store for SqliteStore {
         let state =
             serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at, user_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at, user_id, strict)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id_hash) DO UPDATE SET csrf_token = excluded.csrf_token, state = excluded.state,
-                 return_to = excluded.return_to, last_seen_at = excluded.last_seen_at, user_id = excluded.user_id",
+                 return_to = excluded.return_to, last_seen_at = excluded.last_seen_at, user_id = excluded.user_id,
+                 strict = excluded.strict",
         )
         .bind(&s.id_hash)
         .bind(&s.csrf_token)
@@ -295,6 +296,7 @@ impl Store for SqliteStore {
         .bind(s.created_at.0)
         .bind(s.last_seen_at.0)
         .bind(s.state.user().map(|u| u.0))
+        .bind(s.strict)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

@@ -480,16 +480,17 @@ async fn sessions_round_trip_and_expire() {
             user_id: UserId(4),
             auth_time: Timestamp(5),
             amr: vec!["pwd".into(), "sms".into()],
-            just_registered: true,
         },
         return_to: Some("/x".into()),
         created_at: Timestamp(1),
         last_seen_at: Timestamp(2),
+        strict: true,
     };
     s.session_put(&record).await.unwrap();
     let back = s.session_get("abc").await.unwrap().unwrap();
     assert_eq!(back.state, record.state);
     assert_eq!(back.return_to.as_deref(), Some("/x"));
+    assert!(back.strict);
     s.session_delete("abc").await.unwrap();
     assert!(s.session_get("abc").await.unwrap().is_none());
     s.session_put(&record).await.unwrap();

@@ -158,27 +158,8 @@ mod tests {
 
     #[test]
     fn templates_only_use_keys_that_exist() {
-        let templates = [
-            include_str!("../templates/base.html"),
-            include_str!("../templates/sign_in.html"),
-            include_str!("../templates/register_phone.html"),
-            include_str!("../templates/code.html"),
-            include_str!("../templates/done.html"),
-            include_str!("../templates/other_way.html"),
-            include_str!("../templates/home.html"),
-            include_str!("../templates/demo_phone.html"),
-            include_str!("../templates/error.html"),
-            include_str!("../templates/report.html"),
-            include_str!("../templates/consent.html"),
-            include_str!("../templates/logout.html"),
-            include_str!("../templates/reauth.html"),
-            include_str!("../templates/app_code.html"),
-            include_str!("../templates/security_info.html"),
-            include_str!("../templates/app_setup.html"),
-            include_str!("../templates/app_invite.html"),
-            include_str!("../templates/phone_add.html"),
-            include_str!("../templates/access_pass.html"),
-        ];
+        // Every page template the application has.
+        let templates = crate::templates::PAGES.iter().map(|(_, src)| *src);
         for src in templates {
             for piece in src.split("t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap();

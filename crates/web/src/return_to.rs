@@ -1,3 +1,21 @@
+use crate::app::AppState;
+
+/// Where to come back to after signing in, as a link or a form carries it: a page of this
+/// site, an authorization request of a registered application (checked again here, since its
+/// redirect URI widens the page's `form-action`), or a forward-auth return to a configured
+/// site. Anything else is dropped.
+pub async fn accepted_return_to(app: &AppState, input: &str) -> Option<String> {
+    let target = safe_return_to(input)?;
+    if let Some(query) = target.strip_prefix("/oauth2/authorize?") {
+        let params = crate::routes::authorize_params(query)?;
+        return matches!(app.oidc.authorize_request(&params).await, Ok(Ok(_))).then_some(target);
+    }
+    if let Some(query) = target.strip_prefix("/auth/start?") {
+        return crate::routes::forward_auth_return(app, query).map(|_| target);
+    }
+    (!target.starts_with("/oauth2/") && !target.starts_with("/auth/")).then_some(target)
+}
+
 /// Accepts only a path on this site ("/apps/x?y=1"), never another origin: not "//evil",
 /// "/\evil", "https://…", nor anything with control characters.
 pub fn safe_return_to(input: &str) -> Option<String> {

@@ -24,6 +24,8 @@ pub struct Session {
     /// form post sets none: a cross-site post arrives without the (SameSite=Lax) cookie, and a
     /// new cookie in its answer would replace the browser's, signing the user out.
     from_cookie: bool,
+    /// Loaded for a GET: it may keep an existing session alive, never create one.
+    for_get: bool,
 }
 
 pub(crate) fn hash(id: &str) -> String {
@@ -58,6 +60,7 @@ impl Session {
             let mut fresh = Session::fresh(app);
             fresh.send_cookie = ctx.is_get;
             fresh.from_cookie = false;
+            fresh.for_get = ctx.is_get;
             return Ok(fresh);
         };
         match app.store.session_get(&hash(id)).await? {
@@ -73,13 +76,20 @@ impl Session {
                         send_cookie: false,
                         stored: true,
                         from_cookie: true,
+                        for_get: ctx.is_get,
                     });
                 }
                 app.store.session_delete(&record.id_hash).await?;
-                Ok(Session::fresh(app))
+                let mut fresh = Session::fresh(app);
+                fresh.for_get = ctx.is_get;
+                Ok(fresh)
             }
             // A visitor who only looked at a page: keep their id (their form carries its token).
-            None => Ok(Session::with_id(app, id.clone(), false)),
+            None => {
+                let mut known = Session::with_id(app, id.clone(), false);
+                known.for_get = ctx.is_get;
+                Ok(known)
+            }
         }
     }
 
@@ -97,20 +107,24 @@ impl Session {
                 return_to: None,
                 created_at: now,
                 last_seen_at: now,
+                strict: false,
             },
             id,
             send_cookie,
             stored: false,
             from_cookie: true,
+            for_get: false,
         }
     }
 
-    /// Stores the session, unless there is nothing worth storing (an anonymous visitor).
+    /// Stores the session, unless there is nothing worth storing (an anonymous visitor). A GET
+    /// only keeps an existing session alive: it never creates one (a link or a prefetch cannot
+    /// make tweestap write anything).
     pub async fn save(&mut self, app: &AppState) -> Result<(), WebError> {
-        if !self.stored
-            && self.record.state == SignInState::Start
+        let nothing_to_keep = self.record.state == SignInState::Start
             && self.record.return_to.is_none()
-        {
+            && !self.record.strict;
+        if !self.stored && (nothing_to_keep || self.for_get) {
             return Ok(());
         }
         self.record.last_seen_at = app.clock.now();

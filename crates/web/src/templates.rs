@@ -9,7 +9,7 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-const PAGES: &[(&str, &str)] = &[
+pub(crate) const PAGES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     (
@@ -17,7 +17,6 @@ const PAGES: &[(&str, &str)] = &[
         include_str!("../templates/register_phone.html"),
     ),
     ("code.html", include_str!("../templates/code.html")),
-    ("done.html", include_str!("../templates/done.html")),
     (
         "other_way.html",
         include_str!("../templates/other_way.html"),
@@ -32,6 +31,10 @@ const PAGES: &[(&str, &str)] = &[
     ("consent.html", include_str!("../templates/consent.html")),
     ("logout.html", include_str!("../templates/logout.html")),
     ("reauth.html", include_str!("../templates/reauth.html")),
+    (
+        "interstitial.html",
+        include_str!("../templates/interstitial.html"),
+    ),
     ("app_code.html", include_str!("../templates/app_code.html")),
     (
         "security_info.html",

@@ -44,11 +44,6 @@
     btn.textContent = label + " (" + left + ")";
   });
 
-  // The confirmation page continues by itself.
-  each("[data-auto-continue]", function (a) {
-    setTimeout(function () { window.location.assign(a.href); }, 2500);
-  });
-
   // While a text message is on its way, look again shortly.
   if (document.querySelector("[data-sending]")) {
     setTimeout(function () { window.location.reload(); }, 2000);

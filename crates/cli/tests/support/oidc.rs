@@ -242,10 +242,20 @@ impl Browser {
             page = self.follow(next).await;
         }
         if page.status == StatusCode::OK && page.body.contains("name=\"password\"") {
+            // The way back travels in the form, as a browser sends it.
+            let back = if page.body.contains("name=\"return_to\"") {
+                hidden(&page.body, "return_to")
+            } else {
+                String::new()
+            };
             let page = self
                 .post(
                     "/sign-in",
-                    &[("username", user), ("password", super::PASSWORD)],
+                    &[
+                        ("username", user),
+                        ("password", super::PASSWORD),
+                        ("return_to", &back),
+                    ],
                 )
                 .await;
             let page = self.follow(page).await;

@@ -115,6 +115,9 @@ pub struct SessionRecord {
     pub return_to: Option<String>,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+    /// The sign-in under way must verify a real second factor: a remembered device does not
+    /// stand in for it (`prompt=login`, `max_age`, "confirm it's you").
+    pub strict: bool,
 }
 
 #[async_trait]

@@ -78,7 +78,6 @@ impl SignInService {
             user_id: user,
             auth_time: now,
             amr: AMR_PASS.iter().map(|s| s.to_string()).collect(),
-            just_registered: false,
         })
     }
 }

@@ -101,7 +101,6 @@ impl SignInService {
             user_id: *user_id,
             auth_time: now,
             amr: AMR_MFA_APP.iter().map(|s| s.to_string()).collect(),
-            just_registered: false,
         })
     }
 
@@ -252,7 +251,6 @@ impl SignInService {
             user_id: *user_id,
             auth_time: now,
             amr: AMR_MFA_APP.iter().map(|s| s.to_string()).collect(),
-            just_registered: true,
         })
     }
 }

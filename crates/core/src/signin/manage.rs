@@ -175,13 +175,7 @@ impl SignInService {
     /// many "not now"s they have left.
     pub async fn app_invitation(&self, state: &SignInState) -> Result<Option<u32>, SignInError> {
         let campaign = &self.policy.app_campaign;
-        let SignInState::SignedIn {
-            user_id,
-            amr,
-            just_registered: false,
-            ..
-        } = state
-        else {
+        let SignInState::SignedIn { user_id, amr, .. } = state else {
             return Ok(None);
         };
         if !campaign.enabled || !amr.iter().any(|m| m == "sms") {

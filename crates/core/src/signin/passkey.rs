@@ -146,7 +146,6 @@ impl SignInService {
             user_id,
             auth_time: now,
             amr: AMR_KEY.iter().map(|s| s.to_string()).collect(),
-            just_registered: false,
         })
     }
 

@@ -148,14 +148,15 @@ impl SignInService {
                 Some(user.id),
                 None,
                 ctx,
-                Some("amr=pwd,remembered,mfa".into()),
+                Some("amr=pwd,remembered".into()),
             )
             .await?;
+            // No second factor was verified now: the sign-in says so, and whatever needs one
+            // (an application that requires it, `prompt=login`, changing methods) asks for it.
             return Ok(SignInState::SignedIn {
                 user_id: user.id,
                 auth_time: now,
-                amr: ["pwd", "remembered", "mfa"].map(String::from).to_vec(),
-                just_registered: false,
+                amr: ["pwd", "remembered"].map(String::from).to_vec(),
             });
         }
         if let Some(method) = preferred(&methods, self.policy.ask_strongest_first) {
@@ -180,10 +181,27 @@ impl SignInService {
                     user_id: user.id,
                     auth_time: now,
                     amr: vec!["pwd".to_string()],
-                    just_registered: false,
                 })
             }
         }
+    }
+
+    /// A signed-in user whose sign-in had no real second factor (the password alone where the
+    /// policy allows it, or a remembered device) and now needs one: the second step of a new
+    /// flow, without the password again. A user without methods registers one first.
+    pub async fn step_up(&self, state: &SignInState) -> Result<SignInState, SignInError> {
+        let SignInState::SignedIn { user_id, .. } = state else {
+            return Err(SignInError::WrongStep);
+        };
+        let flow = random_hex(self.entropy.as_ref(), 16);
+        let methods = self.store.methods(*user_id).await?;
+        Ok(match preferred(&methods, self.policy.ask_strongest_first) {
+            Some(method) => step_for(flow, *user_id, method),
+            None => SignInState::MustRegister {
+                flow,
+                user_id: *user_id,
+            },
+        })
     }
 
     /// Whether this browser holds a live "remembered device" token of this user.

@@ -68,8 +68,6 @@ pub enum SignInState {
         auth_time: Timestamp,
         /// Authentication method references (RFC 8176): what the user really did.
         amr: Vec<String>,
-        /// Show the "you're all set" confirmation once.
-        just_registered: bool,
     },
 }
 
@@ -83,7 +81,6 @@ pub enum Page {
     EnterPasskey,
     AwaitPush,
     RegisterApp,
-    Done,
     Home,
 }
 
@@ -97,10 +94,6 @@ impl SignInState {
             SignInState::AwaitingPasskey { .. } => Page::EnterPasskey,
             SignInState::AwaitingPush { .. } => Page::AwaitPush,
             SignInState::RegisteringApp { .. } => Page::RegisterApp,
-            SignInState::SignedIn {
-                just_registered: true,
-                ..
-            } => Page::Done,
             SignInState::SignedIn { .. } => Page::Home,
         }
     }

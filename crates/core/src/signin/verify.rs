@@ -195,7 +195,6 @@ impl SignInService {
             user_id,
             auth_time: now,
             amr: AMR_MFA_SMS.iter().map(|s| s.to_string()).collect(),
-            just_registered: target.is_registration(),
         })
     }
 }

@@ -77,8 +77,7 @@ error-sms-blocked = We are not sending codes for this account for now, because s
 code-sending = We're sending a text message to { $phone }. This usually takes a few seconds.
 code-sending-refresh = Nothing yet? Refresh this page.
 
-done-title = All set!
-done-text = Your phone has been added. From now on we'll ask for a code by text message when you sign in.
+welcome-notice = All set! Your second step is ready: from now on we'll ask for it when you sign in.
 continue = Continue
 continuing = You'll continue automatically.
 
@@ -251,6 +250,11 @@ push-denied = You refused this request on your phone.
 push-wrong-number = A different number was picked on your phone. Send a new request and pick the number on this screen.
 push-reported = You reported that this wasn't you. Signing in with the app and by text message is now off for this account; the helpdesk has been told.
 push-expired = This request has expired. Send a new request.
+push-not-sent = No request has been sent to your phone yet.
+step-up-title = One more step
+step-up-intro = { $app } asks for a second step, such as a code. You don't need to type your password again.
+continue-title = Finish signing in
+continue-intro = You were already signing in. Carry on, and you'll go to { $app } afterwards.
 push-not-approved-yet = Your phone hasn't approved this yet. Pick the number in the tweestap app, then try again.
 push-notification-body = Are you signing in? Open the app and pick the number on your screen.
 app-link-title = Link your phone

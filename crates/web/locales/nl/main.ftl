@@ -78,8 +78,7 @@ error-sms-blocked = Voor dit account sturen we tijdelijk geen codes, omdat gemel
 code-sending = We versturen een sms naar { $phone }. Dat duurt meestal een paar seconden.
 code-sending-refresh = Nog niets ontvangen? Vernieuw deze pagina.
 
-done-title = Klaar!
-done-text = Je telefoon is toegevoegd. Voortaan vragen we bij het inloggen om een code per sms.
+welcome-notice = Klaar! Je tweede stap is ingesteld: voortaan vragen we daarom als je inlogt.
 continue = Doorgaan
 continuing = Je gaat zo vanzelf verder.
 
@@ -252,6 +251,11 @@ push-denied = Je hebt dit verzoek geweigerd op je telefoon.
 push-wrong-number = Op je telefoon werd een ander getal gekozen. Stuur een nieuw verzoek en kies het getal op dit scherm.
 push-reported = Je hebt gemeld dat jij dit niet was. Inloggen met de app en sms staat nu uit voor dit account; de helpdesk is gewaarschuwd.
 push-expired = Dit verzoek is verlopen. Stuur een nieuw verzoek.
+push-not-sent = Er is nog geen verzoek naar je telefoon gestuurd.
+step-up-title = Nog één stap
+step-up-intro = { $app } vraagt om een tweede stap, zoals een code. Je wachtwoord hoef je niet opnieuw te typen.
+continue-title = Inloggen afmaken
+continue-intro = Je was al aan het inloggen. Ga verder, dan kom je daarna bij { $app }.
 push-not-approved-yet = Je telefoon heeft dit nog niet goedgekeurd. Kies het getal in de tweestap-app en probeer het daarna opnieuw.
 push-notification-body = Probeer je in te loggen? Open de app en kies het getal op je scherm.
 app-link-title = Je telefoon koppelen

@@ -81,7 +81,7 @@ pub async fn post_app_code(
     {
         Ok(next) => {
             let remember = form.remember.is_some();
-            super::second_step_done(&app, &ctx, &mut session, next, remember, None).await
+            super::second_step_done(&app, &ctx, &mut session, next, remember, None, false).await
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         // The app was removed meanwhile: start over.
@@ -189,8 +189,9 @@ pub async fn post_register_app_code(
     {
         Ok(next) => {
             session.record.state = next;
+            let target = super::destination(&mut session, true);
             session.rotate(&app).await?;
-            Ok(to_current_step(&app, &session))
+            Ok(super::see_other(&app, &session, &target))
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(SignInError::WrongStep) => {

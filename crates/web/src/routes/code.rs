@@ -162,6 +162,10 @@ pub async fn post_code(
     if session.record.state.page() != Page::EnterCode {
         return Ok(to_current_step(&app, &session));
     }
+    let registering = matches!(
+        &session.record.state,
+        SignInState::AwaitingCode { target, .. } if target.is_registration()
+    );
     match app
         .signin
         .verify_code(&session.record.state, &form.code, &request_context(&ctx))
@@ -176,7 +180,7 @@ pub async fn post_code(
             // After a text message: invite the user to use an app next time.
             let to = invite.map(|_| "/security-info/invite");
             let remember = form.remember.is_some();
-            super::second_step_done(&app, &ctx, &mut session, next, remember, to).await
+            super::second_step_done(&app, &ctx, &mut session, next, remember, to, registering).await
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         // The method was removed meanwhile (reset by the helpdesk): start over.

@@ -3,15 +3,14 @@
 //! plain 401 and sends the browser to `/auth/start` itself; Traefik and Caddy pass on what
 //! they get, so `/auth/forward` answers with the redirect.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tweestap_core::User;
 use tweestap_core::oidc::{has_mfa, percent_encode};
-use tweestap_core::ports::random_hex;
-use tweestap_core::signin::SignInState;
+use tweestap_core::signin::{Page, SignInState};
 
-use super::{page_url, see_other, to_current_step};
+use super::{continue_to_step, internal, interstitial, page_url, see_other};
 use crate::app::{AppState, ForwardAuthConfig};
 use crate::context::Ctx;
 use crate::error::WebError;
@@ -60,7 +59,7 @@ fn session_named(app: &AppState, value: &str) -> Option<String> {
 }
 
 /// The user of the sign-in session the request's forward-auth cookie names, when that session
-/// is alive and its sign-in included a second factor. A proxy's question is not the user's
+/// is alive and its sign-in included a second factor (or a remembered device). A proxy's question is not the user's
 /// activity: it does not keep the sign-in alive, so a browser left signed in on a shared
 /// computer loses the protected sites when its sign-in idles out, however much they are used.
 async fn verified_user(app: &AppState, ctx: &Ctx) -> Result<Option<User>, WebError> {
@@ -87,7 +86,7 @@ async fn verified_user(app: &AppState, ctx: &Ctx) -> Result<Option<User>, WebErr
     let SignInState::SignedIn { user_id, amr, .. } = &record.state else {
         return Ok(None);
     };
-    if !has_mfa(amr) {
+    if !passes(amr) {
         return Ok(None);
     }
     Ok(app.store.user_by_id(*user_id).await?)
@@ -166,8 +165,26 @@ fn return_url_param(query: &str) -> Option<String> {
     }
 }
 
-/// Where a proxy sends a browser that is not signed in: remembers the page it wanted and
-/// starts the sign-in (or, when it is signed in already, goes straight back).
+/// The site a `/auth/start` query returns to, when it is one of the configured domains.
+pub fn return_target(app: &AppState, query: &str) -> Option<String> {
+    return_url_param(query).and_then(|rd| allowed_return(app, &rd))
+}
+
+/// Where a sign-in that should end at `target` comes back to, to get the proxy's cookie.
+fn start_path(target: &str) -> String {
+    format!("/auth/start?rd={}", percent_encode(target))
+}
+
+/// Whether a sign-in passes the proxy: a second factor now, or a remembered device that
+/// stood in for one (as for applications that do not require one).
+fn passes(amr: &[String]) -> bool {
+    has_mfa(amr) || amr.iter().any(|m| m == "remembered")
+}
+
+/// Where a proxy sends a browser that is not signed in (and where a finished sign-in comes
+/// back to). A signed-in browser gets its cookie and goes back to the site; anything that
+/// would change the session (asking for a second step, carrying on with a sign-in under
+/// way) is a question with a button: a GET here writes nothing.
 pub async fn get_start(
     State(app): State<AppState>,
     ctx: Ctx,
@@ -175,50 +192,82 @@ pub async fn get_start(
 ) -> Result<Response, WebError> {
     let target = query
         .as_deref()
-        .and_then(return_url_param)
-        .and_then(|rd| allowed_return(&app, &rd))
+        .and_then(|q| return_target(&app, q))
         .ok_or(WebError::BadRequest("forward-auth-error-return-url"))?;
     let mut session = Session::load(&app, &ctx).await?;
-    // After signing in the browser comes back here, to get its forward-auth cookie.
-    session.record.return_to = Some(format!("/auth/start?rd={}", percent_encode(&target)));
-    if let SignInState::SignedIn {
-        user_id,
-        amr,
-        just_registered: false,
-        ..
-    } = &session.record.state
-    {
-        if has_mfa(amr) {
-            session.record.return_to = None;
-            session.save(&app).await?;
+    session.save(&app).await?;
+    let host = url::Url::parse(&target)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let fields = [("rd", target.as_str())];
+    match &session.record.state {
+        SignInState::SignedIn { amr, .. } if passes(amr) => {
             let value = cookie_value(&app, session.id_hash());
             let mut response = see_other(&app, &session, &target);
             set_cookie(&app, &mut response, &value);
-            return Ok(response);
+            Ok(response)
         }
-        // Signed in with the password alone (policy allows it), but the proxy wants more.
-        let user_id = *user_id;
-        session.record.state = if app.store.methods(user_id).await?.is_empty() {
-            SignInState::MustRegister {
-                flow: random_hex(app.entropy.as_ref(), 16),
-                user_id,
-            }
-        } else {
-            SignInState::Start
-        };
+        // Signed in with the password alone (the policy allows it), but the site wants more.
+        SignInState::SignedIn { .. } => interstitial(
+            &app,
+            &ctx,
+            &session,
+            "step-up",
+            &host,
+            "/auth/start",
+            &fields,
+            false,
+        ),
+        SignInState::Start => {
+            let to = format!(
+                "{}?return_to={}",
+                page_url(Page::SignIn),
+                percent_encode(&start_path(&target))
+            );
+            Ok(see_other(&app, &session, &to))
+        }
+        _ => interstitial(
+            &app,
+            &ctx,
+            &session,
+            "continue",
+            &host,
+            "/auth/start",
+            &fields,
+            false,
+        ),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct StartForm {
+    csrf: String,
+    rd: String,
+}
+
+/// The answer to `get_start`'s question: ask for the second step, or carry on with the
+/// sign-in under way; either way, come back to the site afterwards.
+pub async fn post_start(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<StartForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let target = allowed_return(&app, &form.rd)
+        .ok_or(WebError::BadRequest("forward-auth-error-return-url"))?;
+    session.record.return_to = Some(start_path(&target));
+    if matches!(&session.record.state, SignInState::SignedIn { amr, .. } if !passes(amr)) {
+        session.record.state = app
+            .signin
+            .step_up(&session.record.state)
+            .await
+            .map_err(internal)?;
         session.rotate(&app).await?;
-        return Ok(to_current_step(&app, &session));
     }
-    session.save(&app).await?;
-    if session.record.state.signed_in_user().is_none() && session.record.state != SignInState::Start
-    {
-        return Ok(to_current_step(&app, &session));
-    }
-    Ok(see_other(
-        &app,
-        &session,
-        page_url(tweestap_core::signin::Page::SignIn),
-    ))
+    continue_to_step(&app, &ctx, &mut session).await
 }
 
 /// An absolute http(s) URL on one of the configured domains; nothing else is returned to.

@@ -1,4 +1,4 @@
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
@@ -9,6 +9,7 @@ use super::{page_url, render, see_other, to_current_step};
 use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
+use crate::i18n::t;
 use crate::session::Session;
 
 #[derive(Serialize)]
@@ -23,23 +24,25 @@ fn date(ts: tweestap_core::Timestamp) -> String {
         .unwrap_or_default()
 }
 
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct HomeQuery {
+    /// Just registered a first method: say it is all set (a notice, nothing more).
+    welcome: Option<String>,
+}
+
 /// The signed-in landing page: who you are, your methods, and signing out.
-pub async fn get_home(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
+pub async fn get_home(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
-    let SignInState::SignedIn {
-        user_id,
-        just_registered: false,
-        ..
-    } = session.record.state
-    else {
-        if session.record.state.page() == Page::SignIn {
-            session.record.return_to = Some("/".to_string());
-        }
-        session.save(&app).await?;
+    session.save(&app).await?;
+    let SignInState::SignedIn { user_id, .. } = session.record.state else {
         let to = page_url(session.record.state.page());
         return Ok(see_other(&app, &session, to));
     };
-    session.save(&app).await?;
     let Some(user) = app.store.user_by_id(user_id).await? else {
         // The account was removed while signed in.
         session.destroy(&app).await?;
@@ -55,40 +58,24 @@ pub async fn get_home(State(app): State<AppState>, ctx: Ctx) -> Result<Response,
             added: date(m.created_at),
         })
         .collect();
+    let notice = q.welcome.map(|_| t(ctx.lang, "welcome-notice", &[]));
     render(
         &app,
         &ctx,
         &session,
         StatusCode::OK,
         "home.html",
-        context! { display_name => user.display_name, username => user.username.as_str(), methods },
+        context! {
+            display_name => user.display_name,
+            username => user.username.as_str(),
+            methods,
+            notice,
+        },
     )
 }
 
-/// "All set": shown once after registering, then on to where the user was going.
+/// The old "all set" page: registration now ends on the page it leads to.
 pub async fn get_done(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
-    let mut session = Session::load(&app, &ctx).await?;
-    if session.record.state.page() != Page::Done {
-        return Ok(to_current_step(&app, &session));
-    }
-    if let SignInState::SignedIn {
-        just_registered, ..
-    } = &mut session.record.state
-    {
-        *just_registered = false;
-    }
-    let next = session
-        .record
-        .return_to
-        .take()
-        .unwrap_or_else(|| "/".to_string());
-    session.save(&app).await?;
-    render(
-        &app,
-        &ctx,
-        &session,
-        StatusCode::OK,
-        "done.html",
-        context! { next },
-    )
+    let session = Session::load(&app, &ctx).await?;
+    Ok(to_current_step(&app, &session))
 }

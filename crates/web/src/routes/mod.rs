@@ -170,6 +170,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/oauth2/consent", post(oidc::authorize::post_consent))
         .route("/oauth2/reauth", post(oidc::authorize::post_reauth))
+        .route("/oauth2/step-up", post(oidc::authorize::post_step_up))
+        .route("/sign-in/continue", post(sign_in::post_continue))
         .route(
             "/oauth2/token",
             post(oidc::token::post_token).options(oidc::preflight),
@@ -190,7 +192,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/auth/nginx", get(forward_auth::get_nginx))
         .route("/auth/forward", get(forward_auth::get_forward))
-        .route("/auth/start", get(forward_auth::get_start))
+        .route(
+            "/auth/start",
+            get(forward_auth::get_start).post(forward_auth::post_start),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { WebError::NotFound })
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -213,6 +218,16 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+/// An authorization request's parameters, from its query (`None` when unreadable).
+pub fn authorize_params(query: &str) -> Option<tweestap_core::oidc::AuthorizeParams> {
+    oidc::authorize::parse_params(query).ok()
+}
+
+/// The site a forward-auth return (`/auth/start?rd=…`) leads to, when it is allowed.
+pub fn forward_auth_return(app: &AppState, query: &str) -> Option<String> {
+    forward_auth::return_target(app, query)
+}
+
 /// Where each step of the sign-in lives.
 pub fn page_url(page: Page) -> &'static str {
     match page {
@@ -223,7 +238,6 @@ pub fn page_url(page: Page) -> &'static str {
         Page::EnterPasskey => "/sign-in/passkey",
         Page::AwaitPush => "/sign-in/push",
         Page::RegisterApp => "/sign-in/app-setup",
-        Page::Done => "/sign-in/done",
         Page::Home => "/",
     }
 }
@@ -326,9 +340,24 @@ pub fn remembered_cookie(secure: bool) -> &'static str {
     }
 }
 
+/// Where a browser goes once its state is settled: a finished sign-in goes back to what it
+/// came for (an application, a protected site, a page), taken from the session so that it is
+/// followed once; after a registration without one, the home page says it is all set.
+/// Any other state goes to its step's page.
+pub fn destination(session: &mut Session, registered: bool) -> String {
+    match session.record.state.page() {
+        Page::Home => session
+            .record
+            .return_to
+            .take()
+            .unwrap_or_else(|| if registered { "/?welcome=1" } else { "/" }.to_string()),
+        page => page_url(page).to_string(),
+    }
+}
+
 /// A second factor was verified: the session becomes `next` under a new id (no fixation), the
 /// browser goes on (to `to`, or where the sign-in leads), and with "don't ask again" ticked it
-/// gets a device token.
+/// gets a device token. `registered`: the second factor was the user's first method.
 pub async fn second_step_done(
     app: &AppState,
     ctx: &Ctx,
@@ -336,14 +365,16 @@ pub async fn second_step_done(
     next: tweestap_core::signin::SignInState,
     remember: bool,
     to: Option<&str>,
+    registered: bool,
 ) -> Result<Response, WebError> {
     let user = next.signed_in_user();
     session.record.state = next;
-    session.rotate(app).await?;
-    let mut response = match to {
-        Some(to) => see_other(app, session, to),
-        None => to_current_step(app, session),
+    let target = match to {
+        Some(to) => to.to_string(),
+        None => destination(session, registered),
     };
+    session.rotate(app).await?;
+    let mut response = see_other(app, session, &target);
     if let Some(user) = user {
         remember_device_if_asked(app, ctx, remember, user, &mut response).await?;
     }
@@ -419,6 +450,36 @@ pub fn render(
             .insert(crate::security::FormTargets(vec![target]));
     }
     Ok(response)
+}
+
+/// A page with one question and a button that POSTs the answer: for what must not happen
+/// on a GET (a link elsewhere could trigger it), such as asking for a second step or carrying
+/// on with a sign-in under way. `fields` travel in the form; `target` names where it leads.
+#[allow(clippy::too_many_arguments)]
+pub fn interstitial(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    kind: &str,
+    target: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    cancel: bool,
+) -> Result<Response, WebError> {
+    let title = t(ctx.lang, &format!("{kind}-title"), &[]);
+    let intro = t(
+        ctx.lang,
+        &format!("{kind}-intro"),
+        &[("app", Arg::Str(target))],
+    );
+    render(
+        app,
+        ctx,
+        session,
+        StatusCode::OK,
+        "interstitial.html",
+        context! { title, intro, action, fields, cancel },
+    )
 }
 
 /// Where finishing this sign-in leads, for the page's `form-action`: the application of an
@@ -601,6 +662,58 @@ pub fn sms_text(
             link.as_deref(),
         )
     }
+}
+
+/// After a POST moved the sign-in to a new step: do what the step needs done first (a text
+/// message sent, the phone asked), then go to its page, or to where a finished sign-in leads.
+/// Only POSTs start these: opening a page never sends anything.
+pub async fn continue_to_step(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &mut Session,
+) -> Result<Response, WebError> {
+    use tweestap_core::signin::SignInState;
+    match &session.record.state {
+        SignInState::AwaitingCode {
+            challenge: None, ..
+        } => {
+            let text = sms_text(app, ctx.lang);
+            let rc = request_context(ctx);
+            match app
+                .signin
+                .send_code(&session.record.state, &rc, &text)
+                .await
+            {
+                Ok(sent) => {
+                    session.record.state = sent;
+                    session.save(app).await?;
+                    if delivery_failed(app, &session.record.state).await? {
+                        let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
+                        return Ok(see_other(app, session, &to));
+                    }
+                }
+                Err(SignInError::NotSent(refusal)) => {
+                    session.save(app).await?;
+                    let to = format!(
+                        "{}?problem={}",
+                        page_url(Page::EnterCode),
+                        refusal_name(refusal)
+                    );
+                    return Ok(see_other(app, session, &to));
+                }
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        SignInState::AwaitingPush { approval: None, .. } => {
+            if let Some(refused) = push::ask_phone(app, ctx, session).await? {
+                return Ok(refused);
+            }
+        }
+        _ => session.save(app).await?,
+    }
+    let target = destination(session, false);
+    session.save(app).await?;
+    Ok(see_other(app, session, &target))
 }
 
 /// Waits briefly for the first answer from a gateway, so a user hears straight away when no

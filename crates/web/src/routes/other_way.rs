@@ -112,7 +112,8 @@ pub async fn post_other_way(
                 let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
                 return Ok(see_other(&app, &session, &to));
             }
-            Ok(to_current_step(&app, &session))
+            // The tweestap app is asked now, by this form, not by opening its page.
+            super::continue_to_step(&app, &ctx, &mut session).await
         }
         // Not one of this user's methods (or not a choosing step): show the list again.
         Err(SignInError::WrongStep) => {

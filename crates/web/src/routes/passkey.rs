@@ -126,7 +126,7 @@ pub async fn post_sign_in(
     match result {
         Ok(next) => {
             let remember = form.remember.is_some();
-            super::second_step_done(&app, &ctx, &mut session, next, remember, None).await
+            super::second_step_done(&app, &ctx, &mut session, next, remember, None, false).await
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(SignInError::WrongStep) => Ok(to_current_step(&app, &session)),

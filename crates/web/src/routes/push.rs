@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use tweestap_core::signin::{Page, PushStatus, SignInError, SignInState};
 
-use super::{CsrfForm, describe, render, request_context, see_other, to_current_step};
+use super::{CsrfForm, describe, render, request_context, to_current_step};
 use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
@@ -63,6 +63,7 @@ async fn page(
         "wrong_number" => Some(t(ctx.lang, "push-wrong-number", &[])),
         "reported" => Some(t(ctx.lang, "push-reported", &[])),
         "expired" => Some(t(ctx.lang, "push-expired", &[])),
+        "none" if error.is_none() => Some(t(ctx.lang, "push-not-sent", &[])),
         _ => None,
     };
     render(
@@ -75,67 +76,63 @@ async fn page(
     )
 }
 
-pub async fn get_push(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, WebError> {
+/// The waiting page. Opening it asks nothing of the phone (a link, a reload or a browser's
+/// prefetch must not): the request was made by the form that led here.
+pub async fn get_push(State(app): State<AppState>, ctx: Ctx) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
     if session.record.state.page() != Page::AwaitPush {
         return Ok(to_current_step(&app, &session));
     }
-    // Opening the page asks the phone: a browser's prefetch or prerender must not.
-    let prefetch = ["sec-purpose", "purpose"].iter().any(|h| {
-        headers
-            .get(*h)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("prefetch") || v.contains("prerender"))
-    });
-    if prefetch {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    }
-    if let SignInState::AwaitingPush { approval: None, .. } = &session.record.state {
-        let details = request_details(&app, &ctx, &session).await;
-        match app
-            .signin
-            .start_push(&session.record.state, &details, &request_context(&ctx))
-            .await
-        {
-            Ok(started) => {
-                tweestap_core::metrics::Metrics::inc(&app.metrics.push_requested);
-                let SignInState::AwaitingPush { method_id, .. } = started.state else {
-                    return Err(WebError::Internal("push started without a phone".into()));
-                };
-                session.record.state = started.state;
-                session.save(&app).await?;
-                let notice = crate::web_push::Notice::Request {
-                    id: started.approval_id,
-                };
-                let sub = started.subscription.as_deref();
-                crate::web_push::notify(&app, method_id, sub, notice, ctx.lang);
-            }
-            Err(SignInError::Store(e)) => return Err(e.into()),
-            Err(SignInError::WrongStep) => {
-                session.record.state = SignInState::Start;
-                session.save(&app).await?;
-                return Ok(to_current_step(&app, &session));
-            }
-            Err(e) => {
-                if matches!(
-                    e,
-                    SignInError::PushRefused(_) | SignInError::PushBlocked { .. }
-                ) {
-                    tweestap_core::metrics::Metrics::inc(&app.metrics.push_refused);
-                }
-                session.save(&app).await?;
-                let (status, error) = describe(ctx.lang, &e)?;
-                return page(&app, &ctx, &session, status, Some(error)).await;
-            }
-        }
-    } else {
-        session.save(&app).await?;
-    }
+    session.save(&app).await?;
     page(&app, &ctx, &session, StatusCode::OK, None).await
+}
+
+/// Asks the phone to approve this sign-in (for POSTs only). `Some`: the request was refused
+/// (caps, pause, block), and this is the page that says why.
+pub(super) async fn ask_phone(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &mut Session,
+) -> Result<Option<Response>, WebError> {
+    let details = request_details(app, ctx, session).await;
+    match app
+        .signin
+        .start_push(&session.record.state, &details, &request_context(ctx))
+        .await
+    {
+        Ok(started) => {
+            tweestap_core::metrics::Metrics::inc(&app.metrics.push_requested);
+            let SignInState::AwaitingPush { method_id, .. } = started.state else {
+                return Err(WebError::Internal("push started without a phone".into()));
+            };
+            session.record.state = started.state;
+            session.save(app).await?;
+            let notice = crate::web_push::Notice::Request {
+                id: started.approval_id,
+            };
+            let sub = started.subscription.as_deref();
+            crate::web_push::notify(app, method_id, sub, notice, ctx.lang);
+            Ok(None)
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+        // The phone was removed meanwhile: start over.
+        Err(SignInError::WrongStep) => {
+            session.record.state = SignInState::Start;
+            session.save(app).await?;
+            Ok(Some(to_current_step(app, session)))
+        }
+        Err(e) => {
+            if matches!(
+                e,
+                SignInError::PushRefused(_) | SignInError::PushBlocked { .. }
+            ) {
+                tweestap_core::metrics::Metrics::inc(&app.metrics.push_refused);
+            }
+            session.save(app).await?;
+            let (status, error) = describe(ctx.lang, &e)?;
+            Ok(Some(page(app, ctx, session, status, Some(error)).await?))
+        }
+    }
 }
 
 /// "Continue": works once the phone approved (the page's script presses it by itself).
@@ -154,7 +151,9 @@ pub async fn post_push(
         .push_continue(&session.record.state, &request_context(&ctx))
         .await
     {
-        Ok(next) => super::second_step_done(&app, &ctx, &mut session, next, false, None).await,
+        Ok(next) => {
+            super::second_step_done(&app, &ctx, &mut session, next, false, None, false).await
+        }
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(_) => {
             let error = t(ctx.lang, "push-not-approved-yet", &[]);
@@ -180,9 +179,8 @@ pub async fn post_retry(
     session.check_csrf(&form.csrf)?;
     if let SignInState::AwaitingPush { approval, .. } = &mut session.record.state {
         *approval = None;
-        session.save(&app).await?;
     }
-    Ok(see_other(&app, &session, "/sign-in/push"))
+    super::continue_to_step(&app, &ctx, &mut session).await
 }
 
 /// The request's state for the page's script: `{"status": "pending" | "approved" | ...}`.

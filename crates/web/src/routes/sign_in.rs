@@ -6,14 +6,12 @@ use serde::Deserialize;
 use tweestap_core::Secret;
 use tweestap_core::signin::{Page, SignInError, SignInState};
 
-use super::{
-    CsrfForm, describe, page_url, refusal_name, render, request_context, see_other, to_current_step,
-};
+use super::{CsrfForm, describe, render, request_context, see_other, to_current_step};
 use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::t;
-use crate::return_to::safe_return_to;
+use crate::return_to::accepted_return_to;
 use crate::session::Session;
 
 #[derive(Deserialize, Default)]
@@ -31,19 +29,19 @@ pub async fn get_sign_in(
     Query(q): Query<SignInQuery>,
 ) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
-    // Applications' and proxies' return paths are set by their own endpoints after checking
-    // them, never taken from a link (their targets widen the page's form-action).
-    if let Some(target) = q
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .filter(|t| !t.starts_with("/oauth2/") && !t.starts_with("/auth/"))
-    {
-        session.record.return_to = Some(target);
-    }
     session.save(&app).await?;
     if session.record.state.page() != Page::SignIn {
         return Ok(to_current_step(&app, &session));
+    }
+    // Where to come back to travels in the form, not the session: opening this page (a link,
+    // a prefetch) writes nothing. Applications' and proxies' returns are checked again here.
+    let mut return_to = None;
+    if let Some(target) = q.return_to.as_deref() {
+        return_to = accepted_return_to(&app, target).await;
+    }
+    if return_to.is_some() {
+        // Shown with this page only (its form-action reaches the application); not stored.
+        session.record.return_to = return_to.clone();
     }
     let notice = q.signed_out.map(|_| t(ctx.lang, "signed-out", &[]));
     render(
@@ -52,7 +50,7 @@ pub async fn get_sign_in(
         &session,
         StatusCode::OK,
         "sign_in.html",
-        context! { notice, username => q.hint.as_deref().unwrap_or("").trim() },
+        context! { notice, return_to, username => q.hint.as_deref().unwrap_or("").trim() },
     )
 }
 
@@ -62,6 +60,8 @@ pub struct SignInForm {
     csrf: String,
     username: String,
     password: String,
+    /// Where to come back to, as the sign-in page carried it (checked again).
+    return_to: String,
 }
 
 pub async fn post_sign_in(
@@ -70,6 +70,12 @@ pub async fn post_sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
+    if !form.return_to.is_empty()
+        && let Some(target) = accepted_return_to(&app, &form.return_to).await
+    {
+        session.record.return_to = Some(target);
+    }
+    let return_to = (!form.return_to.is_empty()).then_some(form.return_to.as_str());
     let again = |status, error: String, session: &Session| {
         render(
             &app,
@@ -77,7 +83,7 @@ pub async fn post_sign_in(
             session,
             status,
             "sign_in.html",
-            context! { error, username => form.username.trim() },
+            context! { error, return_to, username => form.username.trim() },
         )
     };
     // A stale page (expired session) or a forged form: nothing is checked, but the person
@@ -120,9 +126,9 @@ pub async fn post_sign_in(
         );
     }
     let mut rc = request_context(&ctx);
-    // "Confirm it's you" before changing sign-in methods needs a real second factor: a
-    // remembered device does not stand in for it there.
-    if session.record.return_to.as_deref() == Some("/security-info") {
+    // A sign-in that must verify a real second factor ("confirm it's you", prompt=login,
+    // max_age): a remembered device does not stand in for it.
+    if session.record.strict {
         rc.device_token = None;
     }
     let next = match app
@@ -139,7 +145,7 @@ pub async fn post_sign_in(
     };
     session.record.state = next;
     session.rotate(&app).await?;
-    let mut response = first_step_done(&app, &ctx, &mut session, &rc).await?;
+    let mut response = super::continue_to_step(&app, &ctx, &mut session).await?;
     if let Ok(username) = tweestap_core::Username::parse(&form.username) {
         super::remember_known_device(&app, &ctx, &username, &mut response);
     }
@@ -151,40 +157,26 @@ pub async fn post_sign_in(
 const MAX_USERNAME_BYTES: usize = 256;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// After the password: on to the second step (a user with a phone gets the code straight
-/// away: no extra click).
-async fn first_step_done(
-    app: &AppState,
-    ctx: &Ctx,
-    session: &mut Session,
-    rc: &tweestap_core::signin::RequestContext,
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ContinueForm {
+    csrf: String,
+    return_to: String,
+}
+
+/// "Carry on with the sign-in under way, then go where this link wanted" (an application or
+/// a protected site opened mid-sign-in): the return is checked again before it is kept.
+pub async fn post_continue(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ContinueForm>,
 ) -> Result<Response, WebError> {
-    if let SignInState::AwaitingCode {
-        challenge: None, ..
-    } = &session.record.state
-    {
-        let text = super::sms_text(app, ctx.lang);
-        match app.signin.send_code(&session.record.state, rc, &text).await {
-            Ok(sent) => {
-                session.record.state = sent;
-                session.save(app).await?;
-                if super::delivery_failed(app, &session.record.state).await? {
-                    let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
-                    return Ok(see_other(app, session, &to));
-                }
-            }
-            Err(SignInError::NotSent(refusal)) => {
-                let to = format!(
-                    "{}?problem={}",
-                    page_url(Page::EnterCode),
-                    refusal_name(refusal)
-                );
-                return Ok(see_other(app, session, &to));
-            }
-            Err(e) => return Err(super::internal(e)),
-        }
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    if let Some(target) = accepted_return_to(&app, &form.return_to).await {
+        session.record.return_to = Some(target);
     }
-    Ok(to_current_step(app, session))
+    super::continue_to_step(&app, &ctx, &mut session).await
 }
 
 /// "Use another account": back to the start, forgetting whoever got past the password.

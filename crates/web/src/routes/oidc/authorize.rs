@@ -11,14 +11,13 @@ use tweestap_core::oidc::{
     AuthRequest, AuthorizeError, AuthorizeParams, Next, PageProblem, SignedInView, consent_counts,
     decide,
 };
-use tweestap_core::ports::random_hex;
 use tweestap_core::signin::{Page, SignInState};
 
 use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::{Lang, t};
-use crate::routes::{page_url, render, see_other, to_current_step};
+use crate::routes::{interstitial, page_url, render, see_other};
 use crate::security::{FormTargets, form_target};
 use crate::session::Session;
 
@@ -105,8 +104,43 @@ pub async fn post_reauth(
     }
     session.record.state = SignInState::Start;
     session.record.return_to = Some(return_url(&params)?);
+    // A real second factor: a remembered device does not stand in for it.
+    session.record.strict = true;
     session.save(&app).await?;
-    Ok(see_other(&app, &session, &sign_in_url(&req, &ctx)))
+    Ok(see_other(&app, &session, &sign_in_url(&req, &ctx, None)))
+}
+
+/// "This application asks for a second step" (the sign-in had none, or only a remembered
+/// device): only the user's own click starts it.
+pub async fn post_step_up(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ReauthForm>,
+) -> Result<Response, WebError> {
+    let mut session = Session::load(&app, &ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let params = parse_params(&form.request).map_err(problem)?;
+    let req = match checked(&app, &params).await? {
+        Ok(req) => req,
+        Err(response) => return Ok(response),
+    };
+    if form.decision != "continue" {
+        return Ok(redirect_error(
+            &req,
+            "access_denied",
+            "the user did not give a second factor",
+        ));
+    }
+    session.record.return_to = Some(return_url(&params)?);
+    if session.record.state.signed_in_user().is_some() {
+        session.record.state = app
+            .signin
+            .step_up(&session.record.state)
+            .await
+            .map_err(crate::routes::internal)?;
+        session.rotate(&app).await?;
+    }
+    crate::routes::continue_to_step(&app, &ctx, &mut session).await
 }
 
 #[derive(Deserialize, Default)]
@@ -172,12 +206,12 @@ async fn authorize(
     };
     let mut session = Session::load(app, ctx).await?;
     let now = app.clock.now();
+    session.save(app).await?;
     let view = match &session.record.state {
         SignInState::SignedIn {
             user_id,
             auth_time,
             amr,
-            just_registered: false,
         } => Some(SignedInView {
             user_id: *user_id,
             auth_time: *auth_time,
@@ -203,10 +237,6 @@ async fn authorize(
                 app.oidc.record_consent(user, &req).await?;
             }
             let url = app.oidc.issue_code(&req, user, auth_time, &amr).await?;
-            // Done with this request: a later visit to the sign-in must not replay it.
-            if session.record.return_to.take().is_some() {
-                session.save(app).await?;
-            }
             Ok(see_other(app, &session, &url))
         }
         Next::Consent => {
@@ -263,46 +293,54 @@ async fn authorize(
             }
             Ok(page)
         }
+        // Nothing is written on the way: the sign-in page carries the request in its form.
         Next::SignIn { again: false } => {
+            let back = return_url(params)?;
             if session.record.state.page() != Page::SignIn
                 && session.record.state.signed_in_user().is_none()
             {
                 // In the middle of signing in (e.g. the registration interrupt): carry on
-                // there, and come back here afterwards.
-                session.record.return_to = Some(return_url(params)?);
-                session.save(app).await?;
-                return Ok(to_current_step(app, &session));
+                // there, and come back here afterwards, once the user says so.
+                let fields = [("return_to", back.as_str())];
+                let name = req.client.name.as_str();
+                let action = "/sign-in/continue";
+                return interstitial(app, ctx, &session, "continue", name, action, &fields, false);
             }
-            session.record.return_to = Some(return_url(params)?);
-            session.save(app).await?;
-            Ok(see_other(app, &session, &sign_in_url(&req, ctx)))
+            Ok(see_other(
+                app,
+                &session,
+                &sign_in_url(&req, ctx, Some(&back)),
+            ))
         }
         Next::RegisterSecondFactor => {
-            let (user, _, _) = signed_in.ok_or(WebError::Internal(
-                "registration for a browser that is not signed in".into(),
-            ))?;
-            session.record.state = if app.store.methods(user).await?.is_empty() {
-                SignInState::MustRegister {
-                    flow: random_hex(app.entropy.as_ref(), 16),
-                    user_id: user,
-                }
-            } else {
-                SignInState::Start
-            };
-            session.record.return_to = Some(return_url(params)?);
-            session.rotate(app).await?;
-            Ok(to_current_step(app, &session))
+            let request = params.to_query();
+            let fields = [("request", request.as_str())];
+            let name = req.client.name.as_str();
+            let action = "/oauth2/step-up";
+            let mut page =
+                interstitial(app, ctx, &session, "step-up", name, action, &fields, true)?;
+            if let Some(target) = form_target(req.redirect_uri.as_str()) {
+                page.extensions_mut().insert(FormTargets(vec![target]));
+            }
+            Ok(page)
         }
     }
 }
 
-/// The sign-in page for this request: the username filled in from `login_hint`, and the
-/// first of `ui_locales` that we speak as the page language.
-fn sign_in_url(req: &AuthRequest, ctx: &Ctx) -> String {
-    let mut to = page_url(Page::SignIn).to_string();
+/// The sign-in page for this request: where to come back to, the username filled in from
+/// `login_hint`, and the first of `ui_locales` that we speak as the page language.
+fn sign_in_url(req: &AuthRequest, ctx: &Ctx, back: Option<&str>) -> String {
+    let encode = tweestap_core::oidc::percent_encode;
+    let mut query = Vec::new();
+    if let Some(back) = back {
+        query.push(format!("return_to={}", encode(back)));
+    }
     if let Some(hint) = &req.login_hint {
-        to.push_str("?hint=");
-        to.push_str(&tweestap_core::oidc::percent_encode(hint));
+        query.push(format!("hint={}", encode(hint)));
+    }
+    let mut to = page_url(Page::SignIn).to_string();
+    if !query.is_empty() {
+        to = format!("{to}?{}", query.join("&"));
     }
     if let Some(lang) = req
         .ui_locales

@@ -40,7 +40,7 @@ pub async fn post_invite_skip(
     ctx: Ctx,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let (session, _, _) = match signed_in(&app, &ctx).await? {
+    let (mut session, _, _) = match signed_in(&app, &ctx).await? {
         Ok(v) => v,
         Err(response) => return Ok(response),
     };
@@ -53,5 +53,7 @@ pub async fn post_invite_skip(
     if !skipped {
         return Ok(see_other(&app, &session, "/security-info/invite"));
     }
-    Ok(crate::routes::to_current_step(&app, &session))
+    let target = crate::routes::destination(&mut session, false);
+    session.save(&app).await?;
+    Ok(see_other(&app, &session, &target))
 }

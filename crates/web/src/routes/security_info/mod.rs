@@ -42,7 +42,6 @@ pub(crate) async fn signed_in(
             user_id,
             auth_time,
             amr,
-            just_registered: false,
         } => {
             // A remembered device skipped the second factor: it cannot change the methods.
             let fresh = auth_time.secs_until(app.clock.now()) <= app.policy.session.fresh_mfa_secs
@@ -55,12 +54,12 @@ pub(crate) async fn signed_in(
             Ok(Ok((session, user, fresh)))
         }
         _ => {
-            if session.record.state.page() == Page::SignIn {
-                session.record.return_to = Some(HERE.to_string());
-            }
             session.save(app).await?;
-            let to = page_url(session.record.state.page());
-            Ok(Err(see_other(app, &session, to)))
+            let to = match session.record.state.page() {
+                Page::SignIn => format!("{}?return_to={HERE}", page_url(Page::SignIn)),
+                page => page_url(page).to_string(),
+            };
+            Ok(Err(see_other(app, &session, &to)))
         }
     }
 }
@@ -315,6 +314,8 @@ pub async fn post_verify(
         session.record.state = SignInState::Start;
     }
     session.record.return_to = Some(HERE.to_string());
+    // A real second factor: a remembered device does not stand in for it.
+    session.record.strict = true;
     session.save(&app).await?;
     Ok(see_other(&app, &session, page_url(Page::SignIn)))
 }
