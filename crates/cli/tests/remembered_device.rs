@@ -208,3 +208,77 @@ async fn on_https_the_device_cookie_is_host_only_and_prefixed() {
     page.assert_redirect("/");
     app.stop().await;
 }
+
+/// Review item 7: a remembered device skips the code, and says so: the ID token claims no MFA.
+/// An application that requires MFA, `prompt=login` and `max_age` get a real second factor
+/// (without the password again where it was just given).
+#[tokio::test]
+async fn a_remembered_device_never_stands_in_where_a_second_factor_is_required() {
+    use support::oidc::{ClientKind, authorize_path, code_from, hidden};
+    let app = app().await;
+    app.add_user("jan", Some("+31612345678")).await;
+    let plain = app.add_client(ClientKind::default()).await;
+    let strict = app
+        .add_client(ClientKind {
+            require_mfa: true,
+            ..ClientKind::default()
+        })
+        .await;
+    let mut browser = app.browser();
+    remember(&app, &mut browser, "jan").await;
+    sign_out(&mut browser).await;
+    app.clock.advance(120);
+
+    // The plain application gets what really happened: password and a remembered device.
+    let page = browser
+        .authorize_signing_in(&app, &authorize_path(&plain, &[]), "jan")
+        .await;
+    let (_, tokens) = app.exchange(&plain, &code_from(&app, &page)).await;
+    let claims = app
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &plain)
+        .await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "remembered"]));
+    assert_eq!(claims["acr"], "urn:tweestap:acr:pwd");
+
+    // The one that requires MFA asks for the second step, the code, and only then answers.
+    let texts = app.sms().len();
+    let page = browser.get(&authorize_path(&strict, &[])).await;
+    page.assert_contains("action=\"/oauth2/step-up\"");
+    let request = hidden(&page.body, "request");
+    let page = browser
+        .post(
+            "/oauth2/step-up",
+            &[("request", &request), ("decision", "continue")],
+        )
+        .await;
+    page.assert_redirect("/sign-in/code");
+    assert_eq!(app.wait_for_sms(texts + 1).await.len(), texts + 1);
+    let page = browser.enter_code(&app.last_code()).await;
+    let back = page.location.clone().unwrap();
+    assert!(back.starts_with("/oauth2/authorize?"), "{back}");
+    let page = browser.get(&back).await;
+    let (_, tokens) = app.exchange(&strict, &code_from(&app, &page)).await;
+    let claims = app
+        .verify_id_token(tokens["id_token"].as_str().unwrap(), &strict)
+        .await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+
+    // prompt=login and max_age: password and a real second factor, remembered device or not.
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        app.clock.advance(120);
+        let texts = app.sms().len();
+        let path = authorize_path(&plain, &[extra]);
+        let page = browser.authorize_signing_in(&app, &path, "jan").await;
+        assert!(app.sms().len() > texts, "{extra:?}: no code was asked for");
+        let (_, tokens) = app.exchange(&plain, &code_from(&app, &page)).await;
+        let claims = app
+            .verify_id_token(tokens["id_token"].as_str().unwrap(), &plain)
+            .await;
+        assert_eq!(
+            claims["amr"],
+            serde_json::json!(["pwd", "sms", "mfa"]),
+            "{extra:?}"
+        );
+    }
+    app.stop().await;
+}

@@ -755,3 +755,69 @@ async fn parallel_guesses_over_several_codes_cannot_exceed_the_account_limit() {
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }
+
+/// The session row a browser's cookie names, if there is one.
+async fn stored_session(
+    app: &TestApp,
+    browser: &Browser,
+) -> Option<tweestap_core::ports::SessionRecord> {
+    use sha2::Digest;
+    let cookie = browser.last_cookie.clone()?;
+    let id = cookie
+        .strip_prefix("tweestap_session=")?
+        .split(';')
+        .next()?;
+    let hash: String = sha2::Sha256::digest(id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    app.admin.store.session_get(&hash).await.unwrap()
+}
+
+/// Review item 8: opening a page (a link on another site, a prefetch, a reload) changes
+/// nothing: no session is created for a visitor, and nobody's sign-in is rewritten.
+#[tokio::test]
+async fn opening_a_page_writes_nothing() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.mfa = tweestap_core::policy::MfaRequirement::Optional;
+        c.forward_auth.domains = vec!["school.example".into()];
+    })
+    .await;
+    let client = app.add_client(support::oidc::ClientKind::default()).await;
+    let authorize = support::oidc::authorize_path(&client, &[]);
+    for path in [
+        "/",
+        "/sign-in?return_to=/apps/rooster",
+        "/security-info",
+        authorize.as_str(),
+        "/auth/start?rd=http://wiki.school.example/",
+    ] {
+        let mut visitor = app.browser();
+        visitor.get(path).await;
+        assert!(visitor.last_cookie.is_some(), "{path}");
+        assert!(
+            stored_session(&app, &visitor).await.is_none(),
+            "GET {path} stored a session"
+        );
+    }
+
+    // Signed in with the password alone (the policy allows it): a protected site and an
+    // application that want more ask first; opening them signs nobody out.
+    app.add_user("jan", None).await;
+    let mut jan = app.browser();
+    jan.sign_in("jan", PASSWORD).await.assert_redirect("/");
+    let before = stored_session(&app, &jan).await.expect("signed in");
+    let page = jan.get("/auth/start?rd=http://wiki.school.example/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("action=\"/auth/start\"");
+    let after = stored_session(&app, &jan).await.expect("still there");
+    assert_eq!(after.state, before.state);
+    assert_eq!(after.return_to, before.return_to);
+    assert_eq!(jan.get("/").await.status, StatusCode::OK);
+    // Their own click asks for the second step (here: registering one), then back to the site.
+    jan.get("/auth/start?rd=http://wiki.school.example/").await;
+    jan.post("/auth/start", &[("rd", "http://wiki.school.example/")])
+        .await
+        .assert_redirect("/sign-in/phone");
+    app.stop().await;
+}
