@@ -210,7 +210,7 @@ test('an application signs a user in through tweestap, with the page CSP in forc
     const blocked = [];
     page.on('console', (m) => { if (/Content Security Policy/.test(m.text())) blocked.push(m.text()); });
     await page.goto(authorize);
-    await page.waitForURL('**/sign-in');
+    await page.waitForURL('**/sign-in?return_to=**');
     await page.getByLabel('Gebruikersnaam').fill('leerling');
     await page.getByLabel('Wachtwoord', { exact: true }).fill('geheim-wachtwoord');
     await page.getByRole('button', { name: 'Inloggen' }).click();
