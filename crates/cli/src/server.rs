@@ -14,8 +14,12 @@ use tokio::sync::oneshot;
 use tweestap_core::Keys;
 use tweestap_core::admin::AdminService;
 use tweestap_core::metrics::Metrics;
-use tweestap_core::ports::{Clock, Entropy, PasswordHashing, SmsGateway, SmsOutbox, Store};
+use tweestap_core::notices::{NoticeTexts, Notifier};
+use tweestap_core::ports::{
+    Clock, EmailOutbox, Entropy, PasswordHashing, QueueWaker, SmsGateway, SmsOutbox, Store,
+};
 use tweestap_core::signin::SignInService;
+use tweestap_email::{EmailWorker, WorkerSettings};
 use tweestap_sms::{
     ConversionWatch, DispatchSettings, Dispatcher, HttpGateway, KannelGateway, OutboxGateway,
 };
@@ -215,6 +219,11 @@ pub struct Wiring {
     pub entropy: Arc<dyn Entropy>,
     pub passwords: Arc<dyn PasswordHashing>,
     pub policy: Arc<tweestap_core::policy::Policy>,
+    /// The words of security notices (the web layer's, in every language).
+    pub texts: Arc<dyn NoticeTexts>,
+    pub default_language: String,
+    /// E-mail notices are set up (`[email]`).
+    pub email: Option<tweestap_email::SmtpSettings>,
 }
 
 impl Wiring {
@@ -233,7 +242,42 @@ impl Wiring {
             entropy,
             passwords,
             policy,
+            texts: Arc::new(tweestap_web::notices::Texts {
+                organisation: config.organisation.clone(),
+                public_url: config.public_url.clone(),
+            }),
+            default_language: config.default_language.clone(),
+            email: config.email.settings(&config.public_url_host())?,
         })
+    }
+
+    /// Security notices, queued for the workers that `wake` (in a command-line process there
+    /// are none: the running server's workers find the messages when they next look).
+    pub fn notifier(&self, sms: Arc<dyn QueueWaker>, email: Arc<dyn QueueWaker>) -> Arc<Notifier> {
+        Arc::new(Notifier {
+            store: self.store.clone() as Arc<dyn Store>,
+            clock: self.clock.clone(),
+            entropy: self.entropy.clone(),
+            keys: self.keys.clone(),
+            texts: self.texts.clone(),
+            sms_queue: sms,
+            email_queue: self.email.is_some().then_some(email),
+            default_language: self.default_language.clone(),
+        })
+    }
+
+    /// The e-mail worker, when `[email]` is set up.
+    pub fn email_worker(&self) -> anyhow::Result<Option<Arc<EmailWorker>>> {
+        let Some(settings) = &self.email else {
+            return Ok(None);
+        };
+        let mailer = tweestap_email::SmtpMailer::new(settings)?;
+        Ok(Some(Arc::new(EmailWorker::new(
+            self.store.clone() as Arc<dyn EmailOutbox>,
+            Arc::new(mailer),
+            self.clock.clone(),
+            WorkerSettings::default(),
+        ))))
     }
 
     /// Web Push with the VAPID key derived from the secret key (the same on every node).
@@ -311,6 +355,7 @@ impl Wiring {
             passwords: self.passwords.clone(),
             policy: self.policy.clone(),
             actor: actor.to_string(),
+            notices: self.notifier(Arc::new(NoWorker), Arc::new(NoWorker)),
         }
     }
 
@@ -334,9 +379,15 @@ impl Wiring {
         &self,
         config: &Config,
         dispatcher: &Dispatcher,
+        email_worker: Option<&EmailWorker>,
         demo_outbox: Option<std::path::PathBuf>,
     ) -> anyhow::Result<AppState> {
+        let email_waker: Arc<dyn QueueWaker> = match email_worker {
+            Some(worker) => worker.waker(),
+            None => Arc::new(NoWorker),
+        };
         let signin = SignInService {
+            notices: self.notifier(dispatcher.waker(), email_waker),
             store: self.store.clone() as Arc<dyn Store>,
             sms_queue: dispatcher.waker(),
             clock: self.clock.clone(),
@@ -416,8 +467,10 @@ pub async fn start(
     wiring.keyring().ensure_all().await?;
     wiring.declare_clients(config).await?;
     let dispatcher = wiring.dispatcher(config)?;
-    let state = wiring.app_state(config, &dispatcher, demo_outbox)?;
+    let email_worker = wiring.email_worker()?;
+    let state = wiring.app_state(config, &dispatcher, email_worker.as_deref(), demo_outbox)?;
     let mut worker = tokio::spawn(dispatcher.clone().run());
+    let mut mailer = email_worker.clone().map(|w| tokio::spawn(w.run()));
     let watch = Arc::new(ConversionWatch::new(
         wiring.store.clone() as Arc<dyn Store>,
         wiring.clock.clone(),
@@ -458,13 +511,23 @@ pub async fn start(
         }
         purge.abort();
         watcher.abort();
-        // Let the SMS worker finish what it is sending, so a restart interrupts no send.
+        // Let the workers finish what they are sending, so a restart interrupts no send.
         dispatcher.stop();
+        if let Some(w) = &email_worker {
+            w.stop();
+        }
         if tokio::time::timeout(Duration::from_secs(20), &mut worker)
             .await
             .is_err()
         {
             worker.abort();
+        }
+        if let Some(mailer) = &mut mailer
+            && tokio::time::timeout(Duration::from_secs(20), &mut *mailer)
+                .await
+                .is_err()
+        {
+            mailer.abort();
         }
     });
     Ok(Running {
@@ -473,6 +536,14 @@ pub async fn start(
         stop: Some(stop_tx),
         task,
     })
+}
+
+/// A queue's worker that runs in another process (the server's, for what the command line
+/// queues): it finds new messages when it next looks.
+struct NoWorker;
+
+impl QueueWaker for NoWorker {
+    fn wake(&self) {}
 }
 
 async fn shutdown_signal() {

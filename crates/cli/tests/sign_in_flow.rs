@@ -76,7 +76,13 @@ async fn first_sign_in_registers_a_phone_then_later_sign_ins_ask_for_a_code() {
     app.clock.advance(120);
     let page = b.sign_in("student", PASSWORD).await;
     page.assert_redirect("/sign-in/code");
-    assert_eq!(app.sms().len(), 2);
+    // The code, the notice of the first method (review item 11), the new code.
+    let texts = app.wait_for_sms(3).await;
+    assert_eq!(texts.len(), 3);
+    assert!(
+        texts[1].text.contains("deze telefoon is nu de tweede stap"),
+        "{texts:?}"
+    );
     let page = b.open("/sign-in/code").await;
     page.assert_contains("We hebben een sms gestuurd naar +31 6 •••• ••78");
     page.assert_contains("Log op een andere manier in");
@@ -97,6 +103,7 @@ async fn first_sign_in_registers_a_phone_then_later_sign_ins_ask_for_a_code() {
         ("sign_in.code", "ok"),
         ("method.registered", "ok"),
         ("sign_in.completed", "ok"),
+        ("method.change_announced", "ok"),
         ("sign_out", "ok"),
         ("sign_in.password", "ok"),
         ("sms.code_sent", "queued"),

@@ -10,6 +10,7 @@ use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::domain::{
     Method, NewUser, PhoneError, PhoneNumber, Secret, User, UserId, Username, UsernameError,
 };
+use crate::notices::Notice;
 use crate::password::{self, PasswordError};
 use crate::policy::Policy;
 use crate::ports::{Clock, Entropy, PasswordHashing, Store, StoreError, random_hex};
@@ -80,6 +81,8 @@ pub struct AdminService {
     pub policy: Arc<Policy>,
     /// Who is acting, for the audit trail (e.g. the OS user running the CLI).
     pub actor: String,
+    /// Security notices: the owner hears of what the helpdesk did to the account.
+    pub notices: Arc<crate::notices::Notifier>,
 }
 
 impl AdminService {
@@ -288,9 +291,12 @@ impl AdminService {
         Ok(())
     }
 
-    /// Removes every second factor: the user registers again at the next sign-in.
+    /// Removes every second factor: the user registers again at the next sign-in. The owner
+    /// hears of it on every channel the account had (whoever asked the helpdesk may not be
+    /// the owner).
     pub async fn reset_mfa(&self, username: &str) -> Result<u64, AdminError> {
-        let (user, _) = self.find(username).await?;
+        let (user, methods) = self.find(username).await?;
+        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
         let removed = self.store.remove_methods(user.id).await?;
         // Sign-ins under way would still send codes to, and accept codes from, the old phone;
         // applications' tokens and remembered devices came from sign-ins with it.
@@ -302,6 +308,7 @@ impl AdminService {
             Some(format!("removed={removed}")),
         )
         .await?;
+        self.announce(&user, &phones, Notice::MfaReset).await?;
         Ok(removed)
     }
 
@@ -387,6 +394,7 @@ impl AdminService {
         let Some(found) = methods.iter().find(|m| m.id.0 == method) else {
             return Err(AdminError::NoSuchMethod(method));
         };
+        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
         self.store.method_remove(user.id, found.id, false).await?;
         // Sign-ins under way may be waiting for this method's code; whoever added it may be
         // signed in with it.
@@ -397,7 +405,22 @@ impl AdminService {
             Some(user.username.as_str()),
             Some(format!("method_id={method}")),
         )
-        .await
+        .await?;
+        self.announce(&user, &phones, Notice::MethodRemoved).await
+    }
+
+    /// The owner hears what the helpdesk changed (in the language they last signed in with).
+    async fn announce(
+        &self,
+        user: &User,
+        phones: &[PhoneNumber],
+        notice: Notice,
+    ) -> Result<(), AdminError> {
+        let actor = Actor::Admin(self.actor.clone());
+        self.notices
+            .announce(user, phones, notice, None, actor, None)
+            .await?;
+        Ok(())
     }
 
     async fn audit(

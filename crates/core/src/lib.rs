@@ -18,6 +18,7 @@ pub mod audit;
 pub mod clients;
 pub mod domain;
 pub mod metrics;
+pub mod notices;
 pub mod oidc;
 pub mod password;
 pub mod policy;

@@ -5,7 +5,8 @@ use tokio::sync::Notify;
 use tweestap_core::Keys;
 use tweestap_core::metrics::Metrics;
 use tweestap_core::ports::{
-    Clock, OutgoingSms, QueuedSms, SmsError, SmsGateway, SmsOutbox, SmsState, SmsWaker, StoreError,
+    Clock, OutgoingSms, QueueWaker, QueuedSms, SmsError, SmsGateway, SmsOutbox, SmsState,
+    StoreError,
 };
 
 /// How the worker treats the gateway list.
@@ -58,7 +59,7 @@ pub struct Dispatcher {
 
 struct Waker(Arc<Notify>);
 
-impl SmsWaker for Waker {
+impl QueueWaker for Waker {
     fn wake(&self) {
         self.0.notify_one();
     }
@@ -88,7 +89,7 @@ impl Dispatcher {
     }
 
     /// What the sign-in uses to say "a message is waiting".
-    pub fn waker(&self) -> Arc<dyn SmsWaker> {
+    pub fn waker(&self) -> Arc<dyn QueueWaker> {
         Arc::new(Waker(self.notify.clone()))
     }
 

@@ -5,6 +5,7 @@
 //! added beside this one with its own migrations folder.
 
 mod approvals;
+mod email;
 mod methods;
 mod migrations;
 mod oidc;

@@ -90,6 +90,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "session strict",
         include_str!("../migrations/sqlite/0017_session_strict.sql"),
     ),
+    (
+        18,
+        "email",
+        include_str!("../migrations/sqlite/0018_email.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -28,6 +28,7 @@ pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
         email: row.try_get("email").map_err(backend)?,
         password_hash: row.try_get("password_hash").map_err(backend)?,
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        language: row.try_get("language").map_err(backend)?,
     })
 }
 

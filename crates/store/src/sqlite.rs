@@ -27,7 +27,8 @@ pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
 }
 
-const USER_COLUMNS: &str = "id, subject, username, display_name, email, password_hash, created_at";
+const USER_COLUMNS: &str =
+    "id, subject, username, display_name, email, password_hash, created_at, language";
 const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes, require_mfa, id_token_alg, secret_hash, created_at";
 const CHALLENGE_COLUMNS: &str =
     "id, flow, user_id, phone, code_hash, created_at, expires_at, attempts, used_at, superseded";
@@ -158,6 +159,17 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(phc)
             .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn user_set_language(&self, id: UserId, language: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET language = ? WHERE id = ? AND language IS NOT ?")
+            .bind(language)
+            .bind(id.0)
+            .bind(language)
             .execute(&self.pool)
             .await
             .map_err(backend)?;

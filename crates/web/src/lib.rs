@@ -11,6 +11,7 @@ mod context;
 mod error;
 pub mod geo;
 pub mod i18n;
+pub mod notices;
 pub mod passwords;
 mod qr;
 mod return_to;

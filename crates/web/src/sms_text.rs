@@ -62,12 +62,14 @@ pub fn sign_in_code(
     to_gsm7(&format!("{body}{report}\n\n@{host} #{}", code.expose()))
 }
 
-/// The alarm sent to the account's phone when its sign-in methods change.
-pub fn methods_changed(lang: Lang, organisation: &str, added: bool) -> String {
-    let key = if added {
-        "sms-method-added"
-    } else {
-        "sms-method-removed"
+/// The alarm sent to the account's phones when its sign-in methods change.
+pub fn notice(lang: Lang, organisation: &str, notice: tweestap_core::notices::Notice) -> String {
+    use tweestap_core::notices::Notice as N;
+    let key = match notice {
+        N::MethodAdded => "sms-method-added",
+        N::MethodRemoved => "sms-method-removed",
+        N::FirstMethod => "sms-first-method",
+        N::MfaReset => "sms-mfa-reset",
     };
     to_gsm7(&t(lang, key, &[("org", Arg::Str(organisation))]))
 }

@@ -2,9 +2,11 @@
 //! (nested keys with `__`, e.g. `TWEESTAP_POLICY__MFA=optional`). Every key and its default is
 //! documented in `tweestap.example.toml`. Invalid configuration is refused with the key named.
 
+mod email;
 mod oidc;
 mod sms;
 
+pub use email::{EmailConfig, EmailSecurity};
 pub use oidc::{DeclaredClient, ForwardAuthConfig, OidcConfig, PushConfig};
 pub use sms::{GatewayConfig, HeaderValues, HttpGatewayConfig, Redacted, SecretSource, SmsConfig};
 
@@ -49,6 +51,7 @@ pub struct Config {
     pub forward_auth: ForwardAuthConfig,
     pub oidc: OidcConfig,
     pub push: PushConfig,
+    pub email: EmailConfig,
 }
 
 /// `Policy` lives in the core and is only deserialised; wrapping it keeps `Config` serialisable
@@ -77,12 +80,13 @@ impl Default for Config {
             forward_auth: ForwardAuthConfig::default(),
             oidc: OidcConfig::default(),
             push: PushConfig::default(),
+            email: EmailConfig::default(),
         }
     }
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 16] = [
+const TOP_LEVEL_KEYS: [&str; 18] = [
     "listen",
     "geoip_database",
     "secret_key_env",
@@ -99,6 +103,8 @@ const TOP_LEVEL_KEYS: [&str; 16] = [
     "sms",
     "forward_auth",
     "oidc",
+    "push",
+    "email",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -216,6 +222,7 @@ impl Config {
                 ),
             ));
         }
+        self.email.settings(&self.public_url_host())?;
         if let Some(help) = &self.help_url {
             url::Url::parse(help).map_err(|e| invalid("help_url", e.to_string()))?;
         }

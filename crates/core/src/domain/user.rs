@@ -21,6 +21,9 @@ pub struct User {
     /// Argon2id PHC string; `None` when the account cannot sign in with a password.
     pub password_hash: Option<String>,
     pub created_at: Timestamp,
+    /// The language the account last signed in with ("nl", "en"), for notices sent while
+    /// the user is not there.
+    pub language: Option<String>,
 }
 
 /// A registered second factor. Each kind carries its own data (no "type number + blob").

@@ -3,6 +3,7 @@
 //! randomness and the password-hashing pool.
 
 mod approvals;
+mod email;
 mod methods;
 mod oidc;
 mod sms;
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 pub use approvals::*;
+pub use email::*;
 pub use methods::*;
 pub use oidc::*;
 pub use sms::*;
@@ -121,7 +123,9 @@ pub struct SessionRecord {
 }
 
 #[async_trait]
-pub trait Store: SmsOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sync {
+pub trait Store:
+    SmsOutbox + EmailOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sync
+{
     // Accounts.
     /// Creates all users or none (one transaction). A clash names the username that clashed.
     async fn create_users(
@@ -133,6 +137,8 @@ pub trait Store: SmsOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sy
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     async fn set_password_hash(&self, id: UserId, phc: &str) -> Result<(), StoreError>;
+    /// Remembers the language the user signs in with (for notices sent in their absence).
+    async fn user_set_language(&self, id: UserId, language: &str) -> Result<(), StoreError>;
 
     // Second-factor methods.
     async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError>;

@@ -55,8 +55,9 @@ pub trait SmsGateway: Send + Sync {
     async fn send(&self, sms: &OutgoingSms) -> Result<Accepted, SmsError>;
 }
 
-/// Wakes the worker that empties the outbox, so a new message need not wait for its next poll.
-pub trait SmsWaker: Send + Sync {
+/// Wakes the worker that empties an outbox (texts, e-mail), so a new message need not wait
+/// for its next poll.
+pub trait QueueWaker: Send + Sync {
     fn wake(&self);
 }
 

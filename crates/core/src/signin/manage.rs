@@ -1,5 +1,5 @@
 //! What a signed-in user does with their methods beyond adding one: removing one, choosing
-//! the default, and the SMS that announces every change; and the invitation to use an app.
+//! the default, and the notices that announce every change; and the invitation to use an app.
 
 use crate::audit::AuditKind;
 use crate::domain::{Method, MethodId, MethodKind, UserId};
@@ -7,65 +7,39 @@ use crate::domain::{Method, MethodId, MethodKind, UserId};
 use super::{RequestContext, SignInError, SignInService, SignInState};
 
 impl SignInService {
-    /// Tells the account's phone that its sign-in methods changed, so a thief who got in
-    /// cannot quietly add their own. (Sent even while texts are blocked by a report: this is
-    /// the owner's alarm.)
-    pub async fn announce_change(
+    /// Tells the account's owner that its sign-in methods changed, on every channel it has
+    /// (texts to `phones`, or to the phones it has now; its e-mail address), so a thief who
+    /// got in cannot quietly add their own. Texts go out even while blocked by a report: this
+    /// is the owner's alarm.
+    pub async fn announce(
         &self,
         user: UserId,
-        text: &str,
+        phones: Option<&[crate::domain::PhoneNumber]>,
+        notice: crate::notices::Notice,
+        lang: &str,
         ctx: &RequestContext,
     ) -> Result<(), SignInError> {
-        let phones: Vec<_> = self
-            .store
-            .methods(user)
-            .await?
-            .iter()
-            .filter_map(|m| m.phone().cloned())
-            .collect();
-        self.announce_change_to(user, &phones, text, ctx).await
-    }
-
-    /// Like [`SignInService::announce_change`], to the given phones (after a removal: the
-    /// phones the account had before it, the removed one included).
-    pub async fn announce_change_to(
-        &self,
-        user: UserId,
-        phones: &[crate::domain::PhoneNumber],
-        text: &str,
-        ctx: &RequestContext,
-    ) -> Result<(), SignInError> {
-        let now = self.clock.now();
-        for phone in phones {
-            let reference = crate::ports::random_hex(self.entropy.as_ref(), 8);
-            let mut nonce = [0u8; 12];
-            self.entropy.fill(&mut nonce);
-            self.store
-                .sms_enqueue_notice(&crate::ports::NewQueuedSms {
-                    reference: reference.clone(),
-                    user_id: Some(user),
-                    phone: phone.clone(),
-                    sealed_text: self
-                        .keys
-                        .seal
-                        .seal(text.as_bytes(), reference.as_bytes(), nonce),
-                    network: Some(ctx.network()),
-                    report_token_hash: None,
-                    created_at: now,
-                    expires_at: now.plus_secs(24 * 3600),
-                })
-                .await?;
-            self.audit(
-                AuditKind::MethodChangeAnnounced,
-                "ok",
-                Some(user),
-                None,
-                ctx,
-                Some(format!("to={} ref={reference}", phone.masked())),
-            )
+        let Some(account) = self.store.user_by_id(user).await? else {
+            return Ok(());
+        };
+        let current: Vec<_>;
+        let phones = match phones {
+            Some(phones) => phones,
+            None => {
+                current = self
+                    .store
+                    .methods(user)
+                    .await?
+                    .iter()
+                    .filter_map(|m| m.phone().cloned())
+                    .collect();
+                &current
+            }
+        };
+        let actor = crate::audit::Actor::User;
+        self.notices
+            .announce(&account, phones, notice, Some(lang), actor, Some(&ctx.ip))
             .await?;
-        }
-        self.sms_queue.wake();
         Ok(())
     }
 

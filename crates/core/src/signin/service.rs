@@ -3,7 +3,7 @@ use std::sync::Arc;
 use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::domain::{Keys, Method, MethodId, PhoneNumber, Secret, UserId, Username};
 use crate::policy::{MfaRequirement, Policy};
-use crate::ports::{Clock, Entropy, PasswordHashing, SmsWaker, Store, random_hex};
+use crate::ports::{Clock, Entropy, PasswordHashing, QueueWaker, Store, random_hex};
 
 use super::{CodeTarget, RequestContext, SignInError, SignInState};
 
@@ -12,12 +12,14 @@ use super::{CodeTarget, RequestContext, SignInError, SignInState};
 pub struct SignInService {
     pub store: Arc<dyn Store>,
     /// Tells the SMS worker that a message is waiting.
-    pub sms_queue: Arc<dyn SmsWaker>,
+    pub sms_queue: Arc<dyn QueueWaker>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub passwords: Arc<dyn PasswordHashing>,
     pub keys: Arc<Keys>,
     pub policy: Arc<Policy>,
+    /// Security notices on every channel an account has.
+    pub notices: Arc<crate::notices::Notifier>,
 }
 
 impl SignInService {

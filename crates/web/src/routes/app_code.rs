@@ -191,6 +191,7 @@ pub async fn post_register_app_code(
             session.record.state = next;
             let target = super::destination(&mut session, true);
             session.rotate(&app).await?;
+            super::signed_in_here(&app, &ctx, user, true).await?;
             Ok(super::see_other(&app, &session, &target))
         }
         Err(SignInError::Store(e)) => Err(e.into()),

@@ -374,6 +374,9 @@ pub async fn second_step_done(
         None => destination(session, registered),
     };
     session.rotate(app).await?;
+    if let Some(user) = user {
+        signed_in_here(app, ctx, user, registered).await?;
+    }
     let mut response = see_other(app, session, &target);
     if let Some(user) = user {
         remember_device_if_asked(app, ctx, remember, user, &mut response).await?;
@@ -664,6 +667,23 @@ pub fn sms_text(
     }
 }
 
+/// A sign-in finished in this browser: its language is the one notices use while the user is
+/// away, and a first method (the registration interrupt) is announced on every channel the
+/// account has now (the new phone, the e-mail address).
+pub async fn signed_in_here(
+    app: &AppState,
+    ctx: &Ctx,
+    user: tweestap_core::UserId,
+    registered: bool,
+) -> Result<(), WebError> {
+    app.store.user_set_language(user, ctx.lang.code()).await?;
+    if registered {
+        let notice = tweestap_core::notices::Notice::FirstMethod;
+        security_info::announce_notice(app, ctx, user, None, notice).await?;
+    }
+    Ok(())
+}
+
 /// After a POST moved the sign-in to a new step: do what the step needs done first (a text
 /// message sent, the phone asked), then go to its page, or to where a finished sign-in leads.
 /// Only POSTs start these: opening a page never sends anything.
@@ -708,6 +728,11 @@ pub async fn continue_to_step(
             if let Some(refused) = push::ask_phone(app, ctx, session).await? {
                 return Ok(refused);
             }
+        }
+        SignInState::SignedIn { user_id, .. } => {
+            let user = *user_id;
+            session.save(app).await?;
+            signed_in_here(app, ctx, user, false).await?;
         }
         _ => session.save(app).await?,
     }

@@ -95,38 +95,43 @@ pub(crate) async fn changing(
     Ok(Ok((session, user)))
 }
 
-/// Tells the account's phones about a change: an addition (`None`: to the phones it has now)
-/// or a removal (to the phones it had before it).
+/// Tells the account's owner about a change, on every channel: an addition (`None`: to the
+/// phones it has now) or a removal (to the phones it had before it); by text, e-mail and the
+/// tweestap app.
 pub(crate) async fn announce(
     app: &AppState,
     ctx: &Ctx,
     user: UserId,
     removed_from: Option<&[tweestap_core::PhoneNumber]>,
 ) -> Result<(), WebError> {
-    let text = crate::sms_text::methods_changed(
-        ctx.lang,
-        &app.config.organisation,
-        removed_from.is_none(),
-    );
+    let notice = match removed_from {
+        None => tweestap_core::notices::Notice::MethodAdded,
+        Some(_) => tweestap_core::notices::Notice::MethodRemoved,
+    };
+    announce_notice(app, ctx, user, removed_from, notice).await
+}
+
+/// Tells the account's owner about `notice` on every channel it has.
+pub(crate) async fn announce_notice(
+    app: &AppState,
+    ctx: &Ctx,
+    user: UserId,
+    phones: Option<&[tweestap_core::PhoneNumber]>,
+    notice: tweestap_core::notices::Notice,
+) -> Result<(), WebError> {
+    let added = notice != tweestap_core::notices::Notice::MethodRemoved;
     let rc = request_context(ctx);
     // Phones with the tweestap app hear it too (an account may have no phone number).
     for m in app.store.methods(user).await? {
         if let tweestap_core::MethodKind::PushApp { subscription, .. } = &m.kind {
-            let notice = crate::web_push::Notice::MethodsChanged {
-                added: removed_from.is_none(),
-            };
+            let notice = crate::web_push::Notice::MethodsChanged { added };
             crate::web_push::notify(app, m.id, subscription.as_deref(), notice, ctx.lang);
         }
     }
-    match removed_from {
-        None => app.signin.announce_change(user, &text, &rc).await,
-        Some(phones) => {
-            app.signin
-                .announce_change_to(user, phones, &text, &rc)
-                .await
-        }
-    }
-    .map_err(crate::routes::internal)
+    app.signin
+        .announce(user, phones, notice, ctx.lang.code(), &rc)
+        .await
+        .map_err(crate::routes::internal)
 }
 
 #[derive(Serialize)]
