@@ -4,7 +4,9 @@ mod support;
 
 use reqwest::StatusCode;
 use support::oidc::{ClientKind, authorize_path, code_from};
-use support::{Browser, PASSWORD, TestApp, spawn_app};
+use support::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use tweestap_core::ports::EmailOutbox;
+use tweestap_email::sink::{self, SmtpSink};
 
 async fn signed_in_with_sms(app: &TestApp, user: &str) -> Browser {
     let mut browser = app.browser();
@@ -74,5 +76,157 @@ async fn removing_a_method_ends_the_other_sessions_and_their_tokens() {
     assert_eq!(answer["error"], "invalid_grant");
     // The owner's own browser is still signed in.
     owner.open("/security-info").await;
+    app.stop().await;
+}
+
+/// The app, set to send e-mail through `sink` (STARTTLS, its private CA, its account).
+async fn app_with_email(sink: &SmtpSink) -> TestApp {
+    let port = sink.port;
+    let ca = sink.certificate_path();
+    spawn_app_with(move |c| {
+        c.email = tweestap::config::EmailConfig {
+            host: Some("localhost".into()),
+            port: Some(port),
+            username: Some(sink::USER.into()),
+            password: Some(tweestap::config::Redacted(sink::PASSWORD.into())),
+            from: Some("Testschool <noreply@school.example>".into()),
+            ca_file: Some(ca),
+            ..Default::default()
+        };
+    })
+    .await
+}
+
+/// Signs in for the first time and registers an authenticator app (the interrupt's "use an
+/// app instead"); the code comes from the secret the page shows.
+async fn register_app(app: &TestApp, browser: &mut Browser, user: &str) {
+    browser.sign_in(user, PASSWORD).await.assert_redirect("/sign-in/phone");
+    browser.open("/sign-in/phone").await;
+    browser
+        .post("/sign-in/phone/app", &[])
+        .await
+        .assert_redirect("/sign-in/app-setup");
+    let page = browser.open("/sign-in/app-setup").await;
+    let shown = page
+        .body
+        .split("class=\"secret\"")
+        .nth(1)
+        .expect("the secret to type");
+    let typed = shown.split_once('>').unwrap().1;
+    let typed = typed.split('<').next().unwrap().replace(' ', "");
+    let secret = tweestap_core::TotpSecret::from_bytes(&support::oidc::base32_decode(&typed));
+    let step = app.clock_now() / 30;
+    let code = format!("{:06}", secret.code_at_step(step));
+    browser
+        .post("/sign-in/app-setup", &[("code", &code)])
+        .await
+        .assert_redirect("/?welcome=1");
+}
+
+/// Review items 11 and 14: the first method of an account is announced on every channel it
+/// has (the new phone, and by e-mail through a real SMTP server, in the user's language).
+#[tokio::test]
+async fn the_first_method_is_announced_by_text_and_by_e_mail() {
+    let Some(smtp) = SmtpSink::start() else {
+        return;
+    };
+    let app = app_with_email(&smtp).await;
+    app.add_user_with_email("sam", "sam@school.example").await;
+    let mut browser = app.browser();
+    browser.sign_in("sam", PASSWORD).await;
+    browser.open("/sign-in/phone").await;
+    browser
+        .post("/sign-in/phone", &[("country", "NL"), ("phone", "0612345678")])
+        .await;
+    browser
+        .enter_code(&app.last_code())
+        .await
+        .assert_redirect("/?welcome=1");
+    let texts = app.wait_for_sms(2).await;
+    assert!(texts[1].text.contains("deze telefoon is nu de tweede stap"));
+    let mail = smtp.wait_for(1).await;
+    let m = &mail[0];
+    assert!(m.tls && m.authenticated);
+    assert_eq!(m.rcpt_tos, ["sam@school.example"]);
+    assert_eq!(m.from, "Testschool <noreply@school.example>");
+    assert_eq!(m.subject, "Testschool: je account heeft nu een tweede stap");
+    assert!(m.body.contains("Hallo sam Tester,"), "{}", m.body);
+    assert!(m.body.contains("http://localhost:8080/security-info"), "{}", m.body);
+    // No secret, no code, travels by e-mail.
+    assert!(!m.data.contains(&support::code_in(&texts[0].text)));
+    app.stop().await;
+}
+
+/// Review items 11 and 14: an account with only an app (no phone) hears of its changes by
+/// e-mail, in the language it signs in with, also of what the helpdesk does while it is away.
+#[tokio::test]
+async fn an_account_without_a_phone_hears_of_changes_and_an_mfa_reset_by_e_mail() {
+    let Some(smtp) = SmtpSink::start() else {
+        return;
+    };
+    let app = app_with_email(&smtp).await;
+    app.add_user_with_email("erik", "erik@school.example").await;
+    let mut browser = app.browser_with_language("en-GB,en;q=0.9");
+    register_app(&app, &mut browser, "erik").await;
+    let mail = smtp.wait_for(1).await;
+    assert_eq!(mail[0].subject, "Testschool: your account now has a second step");
+    assert!(mail[0].body.contains("Hello erik Tester,"));
+
+    app.admin.reset_mfa("erik").await.unwrap();
+    let mail = smtp.wait_for(2).await;
+    assert_eq!(
+        mail[1].subject,
+        "Testschool: the helpdesk reset your sign-in methods"
+    );
+    assert!(mail[1].body.contains("At your next sign-in you'll set up a new one"));
+    assert!(app.sms().is_empty(), "no phone, no text");
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|e| {
+        e.kind == "method.change_announced"
+            && e.actor == "admin:test"
+            && e.detail.as_deref().unwrap_or("").starts_with("notice=mfa_reset email=e•••@")
+    }));
+    app.stop().await;
+}
+
+/// Review item 14: a notice queued while the SMTP server is down survives a restart of
+/// tweestap and goes out once the server is back.
+#[tokio::test]
+async fn an_e_mail_queued_while_the_server_is_down_survives_a_restart() {
+    let Some(mut smtp) = SmtpSink::start() else {
+        return;
+    };
+    let mut app = app_with_email(&smtp).await;
+    smtp.stop();
+    app.add_user_with_email("anna", "anna@school.example").await;
+    app.admin.set_phone("anna", "0612345678").await.unwrap();
+    app.admin.reset_mfa("anna").await.unwrap();
+    // The phone it had hears of it at once…
+    let texts = app.wait_for_sms(1).await;
+    assert_eq!(texts[0].to, "+31612345678");
+    assert!(texts[0].text.contains("de helpdesk heeft de inlogmethoden van je account gewist"));
+    // …the e-mail waits: the worker tries, fails, and keeps the message.
+    let mut tried = false;
+    for _ in 0..200 {
+        let list = app.admin.store.email_list(None, 10).await.unwrap();
+        if list.first().is_some_and(|e| e.attempts >= 1) {
+            assert_eq!(list[0].state, "queued");
+            assert!(list[0].last_error.is_some());
+            tried = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(tried, "the worker did not try to send");
+    app.restart().await;
+    smtp.resume();
+    app.clock.advance(300);
+    let mail = smtp.wait_for(1).await;
+    assert_eq!(mail[0].rcpt_tos, ["anna@school.example"]);
+    assert_eq!(mail[0].subject, "Testschool: de helpdesk heeft je inlogmethoden gewist");
+    assert_eq!(
+        app.admin.store.email_list(None, 10).await.unwrap()[0].state,
+        "sent"
+    );
     app.stop().await;
 }

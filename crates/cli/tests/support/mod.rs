@@ -153,6 +153,32 @@ impl TestApp {
             s.stop().await;
         }
     }
+
+    /// Stops the server and starts it again on the same data (a restart or a deployment);
+    /// the address may change.
+    pub async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        let running = server::start(&self.config, self.clock.clone(), None)
+            .await
+            .unwrap();
+        self.base = format!("http://{}", running.addr);
+        self.server = Some(running);
+    }
+
+    /// Adds a user with an e-mail address (and no phone).
+    pub async fn add_user_with_email(&self, username: &str, email: &str) {
+        let input = UserInput {
+            username: username.into(),
+            display_name: format!("{username} Tester"),
+            email: Some(email.into()),
+            phone: None,
+            password: Some(PasswordInput::Plain(Secret::new(PASSWORD))),
+        };
+        let valid = self.admin.validate(&input).unwrap();
+        self.admin.create(vec![valid], &|| {}).await.unwrap();
+    }
 }
 
 pub fn code_in(text: &str) -> String {
