@@ -66,9 +66,17 @@ async function linkPhone(server, computer, phone) {
   await phone.getByRole('button', { name: 'Koppelen' }).click();
   await phone.waitForURL('**/app/');
   await phone.getByRole('heading', { name: 'Koppelen afronden' }).waitFor();
+  await phone.getByText('Geef op de computer waar je de code scande aan dat dit jouw telefoon is').waitFor();
   await assertAccessible(phone);
 
-  // The computer's page follows by itself and shows the number to pick.
+  // The computer's page follows by itself: it asks whether this phone (browser, place) is
+  // the user's before anything can be answered…
+  await computer.getByRole('heading', { name: 'Is dit jouw telefoon?' }).waitFor({ timeout: 10000 });
+  await computer.getByText('Android').waitFor();
+  await assertAccessible(computer);
+  await computer.screenshot({ path: `${SHOTS}/nl-21-link-is-this-your-phone.png`, fullPage: true });
+  await computer.getByRole('button', { name: 'Ja, dat is mijn telefoon' }).click();
+  // …then shows the number, and the phone (which looks again by itself) asks for it.
   // Linking: the number is typed, not picked (someone holding only the QR code cannot guess).
   const number = await computer.locator('#link-number').textContent({ timeout: 10000 });
   await phone.getByLabel('Typ het getal dat op je computer staat').fill(number.trim());

@@ -5,7 +5,6 @@ mod support;
 use reqwest::StatusCode;
 use support::oidc::{ClientKind, authorize_path, code_from};
 use support::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_with};
-use tweestap_core::ports::EmailOutbox;
 use tweestap_email::sink::{self, SmtpSink};
 
 async fn signed_in_with_sms(app: &TestApp, user: &str) -> Browser {
@@ -100,7 +99,10 @@ async fn app_with_email(sink: &SmtpSink) -> TestApp {
 /// Signs in for the first time and registers an authenticator app (the interrupt's "use an
 /// app instead"); the code comes from the secret the page shows.
 async fn register_app(app: &TestApp, browser: &mut Browser, user: &str) {
-    browser.sign_in(user, PASSWORD).await.assert_redirect("/sign-in/phone");
+    browser
+        .sign_in(user, PASSWORD)
+        .await
+        .assert_redirect("/sign-in/phone");
     browser.open("/sign-in/phone").await;
     browser
         .post("/sign-in/phone/app", &[])
@@ -136,7 +138,10 @@ async fn the_first_method_is_announced_by_text_and_by_e_mail() {
     browser.sign_in("sam", PASSWORD).await;
     browser.open("/sign-in/phone").await;
     browser
-        .post("/sign-in/phone", &[("country", "NL"), ("phone", "0612345678")])
+        .post(
+            "/sign-in/phone",
+            &[("country", "NL"), ("phone", "0612345678")],
+        )
         .await;
     browser
         .enter_code(&app.last_code())
@@ -151,7 +156,11 @@ async fn the_first_method_is_announced_by_text_and_by_e_mail() {
     assert_eq!(m.from, "Testschool <noreply@school.example>");
     assert_eq!(m.subject, "Testschool: je account heeft nu een tweede stap");
     assert!(m.body.contains("Hallo sam Tester,"), "{}", m.body);
-    assert!(m.body.contains("http://localhost:8080/security-info"), "{}", m.body);
+    assert!(
+        m.body.contains("http://localhost:8080/security-info"),
+        "{}",
+        m.body
+    );
     // No secret, no code, travels by e-mail.
     assert!(!m.data.contains(&support::code_in(&texts[0].text)));
     app.stop().await;
@@ -169,7 +178,10 @@ async fn an_account_without_a_phone_hears_of_changes_and_an_mfa_reset_by_e_mail(
     let mut browser = app.browser_with_language("en-GB,en;q=0.9");
     register_app(&app, &mut browser, "erik").await;
     let mail = smtp.wait_for(1).await;
-    assert_eq!(mail[0].subject, "Testschool: your account now has a second step");
+    assert_eq!(
+        mail[0].subject,
+        "Testschool: your account now has a second step"
+    );
     assert!(mail[0].body.contains("Hello erik Tester,"));
 
     app.admin.reset_mfa("erik").await.unwrap();
@@ -178,13 +190,20 @@ async fn an_account_without_a_phone_hears_of_changes_and_an_mfa_reset_by_e_mail(
         mail[1].subject,
         "Testschool: the helpdesk reset your sign-in methods"
     );
-    assert!(mail[1].body.contains("At your next sign-in you'll set up a new one"));
+    assert!(
+        mail[1]
+            .body
+            .contains("At your next sign-in you'll set up a new one")
+    );
     assert!(app.sms().is_empty(), "no phone, no text");
     let audit = app.audit().await;
     assert!(audit.iter().any(|e| {
         e.kind == "method.change_announced"
             && e.actor == "admin:test"
-            && e.detail.as_deref().unwrap_or("").starts_with("notice=mfa_reset email=e•••@")
+            && e.detail
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("notice=mfa_reset email=e•••@")
     }));
     app.stop().await;
 }
@@ -204,7 +223,11 @@ async fn an_e_mail_queued_while_the_server_is_down_survives_a_restart() {
     // The phone it had hears of it at once…
     let texts = app.wait_for_sms(1).await;
     assert_eq!(texts[0].to, "+31612345678");
-    assert!(texts[0].text.contains("de helpdesk heeft de inlogmethoden van je account gewist"));
+    assert!(
+        texts[0]
+            .text
+            .contains("de helpdesk heeft de inlogmethoden van je account gewist")
+    );
     // …the e-mail waits: the worker tries, fails, and keeps the message.
     let mut tried = false;
     for _ in 0..200 {
@@ -223,7 +246,10 @@ async fn an_e_mail_queued_while_the_server_is_down_survives_a_restart() {
     app.clock.advance(300);
     let mail = smtp.wait_for(1).await;
     assert_eq!(mail[0].rcpt_tos, ["anna@school.example"]);
-    assert_eq!(mail[0].subject, "Testschool: de helpdesk heeft je inlogmethoden gewist");
+    assert_eq!(
+        mail[0].subject,
+        "Testschool: de helpdesk heeft je inlogmethoden gewist"
+    );
     assert_eq!(
         app.admin.store.email_list(None, 10).await.unwrap()[0].state,
         "sent"

@@ -90,8 +90,25 @@ async fn register_at(phone: &mut Phone, path: &str, label: &str) -> support::Pag
         .await
 }
 
-/// The test approval: the number on the computer, typed on the phone.
+/// The computer that showed the QR code answers "is this your phone?".
+async fn decide_on_computer(computer: &mut Browser, decision: &str) -> support::Page {
+    let page = computer.open("/security-info/tweestap-app").await;
+    page.assert_contains("Is dit jouw telefoon?");
+    let request = field(&page.body, "request");
+    computer
+        .post(
+            "/security-info/tweestap-app/confirm",
+            &[("request", &request), ("decision", decision)],
+        )
+        .await
+}
+
+/// The computer says the phone is the user's, then the test approval: the number on the
+/// computer, typed on the phone.
 async fn finish_link(computer: &mut Browser, phone: &mut Phone) {
+    decide_on_computer(computer, "yes")
+        .await
+        .assert_redirect("/security-info/tweestap-app");
     let status = computer
         .get("/security-info/tweestap-app?json=1")
         .await
@@ -1114,6 +1131,7 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
         .assert_redirect("/app/");
     // "This wasn't me" on a link request only cancels it: no block, no flag; the phone's
     // earlier link still counts (it gives way only to a link that works).
+    decide_on_computer(&mut jan, "yes").await;
     refuse_newest(&mut phone, "report")
         .await
         .assert_redirect("/app/?result=denied");
@@ -1134,4 +1152,74 @@ async fn linking_cannot_be_reported_nor_steal_a_phone_from_another_account() {
     jan.open("/security-info")
         .await
         .assert_contains("tweestap-app (Pixel 3)");
+}
+
+/// Review item 10: whoever gets hold of the link first (a photo of the QR code on a shared
+/// screen) cannot bind their own phone: the computer that showed the code is asked whether
+/// the phone is the user's, with what is known of it, and until it says yes the phone can
+/// answer nothing.
+#[tokio::test]
+async fn the_computer_confirms_a_phone_before_it_can_link() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+    let path = new_link(&mut computer).await;
+    let mut stranger = Phone {
+        browser: app.browser_with_headers(&[(
+            "user-agent",
+            "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
+        )]),
+        key: SoftAuthenticator::new(),
+    };
+    register_at(&mut stranger, &path, "Mine now")
+        .await
+        .assert_redirect("/app/");
+    // The phone is told to wait for the computer, and no number is shown anywhere yet.
+    let page = stranger.browser.open("/app/").await;
+    page.assert_contains("Geef op de computer waar je de code scande aan dat dit jouw telefoon is");
+    let status = computer
+        .get("/security-info/tweestap-app?json=1")
+        .await
+        .body;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["status"], "confirm");
+    assert!(status["number"].is_null());
+    // The computer shows what it knows of the phone.
+    let page = computer.open("/security-info/tweestap-app").await;
+    page.assert_contains("Android");
+    assert!(
+        !page.body.contains("link-number"),
+        "no number before the user's yes"
+    );
+    // Answering anyway (a crafted form, any number) is refused.
+    let request = field(&page.body, "request");
+    for number in ["10", "42", "99"] {
+        let page = approve(&mut stranger, &request, number).await;
+        assert_ne!(page.location.as_deref(), Some("/app/?result=approved"));
+    }
+    assert_eq!(app.methods_of("jan").await, 1);
+    // The user says no.
+    decide_on_computer(&mut computer, "no")
+        .await
+        .assert_redirect("/security-info?notice=link-refused");
+    assert_eq!(
+        app.methods_of("jan").await,
+        1,
+        "the stranger's phone is not linked"
+    );
+    let page = stranger.browser.open("/app/").await;
+    assert!(
+        !page.body.contains("Geef op de computer"),
+        "nothing left to wait for"
+    );
+    let audit = app.audit().await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "push.link_confirmed" && e.outcome == "refused")
+    );
+
+    // The user's own phone, with a new code, links as usual (the computer says yes).
+    let phone = link_phone(&app, &mut computer).await;
+    drop(phone);
+    assert_eq!(app.methods_of("jan").await, 2);
 }

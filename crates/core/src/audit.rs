@@ -20,6 +20,8 @@ pub enum AuditKind {
     AppInviteSkipped,
     AccessPassIssued,
     MethodChangeAnnounced,
+    /// The computer that showed a phone link said whether the phone is the user's.
+    LinkConfirmed,
     SignedIn,
     SignedOut,
     UserAdded,
@@ -62,6 +64,7 @@ impl AuditKind {
             AuditKind::AppInviteSkipped => "campaign.app_skipped",
             AuditKind::AccessPassIssued => "admin.access_pass_issued",
             AuditKind::MethodChangeAnnounced => "method.change_announced",
+            AuditKind::LinkConfirmed => "push.link_confirmed",
             AuditKind::PushRequested => "push.requested",
             AuditKind::PushAnswered => "push.answered",
             AuditKind::PushReported => "push.reported_unrequested",

@@ -17,7 +17,7 @@ use crate::rows::{self, backend};
 /// Ceremonies kept per account and purpose (several tabs at once are fine; thousands are not).
 const CEREMONIES_PER_USER: i64 = 20;
 
-const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at";
+const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at, confirmed";
 
 fn approval(row: &SqliteRow) -> Result<StoredApproval, StoreError> {
     let bad = |what: &str| StoreError::Backend(format!("stored approval {what} is invalid"));
@@ -48,6 +48,7 @@ fn approval(row: &SqliteRow) -> Result<StoredApproval, StoreError> {
             .try_get::<Option<i64>, _>("consumed_at")
             .map_err(backend)?
             .is_some(),
+        confirmed: row.try_get::<i64, _>("confirmed").map_err(backend)? != 0,
     })
 }
 
@@ -367,8 +368,8 @@ impl ApprovalStore for SqliteStore {
         // One statement: SQLite runs it under its write lock, so the caps hold against
         // parallel sign-ins.
         let done = sqlx::query(
-            "INSERT INTO approvals (id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+            "INSERT INTO approvals (id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, confirmed)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12
              WHERE ?11 IS NULL OR (
                NOT EXISTS (SELECT 1 FROM approvals WHERE user_id = ?2 AND purpose = 'sign_in'
                              AND status = 'pending' AND expires_at > ?8)
@@ -389,6 +390,7 @@ impl ApprovalStore for SqliteStore {
         .bind(a.expires_at.0)
         .bind(a.status.as_str())
         .bind(max_per_hour.map(i64::from))
+        .bind(a.confirmed)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -451,11 +453,40 @@ impl ApprovalStore for SqliteStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE approvals SET status = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
+            "UPDATE approvals SET status = ?, answered_at = ?
+             WHERE id = ? AND status = 'pending' AND confirmed = 1",
         )
         .bind(status.as_str())
         .bind(now.0)
         .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn approval_link_decide(
+        &self,
+        id: &str,
+        user: UserId,
+        yes: bool,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        // Yes: the phone may answer now, with time to walk between the screens. No: closed.
+        let done = sqlx::query(
+            "UPDATE approvals
+             SET confirmed = ?1, expires_at = CASE WHEN ?1 THEN ?2 ELSE expires_at END,
+                 status = CASE WHEN ?1 THEN status ELSE 'denied' END,
+                 answered_at = CASE WHEN ?1 THEN answered_at ELSE ?3 END
+             WHERE id = ?4 AND user_id = ?5 AND purpose = 'link' AND status = 'pending'
+               AND confirmed = 0 AND expires_at > ?3",
+        )
+        .bind(yes)
+        .bind(expires_at.0)
+        .bind(now.0)
+        .bind(id)
+        .bind(user.0)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

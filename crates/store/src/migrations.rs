@@ -95,6 +95,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "email",
         include_str!("../migrations/sqlite/0018_email.sql"),
     ),
+    (
+        19,
+        "link confirmation",
+        include_str!("../migrations/sqlite/0019_link_confirmation.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

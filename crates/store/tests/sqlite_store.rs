@@ -663,3 +663,93 @@ async fn webauthn_ceremonies_are_taken_once_by_their_owner_and_bounded_per_accou
         Some("link-state")
     );
 }
+
+/// A phone's link request waits for the computer: nothing answers it before the user's yes,
+/// only the account's own yes or no counts, and each is given once.
+#[tokio::test]
+async fn a_link_request_is_answered_only_after_the_computer_confirms_it() {
+    use tweestap_core::approval::ApprovalStatus;
+    use tweestap_core::ports::{ApprovalPurpose, ApprovalStore, StoredApproval};
+    let (s, _dir) = store().await;
+    let ids = s
+        .create_users(
+            &[new_user("jan", None), new_user("piet", None)],
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    let (jan, piet) = (ids[0], ids[1]);
+    let kind = tweestap_core::MethodKind::PushApp {
+        label: "Pixel".into(),
+        credential_id: "cred".into(),
+        credential: "{}".into(),
+        subscription: None,
+    };
+    let phone = s
+        .credential_method_add(jan, &kind, Some("device"), None, Timestamp(10))
+        .await
+        .unwrap();
+    let request = |id: &str, confirmed: bool| StoredApproval {
+        id: id.into(),
+        user_id: jan,
+        method_id: phone,
+        purpose: ApprovalPurpose::Link,
+        number: 42,
+        offered: [42, 17, 88],
+        context: "{}".into(),
+        created_at: Timestamp(10),
+        expires_at: Timestamp(130),
+        status: ApprovalStatus::Pending,
+        consumed: false,
+        confirmed,
+    };
+    assert!(s.approval_insert(&request("a", false), None).await.unwrap());
+    assert!(!s.approval_get("a").await.unwrap().unwrap().confirmed);
+    // The phone cannot answer yet.
+    assert!(
+        !s.approval_answer("a", ApprovalStatus::Approved, Timestamp(20))
+            .await
+            .unwrap()
+    );
+    // Another account's yes changes nothing; the owner's counts once, with a new time limit.
+    let until = Timestamp(200);
+    assert!(
+        !s.approval_link_decide("a", piet, true, Timestamp(20), until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.approval_link_decide("a", jan, true, Timestamp(20), until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.approval_link_decide("a", jan, false, Timestamp(21), until)
+            .await
+            .unwrap()
+    );
+    let a = s.approval_get("a").await.unwrap().unwrap();
+    assert!(a.confirmed && a.expires_at == until);
+    assert!(
+        s.approval_answer("a", ApprovalStatus::Approved, Timestamp(150))
+            .await
+            .unwrap()
+    );
+    // A no closes it; an expired one cannot be decided at all.
+    assert!(s.approval_insert(&request("b", false), None).await.unwrap());
+    assert!(
+        s.approval_link_decide("b", jan, false, Timestamp(20), until)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.approval_get("b").await.unwrap().unwrap().status,
+        ApprovalStatus::Denied
+    );
+    assert!(s.approval_insert(&request("c", false), None).await.unwrap());
+    assert!(
+        !s.approval_link_decide("c", jan, true, Timestamp(130), until)
+            .await
+            .unwrap()
+    );
+}

@@ -114,7 +114,7 @@ pub fn has_key(lang: Lang, key: &str) -> bool {
     // A message with variables only formats when they are given: offer every name we use.
     let args: HashMap<Cow<'static, str>, FluentValue> = [
         "org", "phone", "code", "minutes", "seconds", "left", "name", "date", "country", "id",
-        "link", "until", "app", "username", "days", "left", "device",
+        "link", "until", "app", "username", "days", "left", "device", "browser", "place",
     ]
     .into_iter()
     .map(|name| (Cow::Borrowed(name), FluentValue::from(1)))

@@ -172,6 +172,11 @@
     }, 1500);
   });
 
+  // The phone waits for the computer to say it is the user's: look again shortly.
+  if (document.querySelector("[data-link-waiting]")) {
+    setTimeout(function () { window.location.reload(); }, 2000);
+  }
+
   // Times on the phone in its own time zone.
   each("time[data-local-time]", function (el) {
     var d = new Date(el.getAttribute("datetime"));

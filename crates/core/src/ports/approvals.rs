@@ -50,6 +50,9 @@ pub struct StoredApproval {
     pub expires_at: Timestamp,
     pub status: ApprovalStatus,
     pub consumed: bool,
+    /// A link's test approval waits for the computer that showed the QR code to confirm the
+    /// phone; until then it cannot be answered. Sign-in requests are confirmed from the start.
+    pub confirmed: bool,
 }
 
 #[async_trait]
@@ -144,7 +147,19 @@ pub trait ApprovalStore: Send + Sync {
         &self,
         user: UserId,
     ) -> Result<Option<StoredApproval>, StoreError>;
-    /// Records an answer if the request is still pending at that moment (one answer counts).
+    /// The computer's answer to "a phone wants to link: is it yours?", for a link request of
+    /// `user` still waiting for it: yes makes it answerable until `expires_at`; no closes it.
+    /// `false` when there is no such request (answered, expired, someone else's).
+    async fn approval_link_decide(
+        &self,
+        id: &str,
+        user: UserId,
+        yes: bool,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Records an answer if the request is still pending (and confirmed) at that moment: one
+    /// answer counts.
     async fn approval_answer(
         &self,
         id: &str,

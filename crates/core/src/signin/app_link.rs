@@ -1,11 +1,22 @@
 //! Linking a phone's tweestap app: a one-time link shown as a QR code, the phone's own
 //! WebAuthn credential, and the test approval that makes it count.
 
+use crate::audit::AuditKind;
 use crate::domain::{Method, MethodId, MethodKind, Timestamp, UserId};
 use crate::ports::ApprovalPurpose;
 
 use super::push::PushStatus;
 use super::{RequestContext, SignInError, SignInService};
+
+/// Where linking a phone stands, as the computer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// A phone registered its key with the link; the user must say on the computer whether it
+    /// is theirs. `details`: browser, place and address of the phone (JSON).
+    ToConfirm { request: String, details: String },
+    /// The test approval (after the computer's yes).
+    Push(PushStatus),
+}
 
 /// A link shown as a QR code works this long, once.
 pub const APP_LINK_SECS: i64 = 10 * 60;
@@ -34,9 +45,11 @@ impl SignInService {
             .await?)
     }
 
-    /// Finishes linking: uses the link (once), stores the phone's credential as a tweestap app
-    /// that counts after its test approval, and makes that request. Returns the phone's
-    /// cookie token (shown once) and the new method.
+    /// Finishes linking on the phone: uses the link (once), stores the phone's credential as
+    /// a tweestap app that counts after its test approval, and makes that request, which
+    /// waits until the computer that showed the QR code says the phone is the user's.
+    /// `details`: what the computer shows about the phone (browser, place, address; JSON).
+    /// Returns the phone's cookie token (shown once) and the new method.
     #[allow(clippy::too_many_arguments)]
     pub async fn finish_app_link(
         &self,
@@ -46,6 +59,7 @@ impl SignInService {
         credential_id: &str,
         credential: &str,
         replaces: Option<MethodId>,
+        details: &str,
         ctx: &RequestContext,
     ) -> Result<(String, MethodId), SignInError> {
         let label = crate::domain::Label::parse(label)?.into_string();
@@ -85,25 +99,64 @@ impl SignInService {
             last_used_at: None,
             is_default: false,
         };
-        self.new_request(&method, ApprovalPurpose::Link, "{}", ctx)
+        self.new_request(&method, ApprovalPurpose::Link, details, ctx)
             .await?;
         Ok((device_token, id))
     }
 
-    /// Where linking a phone stands, for the computer's page: the test request's state and
-    /// number, or `None` before the phone got that far.
+    /// Where linking a phone stands, for the computer's page: a phone waiting to be confirmed,
+    /// the test request's state and number, or `None` before a phone got that far.
     pub async fn link_status(
         &self,
         user: UserId,
         since: Timestamp,
-    ) -> Result<Option<PushStatus>, SignInError> {
+    ) -> Result<Option<LinkStatus>, SignInError> {
         let Some(a) = self.store.approval_latest_link(user).await? else {
             return Ok(None);
         };
         if a.created_at < since {
             return Ok(None);
         }
-        Ok(Some(self.push_status(user, &a.id).await?))
+        let status = self.push_status(user, &a.id).await?;
+        Ok(Some(match status {
+            PushStatus::Pending { .. } if !a.confirmed => LinkStatus::ToConfirm {
+                request: a.id,
+                details: a.context,
+            },
+            other => LinkStatus::Push(other),
+        }))
+    }
+
+    /// The computer's answer to "a phone wants to link: is it yours?". Yes: the phone may
+    /// make its test approval (with the number the computer then shows). No: that phone's
+    /// link is cancelled. `false` when there was nothing to decide (answered, expired).
+    pub async fn decide_app_link(
+        &self,
+        user: UserId,
+        request: &str,
+        yes: bool,
+        ctx: &RequestContext,
+    ) -> Result<bool, SignInError> {
+        let now = self.clock.now();
+        let until = now.plus_secs(self.policy.push.ttl_secs.max(120));
+        let decided = self
+            .store
+            .approval_link_decide(request, user, yes, now, until)
+            .await?;
+        if decided {
+            let outcome = if yes { "confirmed" } else { "refused" };
+            let detail = Some(format!("request={request}"));
+            self.audit(
+                AuditKind::LinkConfirmed,
+                outcome,
+                Some(user),
+                None,
+                ctx,
+                detail,
+            )
+            .await?;
+        }
+        Ok(decided)
     }
 
     /// The tweestap app a phone's cookie belongs to.

@@ -20,7 +20,7 @@ mod verify;
 
 pub use access_pass::{normalize_pass, pass_hash};
 pub use app::{APP_SETUP_SECS, AppSetup};
-pub use app_link::APP_LINK_SECS;
+pub use app_link::{APP_LINK_SECS, LinkStatus};
 pub use code_check::{CodeCheck, check_code};
 pub use error::{SendRefusal, SignInError};
 pub use passkey::{CEREMONY_SECS, WebAuthnProof};

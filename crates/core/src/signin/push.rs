@@ -152,6 +152,8 @@ impl SignInService {
                     }),
                     status: ApprovalStatus::Pending,
                     consumed: false,
+                    // A link waits for the computer that showed the QR code (see app_link).
+                    confirmed: purpose == ApprovalPurpose::SignIn,
                 },
                 (purpose == ApprovalPurpose::SignIn).then_some(policy.max_per_hour),
             )
@@ -308,6 +310,10 @@ impl SignInService {
         let Some(request) = self.push_request_for(phone, approval_id).await? else {
             return Err(SignInError::WrongStep);
         };
+        // A link nobody confirmed on the computer yet cannot be answered at all.
+        if !request.confirmed {
+            return Err(SignInError::WrongStep);
+        }
         let now = self.clock.now();
         let rules = approval::Approval {
             id: request.id.clone(),

@@ -88,6 +88,10 @@ pub fn router(state: AppState) -> Router {
             "/security-info/tweestap-app",
             get(phone_app::get_link_status).post(phone_app::post_link_start),
         )
+        .route(
+            "/security-info/tweestap-app/confirm",
+            post(phone_app::post_link_confirm),
+        )
         .route("/app/", get(phone_app::get_home))
         .route(
             "/app/link",

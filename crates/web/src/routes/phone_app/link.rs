@@ -8,7 +8,7 @@ use base64::Engine;
 use minijinja::context;
 use serde::Deserialize;
 use tweestap_core::ports::CeremonyPurpose;
-use tweestap_core::signin::{APP_LINK_SECS, PushStatus, SignInError};
+use tweestap_core::signin::{APP_LINK_SECS, LinkStatus, PushStatus, SignInError};
 
 use super::{APP_HOME, device_cookie, json, phone};
 use crate::app::AppState;
@@ -76,16 +76,38 @@ pub async fn get_link_status(
         .link_status(user, since)
         .await
         .map_err(crate::routes::internal)?;
+    let mut to_confirm = None;
     let (state, number) = match status {
         None => ("waiting", None),
-        Some(PushStatus::Pending { number, .. }) => ("pending", Some(number)),
-        Some(PushStatus::Approved) => ("approved", None),
-        Some(other) => (other.as_str(), None),
+        Some(LinkStatus::ToConfirm { request, details }) => {
+            to_confirm = Some((request, details));
+            ("confirm", None)
+        }
+        Some(LinkStatus::Push(PushStatus::Pending { number, .. })) => ("pending", Some(number)),
+        Some(LinkStatus::Push(PushStatus::Approved)) => ("approved", None),
+        Some(LinkStatus::Push(other)) => (other.as_str(), None),
     };
     if q.json.is_some() {
         return Ok(json(
             serde_json::json!({ "status": state, "number": number }),
         ));
+    }
+    if let Some((request, details)) = to_confirm {
+        // What the computer knows of the phone that used the link, to tell a stranger's.
+        let d: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
+        let s = |k: &str| d[k].as_str().unwrap_or("?").to_string();
+        let place = match d["place"].as_str() {
+            Some(place) => format!("{place} ({})", s("ip")),
+            None => s("ip"),
+        };
+        return render(
+            &app,
+            &ctx,
+            &session,
+            StatusCode::OK,
+            "app_link.html",
+            context! { state, request, browser => s("browser"), place },
+        );
     }
     if state == "approved" {
         return Ok(see_other(
@@ -108,6 +130,39 @@ pub async fn get_link_status(
 #[serde(default)]
 pub struct JsonQuery {
     json: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    csrf: String,
+    request: String,
+    decision: String,
+}
+
+/// "Is this your phone?" answered on the computer (signed in, with a fresh second factor):
+/// yes lets the phone make its test approval; no cancels that phone's link.
+pub async fn post_link_confirm(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, WebError> {
+    let (session, user) =
+        match crate::routes::security_info::changing(&app, &ctx, &form.csrf).await? {
+            Ok(v) => v,
+            Err(response) => return Ok(response),
+        };
+    let yes = form.decision == "yes";
+    app.signin
+        .decide_app_link(user, &form.request, yes, &request_context(&ctx))
+        .await
+        .map_err(crate::routes::internal)?;
+    let to = if yes {
+        "/security-info/tweestap-app"
+    } else {
+        "/security-info?notice=link-refused"
+    };
+    Ok(see_other(&app, &session, to))
 }
 
 // ---- On the phone: linking. ----
@@ -256,6 +311,13 @@ pub async fn post_link(
     } else {
         form.label
     };
+    // What the computer will show about this phone before it may link.
+    let details = serde_json::json!({
+        "browser": ctx.user_agent.as_deref().map(crate::user_agent::describe),
+        "place": app.config.geoip.as_ref().and_then(|g| g.place(&ctx.ip, ctx.lang)),
+        "ip": ctx.ip,
+    })
+    .to_string();
     let (device_token, _) = match app
         .signin
         .finish_app_link(
@@ -265,6 +327,7 @@ pub async fn post_link(
             &credential.id,
             &credential.stored,
             replaces,
+            &details,
             &request_context(&ctx),
         )
         .await

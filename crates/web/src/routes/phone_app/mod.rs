@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
 
-pub use link::{get_link, get_link_status, post_link, post_link_start};
+pub use link::{get_link, get_link_status, post_link, post_link_confirm, post_link_start};
 pub use requests::{
     get_home, post_approve, post_deny, post_options, post_report, post_subscription,
 };

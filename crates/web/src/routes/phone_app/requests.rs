@@ -32,6 +32,8 @@ struct RequestView {
     /// For the script to show the phone's local time.
     iso: String,
     linking: bool,
+    /// A link's request the computer has not confirmed yet: nothing to answer.
+    confirmed: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +107,7 @@ async fn home(
                     })
                     .unwrap_or_default(),
                 linking: a.purpose == tweestap_core::ports::ApprovalPurpose::Link,
+                confirmed: a.confirmed,
             }
         })
         .collect();

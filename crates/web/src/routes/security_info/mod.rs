@@ -203,6 +203,7 @@ pub async fn get_security_info(
         Some("passkey-added") => Some(t(ctx.lang, "security-passkey-added", &[])),
         Some("renamed") => Some(t(ctx.lang, "security-renamed", &[])),
         Some("push-added") => Some(t(ctx.lang, "security-push-added", &[])),
+        Some("link-refused") => Some(t(ctx.lang, "app-link-refused", &[])),
         _ => None,
     };
     page(
