@@ -561,7 +561,7 @@ async fn prompt_none_and_max_age_follow_the_session() {
             &[("request", &request), ("decision", "continue")],
         )
         .await;
-    page.assert_redirect("/sign-in");
+    page.assert_redirect("/sign-in?strict=1");
     app.stop().await;
 }
 

@@ -210,8 +210,8 @@ async fn on_https_the_device_cookie_is_host_only_and_prefixed() {
 }
 
 /// Review item 7: a remembered device skips the code, and says so: the ID token claims no MFA.
-/// An application that requires MFA, `prompt=login` and `max_age` get a real second factor
-/// (without the password again where it was just given).
+/// An application that requires MFA, `prompt=login` and `max_age` get a real sign-in with a
+/// real second factor, also from a browser that is signed out.
 #[tokio::test]
 async fn a_remembered_device_never_stands_in_where_a_second_factor_is_required() {
     use support::oidc::{ClientKind, authorize_path, code_from, hidden};
@@ -240,7 +240,9 @@ async fn a_remembered_device_never_stands_in_where_a_second_factor_is_required()
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "remembered"]));
     assert_eq!(claims["acr"], "urn:tweestap:acr:pwd");
 
-    // The one that requires MFA asks for the second step, the code, and only then answers.
+    // The one that requires MFA asks for the second step: a sign-in again, where the
+    // remembered device does not stand in (a second factor alone, approved out of habit,
+    // must not make an unattended browser's sign-in fresh).
     let texts = app.sms().len();
     let page = browser.get(&authorize_path(&strict, &[])).await;
     page.assert_contains("action=\"/oauth2/step-up\"");
@@ -251,7 +253,11 @@ async fn a_remembered_device_never_stands_in_where_a_second_factor_is_required()
             &[("request", &request), ("decision", "continue")],
         )
         .await;
-    page.assert_redirect("/sign-in/code");
+    page.assert_redirect("/sign-in");
+    browser
+        .sign_in("jan", PASSWORD)
+        .await
+        .assert_redirect("/sign-in/code");
     assert_eq!(app.wait_for_sms(texts + 1).await.len(), texts + 1);
     let page = browser.enter_code(&app.last_code()).await;
     let back = page.location.clone().unwrap();
@@ -263,9 +269,18 @@ async fn a_remembered_device_never_stands_in_where_a_second_factor_is_required()
         .await;
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
 
-    // prompt=login and max_age: password and a real second factor, remembered device or not.
-    for extra in [("prompt", "login"), ("max_age", "0")] {
+    // prompt=login and max_age: password and a real second factor, remembered device or not,
+    // signed in or signed out.
+    for (extra, signed_out) in [
+        (("prompt", "login"), false),
+        (("max_age", "0"), false),
+        (("prompt", "login"), true),
+        (("max_age", "60"), true),
+    ] {
         app.clock.advance(120);
+        if signed_out {
+            sign_out(&mut browser).await;
+        }
         let texts = app.sms().len();
         let path = authorize_path(&plain, &[extra]);
         let page = browser.authorize_signing_in(&app, &path, "jan").await;

@@ -291,15 +291,12 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn session_put(&self, s: &SessionRecord) -> Result<(), StoreError> {
+    async fn session_insert(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let state =
             serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
             "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at, user_id, strict)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id_hash) DO UPDATE SET csrf_token = excluded.csrf_token, state = excluded.state,
-                 return_to = excluded.return_to, last_seen_at = excluded.last_seen_at, user_id = excluded.user_id,
-                 strict = excluded.strict",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id_hash)
         .bind(&s.csrf_token)
@@ -313,6 +310,27 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(())
+    }
+
+    async fn session_update(&self, s: &SessionRecord) -> Result<bool, StoreError> {
+        let state =
+            serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE sessions SET csrf_token = ?, state = ?, return_to = ?, last_seen_at = ?,
+                 user_id = ?, strict = ?
+             WHERE id_hash = ?",
+        )
+        .bind(&s.csrf_token)
+        .bind(state)
+        .bind(&s.return_to)
+        .bind(s.last_seen_at.0)
+        .bind(s.state.user().map(|u| u.0))
+        .bind(s.strict)
+        .bind(&s.id_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError> {

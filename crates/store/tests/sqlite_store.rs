@@ -486,14 +486,26 @@ async fn sessions_round_trip_and_expire() {
         last_seen_at: Timestamp(2),
         strict: true,
     };
-    s.session_put(&record).await.unwrap();
+    s.session_insert(&record).await.unwrap();
     let back = s.session_get("abc").await.unwrap().unwrap();
     assert_eq!(back.state, record.state);
     assert_eq!(back.return_to.as_deref(), Some("/x"));
     assert!(back.strict);
+    let seen = SessionRecord {
+        last_seen_at: Timestamp(3),
+        ..record.clone()
+    };
+    assert!(s.session_update(&seen).await.unwrap());
+    assert_eq!(
+        s.session_get("abc").await.unwrap().unwrap().last_seen_at,
+        Timestamp(3)
+    );
     s.session_delete("abc").await.unwrap();
     assert!(s.session_get("abc").await.unwrap().is_none());
-    s.session_put(&record).await.unwrap();
+    // A request that read it before it ended cannot bring it back.
+    assert!(!s.session_update(&seen).await.unwrap());
+    assert!(s.session_get("abc").await.unwrap().is_none());
+    s.session_insert(&record).await.unwrap();
     assert_eq!(
         s.session_purge(Timestamp(3), Timestamp(0)).await.unwrap(),
         1

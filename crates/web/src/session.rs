@@ -128,8 +128,17 @@ impl Session {
             return Ok(());
         }
         self.record.last_seen_at = app.clock.now();
-        app.store.session_put(&self.record).await?;
-        self.stored = true;
+        if !self.stored {
+            app.store.session_insert(&self.record).await?;
+            self.stored = true;
+        } else if !app.store.session_update(&self.record).await? {
+            // Ended while this request ran (signed out elsewhere, a method removed, a new
+            // password): it stays ended, and this browser starts over.
+            let had_cookie = self.from_cookie;
+            *self = Session::fresh(app);
+            self.send_cookie = had_cookie;
+            self.from_cookie = had_cookie;
+        }
         Ok(())
     }
 

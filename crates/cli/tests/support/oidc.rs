@@ -243,21 +243,23 @@ impl Browser {
         }
         if page.status == StatusCode::OK && page.body.contains("name=\"password\"") {
             // The way back travels in the form, as a browser sends it.
-            let back = if page.body.contains("name=\"return_to\"") {
-                hidden(&page.body, "return_to")
-            } else {
-                String::new()
+            let field = |name: &str| {
+                if page.body.contains(&format!("name=\"{name}\"")) {
+                    hidden(&page.body, name)
+                } else {
+                    String::new()
+                }
             };
-            let page = self
-                .post(
-                    "/sign-in",
-                    &[
-                        ("username", user),
-                        ("password", super::PASSWORD),
-                        ("return_to", &back),
-                    ],
-                )
-                .await;
+            let (back, strict) = (field("return_to"), field("strict"));
+            let mut fields = vec![
+                ("username", user),
+                ("password", super::PASSWORD),
+                ("return_to", back.as_str()),
+            ];
+            if !strict.is_empty() {
+                fields.push(("strict", strict.as_str()));
+            }
+            let page = self.post("/sign-in", &fields).await;
             let page = self.follow(page).await;
             if page.body.contains("name=\"code\"") {
                 let page = self

@@ -162,7 +162,12 @@ pub trait Store:
 
     // Sessions.
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
-    async fn session_put(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Stores a new session.
+    async fn session_insert(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Writes a session back; `false` when it no longer exists (it ended meanwhile: signed
+    /// out, or its account's methods or password changed). An ended session is never
+    /// brought back by a request that read it before it ended.
+    async fn session_update(&self, session: &SessionRecord) -> Result<bool, StoreError>;
     async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError>;
     /// Ends every session of a user (after their methods change under them), except `keep`
     /// (the id hash of the session that made the change).

@@ -189,21 +189,22 @@ impl SignInService {
     }
 
     /// A signed-in user whose sign-in had no real second factor (the password alone where the
-    /// policy allows it, or a remembered device) and now needs one: the second step of a new
-    /// flow, without the password again. A user without methods registers one first.
+    /// policy allows it, or a remembered device) and now needs one. A user with methods signs
+    /// in again, password and second factor (the caller makes it strict: no remembered device):
+    /// a second factor alone, approved out of habit on the owner's phone, must not turn a
+    /// browser someone left open into a fresh sign-in that may change the methods. A user
+    /// without methods registers one (the password was given in this sign-in).
     pub async fn step_up(&self, state: &SignInState) -> Result<SignInState, SignInError> {
         let SignInState::SignedIn { user_id, .. } = state else {
             return Err(SignInError::WrongStep);
         };
-        let flow = random_hex(self.entropy.as_ref(), 16);
-        let methods = self.store.methods(*user_id).await?;
-        Ok(match preferred(&methods, self.policy.ask_strongest_first) {
-            Some(method) => step_for(flow, *user_id, method),
-            None => SignInState::MustRegister {
-                flow,
+        if self.store.methods(*user_id).await?.is_empty() {
+            return Ok(SignInState::MustRegister {
+                flow: random_hex(self.entropy.as_ref(), 16),
                 user_id: *user_id,
-            },
-        })
+            });
+        }
+        Ok(SignInState::Start)
     }
 
     /// Whether this browser holds a live "remembered device" token of this user.

@@ -265,6 +265,7 @@ pub async fn post_start(
             .step_up(&session.record.state)
             .await
             .map_err(internal)?;
+        session.record.strict = true;
         session.rotate(&app).await?;
     }
     continue_to_step(&app, &ctx, &mut session).await

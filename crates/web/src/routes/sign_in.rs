@@ -21,6 +21,8 @@ pub struct SignInQuery {
     signed_out: Option<String>,
     /// A username to fill in (an application's `login_hint`).
     hint: Option<String>,
+    /// The application asked for a real sign-in (`prompt=login`, `max_age`).
+    strict: Option<String>,
 }
 
 pub async fn get_sign_in(
@@ -44,13 +46,17 @@ pub async fn get_sign_in(
         session.record.return_to = return_to.clone();
     }
     let notice = q.signed_out.map(|_| t(ctx.lang, "signed-out", &[]));
+    let strict = q.strict.is_some();
     render(
         &app,
         &ctx,
         &session,
         StatusCode::OK,
         "sign_in.html",
-        context! { notice, return_to, username => q.hint.as_deref().unwrap_or("").trim() },
+        context! {
+            notice, return_to, strict,
+            username => q.hint.as_deref().unwrap_or("").trim(),
+        },
     )
 }
 
@@ -62,6 +68,8 @@ pub struct SignInForm {
     password: String,
     /// Where to come back to, as the sign-in page carried it (checked again).
     return_to: String,
+    /// A real second factor is asked for (see `SignInQuery::strict`).
+    strict: Option<String>,
 }
 
 pub async fn post_sign_in(
@@ -75,7 +83,11 @@ pub async fn post_sign_in(
     {
         session.record.return_to = Some(target);
     }
+    if form.strict.is_some() {
+        session.record.strict = true;
+    }
     let return_to = (!form.return_to.is_empty()).then_some(form.return_to.as_str());
+    let strict = form.strict.is_some();
     let again = |status, error: String, session: &Session| {
         render(
             &app,
@@ -83,7 +95,7 @@ pub async fn post_sign_in(
             session,
             status,
             "sign_in.html",
-            context! { error, return_to, username => form.username.trim() },
+            context! { error, return_to, strict, username => form.username.trim() },
         )
     };
     // A stale page (expired session) or a forged form: nothing is checked, but the person

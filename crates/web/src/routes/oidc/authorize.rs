@@ -138,6 +138,7 @@ pub async fn post_step_up(
             .step_up(&session.record.state)
             .await
             .map_err(crate::routes::internal)?;
+        session.record.strict = true;
         session.rotate(&app).await?;
     }
     crate::routes::continue_to_step(&app, &ctx, &mut session).await
@@ -337,6 +338,11 @@ fn sign_in_url(req: &AuthRequest, ctx: &Ctx, back: Option<&str>) -> String {
     }
     if let Some(hint) = &req.login_hint {
         query.push(format!("hint={}", encode(hint)));
+    }
+    // prompt=login and max_age ask for a real sign-in: no remembered device stands in. (The
+    // token says what happened either way: amr shows a remembered device.)
+    if req.prompt.login || req.max_age.is_some() {
+        query.push("strict=1".to_string());
     }
     let mut to = page_url(Page::SignIn).to_string();
     if !query.is_empty() {
