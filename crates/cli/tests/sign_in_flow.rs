@@ -468,3 +468,24 @@ async fn a_sign_in_right_after_a_successful_one_gets_its_code_at_once() {
         .assert_redirect("/");
     app.stop().await;
 }
+
+/// Review follow-up: the hourly budgets of an account and a number are against SMS pumping:
+/// codes that signed someone in do not use them up, so a teacher who signs in many times in
+/// an hour (applications, devices) always gets a code; unused codes still count.
+#[tokio::test]
+async fn used_codes_do_not_use_up_the_hourly_budget() {
+    let app = support::spawn_app().await;
+    app.add_user("docent", Some("+31612345678")).await;
+    for round in 0..7 {
+        app.clock.advance(60);
+        let mut b = app.browser();
+        b.sign_in("docent", support::PASSWORD)
+            .await
+            .assert_redirect("/sign-in/code");
+        let texts = app.wait_for_sms(round + 1).await;
+        b.enter_code(&support::code_in(&texts[round].text))
+            .await
+            .assert_redirect("/");
+    }
+    app.stop().await;
+}

@@ -314,7 +314,8 @@ impl AdminService {
 
     /// Pre-registers a phone: the user skips registration and goes straight to the code.
     pub async fn set_phone(&self, username: &str, number: &str) -> Result<PhoneNumber, AdminError> {
-        let (user, _) = self.find(username).await?;
+        let (user, methods) = self.find(username).await?;
+        let mut phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
         let phone = PhoneNumber::parse(
             number,
             &self.policy.default_country,
@@ -331,6 +332,17 @@ impl AdminService {
             Some(format!("phone={}", phone.masked())),
         )
         .await?;
+        // Someone who talked the helpdesk into "my new phone" must not go unnoticed: the old
+        // phones, the new one and the e-mail address hear of it.
+        let notice = if methods.is_empty() {
+            Notice::FirstMethod
+        } else {
+            Notice::MethodAdded
+        };
+        if !phones.contains(&phone) {
+            phones.push(phone.clone());
+        }
+        self.announce(&user, &phones, notice).await?;
         Ok(phone)
     }
 
@@ -342,7 +354,8 @@ impl AdminService {
         valid_secs: i64,
         once: bool,
     ) -> Result<(String, crate::domain::Timestamp), AdminError> {
-        let (user, _) = self.find(username).await?;
+        let (user, methods) = self.find(username).await?;
+        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
         let mut bytes = [0u8; 10];
         self.entropy.fill(&mut bytes);
         let plain = crate::domain::base32(&bytes);
@@ -370,6 +383,7 @@ impl AdminService {
             Some(format!("valid_secs={valid_secs} once={once}")),
         )
         .await?;
+        self.announce(&user, &phones, Notice::AccessPass).await?;
         Ok((pass, expires))
     }
 

@@ -23,6 +23,8 @@ pub enum Notice {
     FirstMethod,
     /// The helpdesk removed every method: the next sign-in registers again.
     MfaReset,
+    /// The helpdesk issued a temporary access pass (it stands in for the second factor).
+    AccessPass,
 }
 
 impl Notice {
@@ -32,6 +34,7 @@ impl Notice {
             Notice::MethodRemoved => "method_removed",
             Notice::FirstMethod => "first_method",
             Notice::MfaReset => "mfa_reset",
+            Notice::AccessPass => "access_pass",
         }
     }
 }

@@ -67,6 +67,8 @@ pub struct CodePolicy {
     pub failure_window_secs: i64,
     /// Minimum wait between two codes to the same account.
     pub resend_cooldown_secs: i64,
+    /// Unused codes per account, and per number, per hour (against SMS pumping; a code that
+    /// signed someone in does not count).
     pub max_sends_per_account_per_hour: u32,
     pub max_sends_per_number_per_hour: u32,
 }

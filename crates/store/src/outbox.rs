@@ -128,10 +128,13 @@ pub(crate) async fn send_counts(
         .map(|r| r.try_get("until"))
         .transpose()
         .map_err(backend)?;
-    // The account's own limits are about codes: a notice of a changed method (which needs a
-    // second factor to cause) neither starts the wait nor uses the account's budget.
+    // The account's and the number's budgets are against pumping: they count codes nobody
+    // used. A notice of a changed method (which needs a second factor to cause) and a code
+    // that signed someone in cost a pumper nothing, so a teacher who signs in six times in an
+    // hour is not refused a code.
     let by_user = "SELECT COUNT(*) AS n FROM sms_outbox
-                   WHERE user_id = ? AND challenge_id IS NOT NULL AND created_at >= ?";
+                   WHERE user_id = ? AND created_at >= ? AND challenge_id IN
+                         (SELECT id FROM sms_challenges WHERE used_at IS NULL)";
     Ok(SendCounts {
         last_sent_to_account: last_sent.map(Timestamp),
         // Strictly after: the used code's own message may carry the same second.
@@ -146,7 +149,9 @@ pub(crate) async fn send_counts(
         sent_to_account_last_hour: count(conn, by_user, Some(&user), hour).await?,
         sent_to_number_last_hour: count(
             conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE phone = ? AND created_at >= ?",
+            "SELECT COUNT(*) AS n FROM sms_outbox
+             WHERE phone = ? AND created_at >= ? AND challenge_id IN
+                   (SELECT id FROM sms_challenges WHERE used_at IS NULL)",
             Some(q.phone.e164()),
             hour,
         )

@@ -18,6 +18,7 @@ fn key(notice: Notice) -> &'static str {
         Notice::MethodRemoved => "removed",
         Notice::FirstMethod => "first",
         Notice::MfaReset => "reset",
+        Notice::AccessPass => "pass",
     }
 }
 

@@ -70,6 +70,7 @@ pub fn notice(lang: Lang, organisation: &str, notice: tweestap_core::notices::No
         N::MethodRemoved => "sms-method-removed",
         N::FirstMethod => "sms-first-method",
         N::MfaReset => "sms-mfa-reset",
+        N::AccessPass => "sms-access-pass",
     };
     to_gsm7(&t(lang, key, &[("org", Arg::Str(organisation))]))
 }
