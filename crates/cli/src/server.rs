@@ -403,6 +403,7 @@ impl Wiring {
             help_url: config.help_url.clone(),
             trusted_proxies: config.trusted_proxy_addrs()?,
             metrics_allow: config.metrics_allow_addrs()?,
+            loopback_is_local: !config.behind_unconfigured_proxy(config.listen_addr()?),
             demo_outbox,
             geoip: match &config.geoip_database {
                 Some(path) => Some(Arc::new(
@@ -414,6 +415,7 @@ impl Wiring {
                 tweestap_web::ForwardAuthConfig {
                     domains: config.forward_auth.domains.clone(),
                     cookie_domain: config.forward_auth.cookie_domain.clone(),
+                    accept_remembered_devices: config.forward_auth.accept_remembered_devices,
                 }
             }),
             webauthn: None,

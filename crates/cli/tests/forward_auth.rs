@@ -306,3 +306,49 @@ async fn a_forward_auth_cookie_ends_with_its_sign_in() {
     }
     app.stop().await;
 }
+
+/// Review follow-up: a sign-in whose second factor a remembered device skipped gets through
+/// the proxy only where the configuration says so.
+#[tokio::test]
+async fn a_remembered_device_passes_the_proxy_only_when_allowed() {
+    for accept in [false, true] {
+        let app = spawn_app_with(|c| {
+            c.forward_auth.domains = vec!["school.example".into()];
+            c.forward_auth.accept_remembered_devices = accept;
+            c.policy.0.session.remember_device_days = 30;
+        })
+        .await;
+        app.add_user("jan", Some("+31612345678")).await;
+        let mut browser = app.browser();
+        browser.sign_in("jan", support::PASSWORD).await;
+        browser.open("/sign-in/code").await;
+        browser
+            .post(
+                "/sign-in/code",
+                &[("code", &app.last_code()), ("remember", "1")],
+            )
+            .await;
+        browser.open("/").await;
+        browser.post("/sign-out", &[]).await;
+        // Signed in again on the remembered browser: password only.
+        browser
+            .sign_in("jan", support::PASSWORD)
+            .await
+            .assert_redirect("/");
+        let page = browser
+            .get("/auth/start?rd=http://wiki.school.example/")
+            .await;
+        if accept {
+            page.assert_redirect("http://wiki.school.example/");
+            assert_eq!(browser.get("/auth/nginx").await.status, StatusCode::OK);
+        } else {
+            assert_eq!(page.status, StatusCode::OK, "asks for a second step first");
+            page.assert_contains("action=\"/auth/start\"");
+            assert_eq!(
+                browser.get("/auth/nginx").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        app.stop().await;
+    }
+}

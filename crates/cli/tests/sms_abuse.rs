@@ -324,3 +324,19 @@ async fn metrics_are_only_for_loopback_and_configured_scrapers() {
     assert_eq!(scraper.status(), StatusCode::OK);
     app.stop().await;
 }
+
+/// Review item 5: a request a proxy forwarded (it carries X-Forwarded-For) is never taken for
+/// one from this machine, whoever the proxy is: /metrics answers it 404.
+#[tokio::test]
+async fn a_forwarded_request_is_not_loopback_for_the_metrics() {
+    let app = support::spawn_app().await;
+    assert_eq!(app.browser().get("/metrics").await.status, StatusCode::OK);
+    let mut proxied = app.browser_with_headers(&[("x-forwarded-for", "203.0.113.9")]);
+    assert_eq!(proxied.get("/metrics").await.status, StatusCode::NOT_FOUND);
+    let mut trusted_elsewhere = app.browser_with_headers(&[("forwarded", "for=203.0.113.9")]);
+    assert_eq!(
+        trusted_elsewhere.get("/metrics").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}

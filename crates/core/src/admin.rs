@@ -391,6 +391,8 @@ impl AdminService {
     pub async fn forget_devices(&self, username: &str) -> Result<u64, AdminError> {
         let (user, _) = self.find(username).await?;
         let removed = self.store.devices_remove_user(user.id).await?;
+        // A lost laptop: what it is signed in with (and its forward-auth access) ends too.
+        self.store.sessions_delete_for_user(user.id, None).await?;
         self.audit(
             AuditKind::DevicesForgotten,
             Some(user.id),

@@ -147,6 +147,9 @@ pub struct ThrottlePolicy {
     /// that it did) before each further try has to wait. Counted per name typed, known or not,
     /// so it reveals nothing about who exists.
     pub password_failures_per_username: u32,
+    /// The same for a name from every network together: a higher threshold, so strangers on
+    /// other networks slow a name down only after many tries.
+    pub password_failures_per_username_total: u32,
     /// The first wait, in seconds; it doubles with every further wrong password…
     pub password_delay_secs: i64,
     /// …up to this many seconds.
@@ -164,6 +167,7 @@ impl Default for ThrottlePolicy {
     fn default() -> Self {
         ThrottlePolicy {
             password_failures_per_username: 10,
+            password_failures_per_username_total: 100,
             password_delay_secs: 30,
             password_max_delay_secs: 3600,
             password_window_secs: 86_400,

@@ -25,6 +25,9 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Besides loopback, who may read /metrics.
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// A request from loopback comes from this machine. `false` behind a reverse proxy on
+    /// this machine that is not in `trusted_proxies` (it cannot be told apart).
+    pub loopback_is_local: bool,
     /// Set in demo mode only: the outbox file whose messages the demo phone page shows.
     pub demo_outbox: Option<PathBuf>,
     /// Reverse proxies ask tweestap whether a request may pass (nginx `auth_request`, Traefik
@@ -59,6 +62,8 @@ pub struct ForwardAuthConfig {
     /// The session cookie is set for this parent domain, so the protected sites' proxies see
     /// it too. `None`: host-only (the proxy and tweestap share a host name).
     pub cookie_domain: Option<String>,
+    /// A sign-in that skipped the second factor on a remembered device passes too.
+    pub accept_remembered_devices: bool,
 }
 
 impl WebConfig {
@@ -89,8 +94,9 @@ pub struct Inner {
     pub metrics: Arc<tweestap_core::metrics::Metrics>,
     pub config: WebConfig,
     pub templates: Templates,
-    /// The warning about forwarding headers from an untrusted peer was logged.
-    pub warned_untrusted_proxy: std::sync::atomic::AtomicBool,
+    /// When the warning about forwarding headers from an untrusted peer was last logged
+    /// (Unix seconds): at most once an hour, so one stranger's header cannot use it up.
+    pub warned_untrusted_proxy: std::sync::atomic::AtomicI64,
 }
 
 /// Shared by every request; cheap to clone.
@@ -114,7 +120,7 @@ impl AppState {
             signin,
             config,
             templates: Templates::new(),
-            warned_untrusted_proxy: std::sync::atomic::AtomicBool::new(false),
+            warned_untrusted_proxy: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))
     }
 }

@@ -91,12 +91,17 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 /// A proxy that is not in `trusted_proxies` makes every client look like the proxy: one
-/// shared password limit, one SMS budget, one address in every audit line. Said loudly, once
-/// per process, the first time it is seen.
+/// shared password limit, one SMS budget, one address in every audit line. Said loudly, at
+/// most once an hour (so a stranger's header cannot use the warning up).
 fn warn_untrusted_proxy(app: &AppState, peer: IpAddr) {
-    if app
-        .warned_untrusted_proxy
-        .swap(true, std::sync::atomic::Ordering::Relaxed)
+    use std::sync::atomic::Ordering;
+    let now = app.clock.now().0;
+    let last = app.warned_untrusted_proxy.load(Ordering::Relaxed);
+    if now.saturating_sub(last) < 3600
+        || app
+            .warned_untrusted_proxy
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
     {
         return;
     }

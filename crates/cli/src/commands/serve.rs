@@ -26,21 +26,13 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// Listening on loopback while people reach tweestap at a public name means a reverse proxy
 /// sits in front. Without `trusted_proxies` every client then looks like that proxy.
 fn proxy_warning(config: &Config, addr: std::net::SocketAddr) -> Option<String> {
-    let public_host = url::Url::parse(&config.public_url)
-        .ok()?
-        .host_str()?
-        .trim_matches(['[', ']'])
-        .to_ascii_lowercase();
-    let public_is_local = public_host == "localhost"
-        || public_host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    (addr.ip().is_loopback() && !public_is_local && config.trusted_proxies.is_empty()).then(|| {
+    config.behind_unconfigured_proxy(addr).then(|| {
         format!(
             "tweestap listens on {addr} but is reached as {}: a reverse proxy is in front, yet \
              trusted_proxies is empty. Every client will count as the proxy (one shared password \
-             limit and SMS budget, one address in the audit trail). Set trusted_proxies to the \
-             proxy's address, e.g. TWEESTAP_TRUSTED_PROXIES=127.0.0.1",
+             limit and SMS budget, one address in the audit trail), and /metrics does not \
+             answer loopback (it cannot tell the proxy from this machine). Set trusted_proxies \
+             to the proxy's address, e.g. TWEESTAP_TRUSTED_PROXIES=127.0.0.1",
             config.public_url
         )
     })

@@ -353,6 +353,10 @@ impl Config {
                 "policy.throttle.known_device_days",
                 policy.throttle.known_device_days,
             ),
+            (
+                "policy.throttle.password_failures_per_username_total",
+                policy.throttle.password_failures_per_username_total,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1"));
@@ -406,6 +410,24 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Listening on loopback while people reach tweestap at a public name, with no
+    /// `trusted_proxies`: a reverse proxy is in front that tweestap cannot tell apart from
+    /// this machine.
+    pub fn behind_unconfigured_proxy(&self, listening: SocketAddr) -> bool {
+        let public_host = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+            })
+            .unwrap_or_default();
+        let public_is_local = public_host == "localhost"
+            || public_host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        listening.ip().is_loopback() && !public_is_local && self.trusted_proxies.is_empty()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -469,6 +491,7 @@ mod tests {
         assert_eq!(
             (
                 throttle.password_failures_per_username,
+                throttle.password_failures_per_username_total,
                 throttle.password_delay_secs,
                 throttle.password_max_delay_secs,
                 throttle.password_window_secs,
@@ -478,6 +501,7 @@ mod tests {
             ),
             (
                 throttle_defaults.password_failures_per_username,
+                throttle_defaults.password_failures_per_username_total,
                 throttle_defaults.password_delay_secs,
                 throttle_defaults.password_max_delay_secs,
                 throttle_defaults.password_window_secs,

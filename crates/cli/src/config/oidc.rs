@@ -18,6 +18,9 @@ pub struct ForwardAuthConfig {
     /// Share the session cookie with this parent domain (e.g. "school.nl"), so proxies in
     /// front of sibling hosts see it. Leave out when the proxy and tweestap share a host.
     pub cookie_domain: Option<String>,
+    /// Let a browser whose sign-in skipped the second factor on a remembered device ("don't
+    /// ask again") through. Off by default: the protected sites get a real second factor.
+    pub accept_remembered_devices: bool,
 }
 
 /// The tweestap app's push notifications.

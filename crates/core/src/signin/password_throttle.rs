@@ -2,23 +2,27 @@
 //!
 //! A hard lock after ten wrong passwords lets anyone keep a teacher out all day by typing
 //! their username. Instead, after the free tries each further try waits, doubling up to an
-//! hour; and a browser where the account signed in before (it holds a signed, per-user device
-//! cookie) has a budget of its own that attackers elsewhere cannot spend.
+//! hour. The waits are counted per name and client network (a stranger elsewhere does not
+//! slow the owner's network down) and per name overall at a much higher threshold (so many
+//! networks together still get only so many guesses); and a browser where the account signed
+//! in before (it holds a signed, per-user device cookie) has a budget of its own that
+//! attackers elsewhere cannot spend.
 
 use crate::domain::Timestamp;
 use crate::policy::ThrottlePolicy;
 
-use super::{SignInError, SignInService};
+use super::{RequestContext, SignInError, SignInService};
 
 /// How long (seconds) the next password for a bucket with `failures` recent wrong ones, the
-/// newest at `last`, must wait; 0 when it may be tried now.
+/// newest at `last`, must wait; 0 when it may be tried now. `free`: the tries before waits.
 pub fn password_wait(
     failures: u64,
     last: Option<Timestamp>,
     now: Timestamp,
+    free: u32,
     policy: &ThrottlePolicy,
 ) -> i64 {
-    let free = u64::from(policy.password_failures_per_username);
+    let free = u64::from(free);
     let Some(last) = last.filter(|_| failures >= free) else {
         return 0;
     };
@@ -36,13 +40,113 @@ const ENTRY_HEX: usize = NONCE_HEX + 32;
 /// A shared computer remembers this many accounts; older ones fall off.
 pub const KNOWN_DEVICE_ENTRIES: usize = 5;
 
+/// Where one password attempt was counted: given back when it turns out right.
+pub(super) struct PasswordBudget {
+    /// The client address's count (not for a known device).
+    ip: Option<String>,
+    /// The ladders this attempt climbed: per device, or per name and network and per name.
+    ladders: Vec<String>,
+}
+
 impl SignInService {
-    /// The budget a password attempt is counted in: taken atomically (a compare-and-set on the
-    /// bucket's count), so parallel guesses cannot all slip through one opening. `Err` carries
-    /// the seconds to wait.
-    pub(super) async fn take_password_try(
+    /// Counts one password attempt in its budgets, each atomically, before the password is
+    /// checked. A browser known to the account (its device cookie, bound to the current
+    /// password) has a budget of its own. Any other browser counts against its address, the
+    /// name from its network, and the name overall (a higher threshold: a stranger elsewhere
+    /// slows a name down only after many more tries). `Err` carries the seconds to wait;
+    /// nothing stays counted then.
+    pub(super) async fn take_password_budget(
+        &self,
+        typed_name: &str,
+        phc: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<Result<PasswordBudget, i64>, SignInError> {
+        let now = self.clock.now();
+        let policy = &self.policy.throttle;
+        let hash = |parts: &str| self.keys.throttle.sign(parts);
+        if let Some(nonce) =
+            phc.and_then(|phc| self.known_device(&ctx.known_devices, typed_name, phc))
+        {
+            let key = format!("pwd:device:{}", hash(&nonce));
+            let free = policy.password_failures_per_username;
+            return Ok(match self.take_password_try(&key, free).await? {
+                Ok(()) => Ok(PasswordBudget {
+                    ip: None,
+                    ladders: vec![key],
+                }),
+                Err(wait) => Err(wait),
+            });
+        }
+        let network = ctx.network();
+        let ip = format!("pwd:ip:{network}");
+        let since = now.minus_secs(policy.window_secs);
+        if !self
+            .store
+            .failure_reserve(&ip, now, since, policy.password_failures_per_ip)
+            .await?
+        {
+            let oldest = self.store.failure_oldest_since(&ip, since).await?;
+            let until = oldest.unwrap_or(now).plus_secs(policy.window_secs);
+            return Ok(Err(now.secs_until(until)));
+        }
+        let mut budget = PasswordBudget {
+            ip: Some(ip),
+            ladders: Vec::new(),
+        };
+        for (key, free) in [
+            (
+                format!("pwd:user:{}", hash(&format!("{typed_name}\u{0}{network}"))),
+                policy.password_failures_per_username,
+            ),
+            (
+                format!("pwd:name:{}", hash(typed_name)),
+                policy.password_failures_per_username_total,
+            ),
+        ] {
+            if let Err(wait) = self.take_password_try(&key, free).await? {
+                // Not checked: what this attempt took so far is given back.
+                self.give_back_partly(&budget, now).await?;
+                return Ok(Err(wait));
+            }
+            budget.ladders.push(key);
+        }
+        Ok(Ok(budget))
+    }
+
+    /// The password was right: the ladders start again, the address's count is given back.
+    pub(super) async fn give_back(
+        &self,
+        budget: &PasswordBudget,
+        now: Timestamp,
+    ) -> Result<(), SignInError> {
+        for key in &budget.ladders {
+            self.store.failure_clear(key).await?;
+        }
+        if let Some(ip) = &budget.ip {
+            self.store.failure_unreserve(ip, now).await?;
+        }
+        Ok(())
+    }
+
+    /// An attempt refused before its password was checked: it counts nowhere.
+    async fn give_back_partly(
+        &self,
+        budget: &PasswordBudget,
+        now: Timestamp,
+    ) -> Result<(), SignInError> {
+        for key in budget.ladders.iter().chain(&budget.ip) {
+            self.store.failure_unreserve(key, now).await?;
+        }
+        Ok(())
+    }
+
+    /// One step on a ladder, taken atomically (a compare-and-set on the bucket's count), so
+    /// parallel guesses cannot all slip through one opening. `free`: tries before waits.
+    /// `Err` carries the seconds to wait.
+    async fn take_password_try(
         &self,
         key: &str,
+        free: u32,
     ) -> Result<Result<(), i64>, SignInError> {
         let policy = &self.policy.throttle;
         for _ in 0..8 {
@@ -50,7 +154,7 @@ impl SignInService {
             let since = now.minus_secs(policy.password_window_secs);
             let failures = self.store.failure_count_since(key, since).await?;
             let last = self.store.failure_latest_since(key, since).await?;
-            let wait = password_wait(failures, last, now, policy);
+            let wait = password_wait(failures, last, now, free, policy);
             if wait > 0 {
                 return Ok(Err(wait));
             }
@@ -63,8 +167,9 @@ impl SignInService {
         Ok(Err(1))
     }
 
-    /// The nonce of the device-cookie entry that this browser holds for `username`, if any.
-    pub(super) fn known_device(&self, entries: &[String], username: &str) -> Option<String> {
+    /// The nonce of the device-cookie entry that this browser holds for `username` under its
+    /// current password (`phc`), if any.
+    fn known_device(&self, entries: &[String], username: &str, phc: &str) -> Option<String> {
         entries.iter().find_map(|entry| {
             if entry.len() != ENTRY_HEX || !entry.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return None;
@@ -72,36 +177,49 @@ impl SignInService {
             let (nonce, signature) = entry.split_at(NONCE_HEX);
             self.keys
                 .device
-                .verify(&device_message(username, nonce), signature)
+                .verify(&device_message(username, nonce, phc), signature)
                 .then(|| nonce.to_string())
         })
     }
 
-    /// The device cookie after a right password for `username`: a fresh entry for this account
+    /// The device cookie after a finished sign-in of `user`: a fresh entry for this account
     /// first, then the browser's entries for other accounts (a shared computer), at most
-    /// [`KNOWN_DEVICE_ENTRIES`].
-    pub fn known_device_cookie(&self, entries: &[String], username: &str) -> String {
+    /// [`KNOWN_DEVICE_ENTRIES`]. Bound to the current password: a new password ends it.
+    pub fn known_device_cookie(
+        &self,
+        entries: &[String],
+        user: &crate::domain::User,
+    ) -> Option<String> {
+        let username = user.username.as_str();
+        let phc = user.password_hash.as_deref()?;
         let nonce = crate::ports::random_hex(self.entropy.as_ref(), NONCE_HEX / 2);
-        let signature = self.keys.device.sign(&device_message(username, &nonce));
+        let signature = self
+            .keys
+            .device
+            .sign(&device_message(username, &nonce, phc));
         let mine = format!("{nonce}{signature}");
         let others = entries
             .iter()
             .filter(|e| {
-                self.known_device(std::slice::from_ref(e), username)
+                self.known_device(std::slice::from_ref(e), username, phc)
                     .is_none()
             })
             .filter(|e| e.len() == ENTRY_HEX && e.bytes().all(|b| b.is_ascii_hexdigit()))
             .cloned();
-        std::iter::once(mine)
-            .chain(others)
-            .take(KNOWN_DEVICE_ENTRIES)
-            .collect::<Vec<_>>()
-            .join(".")
+        Some(
+            std::iter::once(mine)
+                .chain(others)
+                .take(KNOWN_DEVICE_ENTRIES)
+                .collect::<Vec<_>>()
+                .join("."),
+        )
     }
 }
 
-fn device_message(username: &str, nonce: &str) -> String {
-    format!("{username}\u{0}{nonce}")
+/// What a device entry signs: the account, the entry's nonce, and the password it signed in
+/// with (inside the MAC only), so a new password ends every entry.
+fn device_message(username: &str, nonce: &str, phc: &str) -> String {
+    format!("{username}\u{0}{nonce}\u{0}{phc}")
 }
 
 #[cfg(test)]
@@ -113,13 +231,17 @@ mod tests {
         let p = ThrottlePolicy::default();
         let now = Timestamp(10_000);
         let last = Some(now);
-        assert_eq!(password_wait(0, None, now, &p), 0);
-        assert_eq!(password_wait(9, last, now, &p), 0);
-        let waits: Vec<i64> = (10..=19).map(|n| password_wait(n, last, now, &p)).collect();
+        let wait = |n: u64, last: Option<Timestamp>| password_wait(n, last, now, 10, &p);
+        assert_eq!(wait(0, None), 0);
+        assert_eq!(wait(9, last), 0);
+        let waits: Vec<i64> = (10..=19).map(|n| wait(n, last)).collect();
         assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
         // Counted from the newest wrong password, to the second.
-        assert_eq!(password_wait(10, Some(Timestamp(9_971)), now, &p), 1);
-        assert_eq!(password_wait(10, Some(Timestamp(9_970)), now, &p), 0);
-        assert_eq!(password_wait(1_000, last, now, &p), 3600);
+        assert_eq!(wait(10, Some(Timestamp(9_971))), 1);
+        assert_eq!(wait(10, Some(Timestamp(9_970))), 0);
+        assert_eq!(wait(1_000, last), 3600);
+        // The overall count of a name starts waiting only after its own, higher, threshold.
+        assert_eq!(password_wait(99, last, now, 100, &p), 0);
+        assert_eq!(password_wait(100, last, now, 100, &p), 30);
     }
 }

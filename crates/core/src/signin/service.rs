@@ -40,58 +40,29 @@ impl SignInService {
         // People type passwords into the username field: the audit trail keeps only a
         // keyed fingerprint of names that are not accounts.
         let fingerprint = format!("typed={}", self.keys.audit.sign(&typed_name));
-        // Throttle keys are keyed hashes: a fixed size whatever was typed, and no typed
-        // names (or passwords typed as names) kept for a day.
-        let ip_key = format!("pwd:ip:{}", ctx.network());
-        let budget = match self.known_device(&ctx.known_devices, &typed_name) {
-            // This browser signed in to this account before: its own budget, untouched by
-            // whatever is tried elsewhere (and not part of the address's count either).
-            Some(nonce) => format!("pwd:device:{}", self.keys.throttle.sign(&nonce)),
-            None => format!("pwd:user:{}", self.keys.throttle.sign(&typed_name)),
-        };
-        let from_known_device = budget.starts_with("pwd:device:");
-        let throttle = &self.policy.throttle;
-
-        // Each attempt is counted as a failure before the password is checked, atomically, so
-        // parallel guesses cannot all pass the check first. A success takes its count back.
-        let mut wait = None;
-        if !from_known_device {
-            let since = now.minus_secs(throttle.window_secs);
-            let limit = throttle.password_failures_per_ip;
-            if !self
-                .store
-                .failure_reserve(&ip_key, now, since, limit)
-                .await?
-            {
-                let oldest = self.store.failure_oldest_since(&ip_key, since).await?;
-                let until = oldest.unwrap_or(now).plus_secs(throttle.window_secs);
-                wait = Some(now.secs_until(until));
-            }
-        }
-        if wait.is_none()
-            && let Err(secs) = self.take_password_try(&budget).await?
-        {
-            wait = Some(secs);
-        }
-        if let Some(secs) = wait {
-            self.audit(
-                AuditKind::PasswordChecked,
-                "throttled",
-                None,
-                None,
-                ctx,
-                Some(fingerprint),
-            )
-            .await?;
-            return Err(SignInError::Throttled {
-                retry_after_secs: secs.max(1),
-            });
-        }
-
         let user = match &parsed {
             Some(username) => self.store.user_by_username(username).await?,
             None => None,
         };
+        let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let budget = match self.take_password_budget(&typed_name, phc, ctx).await? {
+            Ok(budget) => budget,
+            Err(secs) => {
+                self.audit(
+                    AuditKind::PasswordChecked,
+                    "throttled",
+                    None,
+                    None,
+                    ctx,
+                    Some(fingerprint),
+                )
+                .await?;
+                return Err(SignInError::Throttled {
+                    retry_after_secs: secs.max(1),
+                });
+            }
+        };
+
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let check = self.passwords.verify(stored_hash, password.clone()).await;
         let user = match user {
@@ -127,10 +98,7 @@ impl SignInService {
                 self.store.set_password_hash(user.id, &phc).await?;
             }
         }
-        self.store.failure_clear(&budget).await?;
-        if !from_known_device {
-            self.store.failure_unreserve(&ip_key, now).await?;
-        }
+        self.give_back(&budget, now).await?;
         self.audit(
             AuditKind::PasswordChecked,
             "ok",

@@ -191,8 +191,9 @@ pub async fn post_register_app_code(
             session.record.state = next;
             let target = super::destination(&mut session, true);
             session.rotate(&app).await?;
-            super::signed_in_here(&app, &ctx, user, true).await?;
-            Ok(super::see_other(&app, &session, &target))
+            let mut response = super::see_other(&app, &session, &target);
+            super::signed_in_here(&app, &ctx, user, true, &mut response).await?;
+            Ok(response)
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(SignInError::WrongStep) => {

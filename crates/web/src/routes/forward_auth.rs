@@ -86,7 +86,7 @@ async fn verified_user(app: &AppState, ctx: &Ctx) -> Result<Option<User>, WebErr
     let SignInState::SignedIn { user_id, amr, .. } = &record.state else {
         return Ok(None);
     };
-    if !passes(amr) {
+    if !passes(app, amr) {
         return Ok(None);
     }
     Ok(app.store.user_by_id(*user_id).await?)
@@ -175,10 +175,12 @@ fn start_path(target: &str) -> String {
     format!("/auth/start?rd={}", percent_encode(target))
 }
 
-/// Whether a sign-in passes the proxy: a second factor now, or a remembered device that
-/// stood in for one (as for applications that do not require one).
-fn passes(amr: &[String]) -> bool {
-    has_mfa(amr) || amr.iter().any(|m| m == "remembered")
+/// Whether a sign-in passes the proxy: a second factor, or (where the configuration allows
+/// it) a remembered device that stood in for one.
+fn passes(app: &AppState, amr: &[String]) -> bool {
+    let remembered = forward_config(app).is_some_and(|f| f.accept_remembered_devices)
+        && amr.iter().any(|m| m == "remembered");
+    has_mfa(amr) || remembered
 }
 
 /// Where a proxy sends a browser that is not signed in (and where a finished sign-in comes
@@ -202,7 +204,7 @@ pub async fn get_start(
         .unwrap_or_default();
     let fields = [("rd", target.as_str())];
     match &session.record.state {
-        SignInState::SignedIn { amr, .. } if passes(amr) => {
+        SignInState::SignedIn { amr, .. } if passes(&app, amr) => {
             let value = cookie_value(&app, session.id_hash());
             let mut response = see_other(&app, &session, &target);
             set_cookie(&app, &mut response, &value);
@@ -259,7 +261,7 @@ pub async fn post_start(
     let target = allowed_return(&app, &form.rd)
         .ok_or(WebError::BadRequest("forward-auth-error-return-url"))?;
     session.record.return_to = Some(start_path(&target));
-    if matches!(&session.record.state, SignInState::SignedIn { amr, .. } if !passes(amr)) {
+    if matches!(&session.record.state, SignInState::SignedIn { amr, .. } if !passes(&app, amr)) {
         session.record.state = app
             .signin
             .step_up(&session.record.state)

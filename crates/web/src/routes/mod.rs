@@ -319,16 +319,20 @@ fn known_device_entries(ctx: &Ctx) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// After a right password: this browser is known to the account from now on.
-pub fn remember_known_device(
+/// After a finished sign-in: this browser is known to the account from now on (under its
+/// current password).
+fn remember_known_device(
     app: &AppState,
     ctx: &Ctx,
-    username: &tweestap_core::Username,
+    user: &tweestap_core::User,
     response: &mut Response,
 ) {
-    let value = app
+    let Some(value) = app
         .signin
-        .known_device_cookie(&known_device_entries(ctx), username.as_str());
+        .known_device_cookie(&known_device_entries(ctx), user)
+    else {
+        return;
+    };
     let max_age = i64::from(app.policy.throttle.known_device_days) * 86_400;
     let attributes = format!("Lax; Max-Age={max_age}");
     crate::security::append_cookie(app, response, known_cookie(ctx.secure), &value, &attributes);
@@ -378,11 +382,9 @@ pub async fn second_step_done(
         None => destination(session, registered),
     };
     session.rotate(app).await?;
-    if let Some(user) = user {
-        signed_in_here(app, ctx, user, registered).await?;
-    }
     let mut response = see_other(app, session, &target);
     if let Some(user) = user {
+        signed_in_here(app, ctx, user, registered, &mut response).await?;
         remember_device_if_asked(app, ctx, remember, user, &mut response).await?;
     }
     Ok(response)
@@ -671,16 +673,21 @@ pub fn sms_text(
     }
 }
 
-/// A sign-in finished in this browser: its language is the one notices use while the user is
-/// away, and a first method (the registration interrupt) is announced on every channel the
-/// account has now (the new phone, the e-mail address).
+/// A sign-in finished in this browser: it becomes known to the account (its own password
+/// budget, see `ThrottlePolicy`), its language is the one notices use while the user is away,
+/// and a first method (the registration interrupt) is announced on every channel the account
+/// has now (the new phone, the e-mail address).
 pub async fn signed_in_here(
     app: &AppState,
     ctx: &Ctx,
     user: tweestap_core::UserId,
     registered: bool,
+    response: &mut Response,
 ) -> Result<(), WebError> {
     app.store.user_set_language(user, ctx.lang.code()).await?;
+    if let Some(account) = app.store.user_by_id(user).await? {
+        remember_known_device(app, ctx, &account, response);
+    }
     if registered {
         let notice = tweestap_core::notices::Notice::FirstMethod;
         security_info::announce_notice(app, ctx, user, None, notice).await?;
@@ -735,8 +742,11 @@ pub async fn continue_to_step(
         }
         SignInState::SignedIn { user_id, .. } => {
             let user = *user_id;
+            let target = destination(session, false);
             session.save(app).await?;
-            signed_in_here(app, ctx, user, false).await?;
+            let mut response = see_other(app, session, &target);
+            signed_in_here(app, ctx, user, false, &mut response).await?;
+            return Ok(response);
         }
         _ => session.save(app).await?,
     }

@@ -157,11 +157,7 @@ pub async fn post_sign_in(
     };
     session.record.state = next;
     session.rotate(&app).await?;
-    let mut response = super::continue_to_step(&app, &ctx, &mut session).await?;
-    if let Ok(username) = tweestap_core::Username::parse(&form.username) {
-        super::remember_known_device(&app, &ctx, &username, &mut response);
-    }
-    Ok(response)
+    super::continue_to_step(&app, &ctx, &mut session).await
 }
 
 /// Longest username and password accepted (bytes). A username is far shorter; NIST asks that

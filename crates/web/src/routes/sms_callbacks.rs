@@ -218,9 +218,11 @@ pub async fn get_account_report(state: State<AppState>, query: Query<AccountWide
 pub async fn get_metrics(State(app): State<AppState>, ctx: crate::context::Ctx) -> Response {
     // Loopback means this machine only when no proxy forwarded the request: a proxy on the
     // same machine would otherwise make /metrics public.
-    let allowed = ctx.ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
-        (ip.is_loopback() && !ctx.proxied) || app.config.metrics_allow.contains(&ip)
-    });
+    let local = app.config.loopback_is_local && !ctx.proxied;
+    let allowed = ctx
+        .ip
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| (ip.is_loopback() && local) || app.config.metrics_allow.contains(&ip));
     if !allowed {
         return crate::error::WebError::NotFound.into_response();
     }
