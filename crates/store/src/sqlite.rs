@@ -333,13 +333,13 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn sessions_delete_for_user(
@@ -584,6 +584,16 @@ impl Store for SqliteStore {
                 .try_get("at")
                 .map_err(backend)?;
         Ok(at.map(Timestamp))
+    }
+
+    async fn failure_clear_prefix(&self, prefix: &str) -> Result<(), StoreError> {
+        // substr, not LIKE: the prefix is taken literally.
+        sqlx::query("DELETE FROM auth_failures WHERE substr(key, 1, length(?1)) = ?1")
+            .bind(prefix)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError> {

@@ -444,6 +444,29 @@ async fn failures_are_counted_per_key_and_window_and_cleared() {
             .unwrap(),
         None
     );
+    // A prefix clears exactly the keys it starts: taken literally, not as a pattern.
+    for key in [
+        "pwd:net:aa:1",
+        "pwd:net:aa:2",
+        "pwd:net:ab:1",
+        "pwd:net:a_:1",
+    ] {
+        s.failure_record(key, Timestamp(40)).await.unwrap();
+    }
+    s.failure_clear_prefix("pwd:net:a_:").await.unwrap();
+    s.failure_clear_prefix("pwd:net:aa:").await.unwrap();
+    for (key, left) in [
+        ("pwd:net:aa:1", 0),
+        ("pwd:net:aa:2", 0),
+        ("pwd:net:ab:1", 1),
+        ("pwd:net:a_:1", 0),
+    ] {
+        assert_eq!(
+            s.failure_count_since(key, Timestamp(0)).await.unwrap(),
+            left,
+            "{key}"
+        );
+    }
     assert_eq!(
         s.purge_before(Timestamp(15)).await.unwrap(),
         1,
@@ -500,7 +523,8 @@ async fn sessions_round_trip_and_expire() {
         s.session_get("abc").await.unwrap().unwrap().last_seen_at,
         Timestamp(3)
     );
-    s.session_delete("abc").await.unwrap();
+    assert!(s.session_delete("abc").await.unwrap());
+    assert!(!s.session_delete("abc").await.unwrap(), "ended already");
     assert!(s.session_get("abc").await.unwrap().is_none());
     // A request that read it before it ended cannot bring it back.
     assert!(!s.session_update(&seen).await.unwrap());

@@ -132,21 +132,26 @@ impl Session {
             app.store.session_insert(&self.record).await?;
             self.stored = true;
         } else if !app.store.session_update(&self.record).await? {
-            // Ended while this request ran (signed out elsewhere, a method removed, a new
-            // password): it stays ended, and this browser starts over.
-            let had_cookie = self.from_cookie;
-            *self = Session::fresh(app);
-            self.send_cookie = had_cookie;
-            self.from_cookie = had_cookie;
+            self.ended_meanwhile(app);
         }
         Ok(())
+    }
+
+    /// The session ended while this request ran (signed out elsewhere, a method removed, a
+    /// new password): it stays ended. This browser starts over at its next request; no cookie
+    /// is sent now (a parallel request of the same browser may have set a newer one).
+    fn ended_meanwhile(&mut self, app: &AppState) {
+        *self = Session::fresh(app);
+        self.send_cookie = false;
     }
 
     /// A new id (and so a new CSRF token) for the same session, after each authentication
     /// step, so an id known before a step (session fixation) is worthless after it.
     pub async fn rotate(&mut self, app: &AppState) -> Result<(), WebError> {
-        if self.stored {
-            app.store.session_delete(&self.record.id_hash).await?;
+        if self.stored && !app.store.session_delete(&self.record.id_hash).await? {
+            // Ended meanwhile: a step finished in this request must not bring it back.
+            self.ended_meanwhile(app);
+            return Ok(());
         }
         let fresh = Session::fresh(app);
         self.id = fresh.id;

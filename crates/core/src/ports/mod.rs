@@ -168,7 +168,8 @@ pub trait Store:
     /// out, or its account's methods or password changed). An ended session is never
     /// brought back by a request that read it before it ended.
     async fn session_update(&self, session: &SessionRecord) -> Result<bool, StoreError>;
-    async fn session_delete(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Ends a session; `false` when it had ended already.
+    async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError>;
     /// Ends every session of a user (after their methods change under them), except `keep`
     /// (the id hash of the session that made the change).
     async fn sessions_delete_for_user(
@@ -237,6 +238,8 @@ pub trait Store:
         since: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError>;
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets the failures of every key that starts with `prefix` (hex and ':' only).
+    async fn failure_clear_prefix(&self, prefix: &str) -> Result<(), StoreError>;
     /// Forgets failure counts and one-time codes older than `before`; returns rows removed.
     async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError>;
 

@@ -40,114 +40,114 @@ const ENTRY_HEX: usize = NONCE_HEX + 32;
 /// A shared computer remembers this many accounts; older ones fall off.
 pub const KNOWN_DEVICE_ENTRIES: usize = 5;
 
-/// Where one password attempt was counted: given back when it turns out right.
+/// Where one password attempt was counted (each key with the moment it was counted at):
+/// given back when it turns out right, or when it was refused before being checked.
 pub(super) struct PasswordBudget {
     /// The client address's count (not for a known device).
-    ip: Option<String>,
+    ip: Option<(String, Timestamp)>,
     /// The ladders this attempt climbed: per device, or per name and network and per name.
-    ladders: Vec<String>,
+    ladders: Vec<(String, Timestamp)>,
+}
+
+/// The throttle keys of a typed name: the prefix of its per-network ladders, and its overall
+/// ladder. Keyed hashes: fixed in size, and no typed name (or password typed as one) is kept.
+pub fn name_keys(keys: &crate::domain::Keys, typed_name: &str) -> (String, String) {
+    let name = keys.throttle.sign(typed_name);
+    (format!("pwd:net:{name}:"), format!("pwd:name:{name}"))
 }
 
 impl SignInService {
     /// Counts one password attempt in its budgets, each atomically, before the password is
     /// checked. A browser known to the account (its device cookie, bound to the current
-    /// password) has a budget of its own. Any other browser counts against its address, the
-    /// name from its network, and the name overall (a higher threshold: a stranger elsewhere
-    /// slows a name down only after many more tries). `Err` carries the seconds to wait;
-    /// nothing stays counted then.
+    /// password) has a budget of its own. Any other browser counts against the name from its
+    /// network, the name overall (a higher threshold: a stranger elsewhere slows a name down
+    /// only after many more tries), and its address. `Err` carries the seconds to wait;
+    /// nothing stays counted then (and a waiting ladder costs no write at all).
     pub(super) async fn take_password_budget(
         &self,
         typed_name: &str,
         phc: Option<&str>,
         ctx: &RequestContext,
     ) -> Result<Result<PasswordBudget, i64>, SignInError> {
-        let now = self.clock.now();
         let policy = &self.policy.throttle;
-        let hash = |parts: &str| self.keys.throttle.sign(parts);
+        let mut budget = PasswordBudget {
+            ip: None,
+            ladders: Vec::new(),
+        };
         if let Some(nonce) =
             phc.and_then(|phc| self.known_device(&ctx.known_devices, typed_name, phc))
         {
-            let key = format!("pwd:device:{}", hash(&nonce));
+            let key = format!("pwd:device:{}", self.keys.throttle.sign(&nonce));
             let free = policy.password_failures_per_username;
             return Ok(match self.take_password_try(&key, free).await? {
-                Ok(()) => Ok(PasswordBudget {
-                    ip: None,
-                    ladders: vec![key],
-                }),
+                Ok(at) => {
+                    budget.ladders.push((key, at));
+                    Ok(budget)
+                }
                 Err(wait) => Err(wait),
             });
         }
         let network = ctx.network();
+        let (per_network, overall) = name_keys(&self.keys, typed_name);
+        for (key, free) in [
+            (
+                format!("{per_network}{}", self.keys.throttle.sign(&network)),
+                policy.password_failures_per_username,
+            ),
+            (overall, policy.password_failures_per_username_total),
+        ] {
+            match self.take_password_try(&key, free).await? {
+                Ok(at) => budget.ladders.push((key, at)),
+                Err(wait) => {
+                    self.give_back_partly(&budget).await?;
+                    return Ok(Err(wait));
+                }
+            }
+        }
         let ip = format!("pwd:ip:{network}");
+        let now = self.clock.now();
         let since = now.minus_secs(policy.window_secs);
         if !self
             .store
             .failure_reserve(&ip, now, since, policy.password_failures_per_ip)
             .await?
         {
+            self.give_back_partly(&budget).await?;
             let oldest = self.store.failure_oldest_since(&ip, since).await?;
             let until = oldest.unwrap_or(now).plus_secs(policy.window_secs);
             return Ok(Err(now.secs_until(until)));
         }
-        let mut budget = PasswordBudget {
-            ip: Some(ip),
-            ladders: Vec::new(),
-        };
-        for (key, free) in [
-            (
-                format!("pwd:user:{}", hash(&format!("{typed_name}\u{0}{network}"))),
-                policy.password_failures_per_username,
-            ),
-            (
-                format!("pwd:name:{}", hash(typed_name)),
-                policy.password_failures_per_username_total,
-            ),
-        ] {
-            if let Err(wait) = self.take_password_try(&key, free).await? {
-                // Not checked: what this attempt took so far is given back.
-                self.give_back_partly(&budget, now).await?;
-                return Ok(Err(wait));
-            }
-            budget.ladders.push(key);
-        }
+        budget.ip = Some((ip, now));
         Ok(Ok(budget))
     }
 
     /// The password was right: the ladders start again, the address's count is given back.
-    pub(super) async fn give_back(
-        &self,
-        budget: &PasswordBudget,
-        now: Timestamp,
-    ) -> Result<(), SignInError> {
-        for key in &budget.ladders {
+    pub(super) async fn give_back(&self, budget: &PasswordBudget) -> Result<(), SignInError> {
+        for (key, _) in &budget.ladders {
             self.store.failure_clear(key).await?;
         }
-        if let Some(ip) = &budget.ip {
-            self.store.failure_unreserve(ip, now).await?;
+        if let Some((ip, at)) = &budget.ip {
+            self.store.failure_unreserve(ip, *at).await?;
         }
         Ok(())
     }
 
     /// An attempt refused before its password was checked: it counts nowhere.
-    async fn give_back_partly(
-        &self,
-        budget: &PasswordBudget,
-        now: Timestamp,
-    ) -> Result<(), SignInError> {
-        for key in budget.ladders.iter().chain(&budget.ip) {
-            self.store.failure_unreserve(key, now).await?;
+    async fn give_back_partly(&self, budget: &PasswordBudget) -> Result<(), SignInError> {
+        for (key, at) in budget.ladders.iter().chain(&budget.ip) {
+            self.store.failure_unreserve(key, *at).await?;
         }
         Ok(())
     }
 
     /// One step on a ladder, taken atomically (a compare-and-set on the bucket's count), so
     /// parallel guesses cannot all slip through one opening. `free`: tries before waits.
-    /// `Err` carries the seconds to wait.
+    /// `Ok`: the moment it was counted at; `Err`: the seconds to wait.
     async fn take_password_try(
         &self,
         key: &str,
         free: u32,
-    ) -> Result<Result<(), i64>, SignInError> {
+    ) -> Result<Result<Timestamp, i64>, SignInError> {
         let policy = &self.policy.throttle;
         for _ in 0..8 {
             let now = self.clock.now();
@@ -160,7 +160,7 @@ impl SignInService {
             }
             let limit = u32::try_from(failures + 1).unwrap_or(u32::MAX);
             if self.store.failure_reserve(key, now, since, limit).await? {
-                return Ok(Ok(()));
+                return Ok(Ok(now));
             }
             // Another attempt took this opening first: look again.
         }

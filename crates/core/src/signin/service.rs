@@ -98,7 +98,7 @@ impl SignInService {
                 self.store.set_password_hash(user.id, &phc).await?;
             }
         }
-        self.give_back(&budget, now).await?;
+        self.give_back(&budget).await?;
         self.audit(
             AuditKind::PasswordChecked,
             "ok",

@@ -740,14 +740,6 @@ pub async fn continue_to_step(
                 return Ok(refused);
             }
         }
-        SignInState::SignedIn { user_id, .. } => {
-            let user = *user_id;
-            let target = destination(session, false);
-            session.save(app).await?;
-            let mut response = see_other(app, session, &target);
-            signed_in_here(app, ctx, user, false, &mut response).await?;
-            return Ok(response);
-        }
         _ => session.save(app).await?,
     }
     let target = destination(session, false);

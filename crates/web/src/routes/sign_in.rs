@@ -157,7 +157,12 @@ pub async fn post_sign_in(
     };
     session.record.state = next;
     session.rotate(&app).await?;
-    super::continue_to_step(&app, &ctx, &mut session).await
+    let mut response = super::continue_to_step(&app, &ctx, &mut session).await?;
+    // The password alone finished the sign-in (the policy allows it, or a remembered device).
+    if let Some(user) = session.record.state.signed_in_user() {
+        super::signed_in_here(&app, &ctx, user, false, &mut response).await?;
+    }
+    Ok(response)
 }
 
 /// Longest username and password accepted (bytes). A username is far shorter; NIST asks that
