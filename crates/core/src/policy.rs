@@ -71,6 +71,9 @@ pub struct CodePolicy {
     /// signed someone in does not count).
     pub max_sends_per_account_per_hour: u32,
     pub max_sends_per_number_per_hour: u32,
+    /// All codes, used or not, per account and per number per hour: someone who can read the
+    /// codes of their own account cannot loop sign-ins to spend the organisation's budgets.
+    pub max_codes_per_hour: u32,
 }
 
 impl Default for CodePolicy {
@@ -83,6 +86,7 @@ impl Default for CodePolicy {
             resend_cooldown_secs: 60,
             max_sends_per_account_per_hour: 5,
             max_sends_per_number_per_hour: 5,
+            max_codes_per_hour: 20,
         }
     }
 }

@@ -147,6 +147,22 @@ pub(crate) async fn send_counts(
         )
         .await?,
         sent_to_account_last_hour: count(conn, by_user, Some(&user), hour).await?,
+        all_to_account_last_hour: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox
+             WHERE user_id = ? AND created_at >= ? AND challenge_id IS NOT NULL",
+            Some(&user),
+            hour,
+        )
+        .await?,
+        all_to_number_last_hour: count(
+            conn,
+            "SELECT COUNT(*) AS n FROM sms_outbox
+             WHERE phone = ? AND created_at >= ? AND challenge_id IS NOT NULL",
+            Some(q.phone.e164()),
+            hour,
+        )
+        .await?,
         sent_to_number_last_hour: count(
             conn,
             "SELECT COUNT(*) AS n FROM sms_outbox

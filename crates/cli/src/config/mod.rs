@@ -341,6 +341,7 @@ impl Config {
                 "policy.code.max_sends_per_number_per_hour",
                 code.max_sends_per_number_per_hour,
             ),
+            ("policy.code.max_codes_per_hour", code.max_codes_per_hour),
             (
                 "policy.throttle.password_failures_per_username",
                 policy.throttle.password_failures_per_username,

@@ -171,8 +171,12 @@ pub struct SendCounts {
     /// Codes sent to the account after its last successful one (within a day), that is codes
     /// nobody used: they drive the growing wait between resends.
     pub sent_to_account_since_success: u64,
+    /// Unused codes to the account, and to the number, in the last hour.
     pub sent_to_account_last_hour: u64,
     pub sent_to_number_last_hour: u64,
+    /// All codes, used or not, to the account and to the number in the last hour.
+    pub all_to_account_last_hour: u64,
+    pub all_to_number_last_hour: u64,
     pub sent_from_network_last_hour: u64,
     pub sent_to_country_last_hour: u64,
     pub sent_last_hour: u64,

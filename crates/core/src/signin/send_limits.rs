@@ -52,13 +52,15 @@ pub fn may_send(
     if over(
         counts.sent_to_account_last_hour,
         code.max_sends_per_account_per_hour,
-    ) {
+    ) || over(counts.all_to_account_last_hour, code.max_codes_per_hour)
+    {
         return Err(SendRefusal::AccountBudget);
     }
     if over(
         counts.sent_to_number_last_hour,
         code.max_sends_per_number_per_hour,
-    ) {
+    ) || over(counts.all_to_number_last_hour, code.max_codes_per_hour)
+    {
         return Err(SendRefusal::NumberBudget);
     }
     if over(
@@ -163,6 +165,20 @@ mod tests {
             ),
             (
                 SendCounts {
+                    all_to_account_last_hour: 20,
+                    ..Default::default()
+                },
+                SendRefusal::AccountBudget,
+            ),
+            (
+                SendCounts {
+                    all_to_number_last_hour: 20,
+                    ..Default::default()
+                },
+                SendRefusal::NumberBudget,
+            ),
+            (
+                SendCounts {
                     sent_from_network_last_hour: 200,
                     ..Default::default()
                 },
@@ -197,6 +213,8 @@ mod tests {
             for field in [
                 &mut below.sent_to_account_last_hour,
                 &mut below.sent_to_number_last_hour,
+                &mut below.all_to_account_last_hour,
+                &mut below.all_to_number_last_hour,
                 &mut below.sent_from_network_last_hour,
                 &mut below.sent_to_country_last_hour,
                 &mut below.sent_last_hour,
