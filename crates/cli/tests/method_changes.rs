@@ -283,7 +283,10 @@ async fn the_helpdesks_new_phone_and_access_pass_are_announced() {
         to.contains(&"+31612345678") && to.contains(&"+31687654321"),
         "{to:?}"
     );
-    assert!(texts[1..].iter().all(|m| m.text.contains("toegevoegd")));
+    assert!(texts[1..].iter().all(|m| {
+        m.text
+            .contains("nieuw telefoonnummer voor je account ingesteld")
+    }));
     app.admin
         .issue_access_pass("jan", 3600, true)
         .await

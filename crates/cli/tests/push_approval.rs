@@ -176,9 +176,8 @@ async fn link_phone(app: &TestApp, computer: &mut Browser) -> Phone {
     register_at(&mut phone, &path, "Pixel")
         .await
         .assert_redirect("/app/");
-    // The link works once.
-    let again = app.browser().get(&path).await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // (The link works once: opened again it stops the linking, see
+    // a_code_used_twice_stops_linking_and_stop_works_after_yes.)
     // Not a method until the test approval.
     assert_eq!(app.methods_of("jan").await, 1);
     finish_link(computer, &mut phone).await;
@@ -1222,4 +1221,63 @@ async fn the_computer_confirms_a_phone_before_it_can_link() {
     let phone = link_phone(&app, &mut computer).await;
     drop(phone);
     assert_eq!(app.methods_of("jan").await, 2);
+}
+
+/// Second review: the owner beaten to the QR code (a photo of a shared screen) opens it too:
+/// linking stops for everyone, so they cannot end up confirming the stranger's phone. And a
+/// "stop" after a yes still stops it, dropping the phone that was linking.
+#[tokio::test]
+async fn a_code_used_twice_stops_linking_and_stop_works_after_yes() {
+    let app = app().await;
+    let mut computer = signed_in_with_sms(&app, "jan").await;
+
+    let path = new_link(&mut computer).await;
+    let mut stranger = new_phone(&app);
+    register_at(&mut stranger, &path, "Mine now")
+        .await
+        .assert_redirect("/app/");
+    let mut owners_phone = new_phone(&app);
+    let page = owners_phone.browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    page.assert_contains("Een andere telefoon gebruikte deze code eerst");
+    let status = computer
+        .get("/security-info/tweestap-app?json=1")
+        .await
+        .body;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["status"], "denied", "{status}");
+    assert!(app.audit().await.iter().any(|e| e.outcome == "contested"));
+
+    // Stop after yes: the number is on the screen, then the user sees it is not their phone.
+    app.clock.advance(60);
+    let path = new_link(&mut computer).await;
+    let mut stranger = new_phone(&app);
+    register_at(&mut stranger, &path, "Mine now")
+        .await
+        .assert_redirect("/app/");
+    decide_on_computer(&mut computer, "yes")
+        .await
+        .assert_redirect("/security-info/tweestap-app");
+    let page = computer.open("/security-info/tweestap-app").await;
+    page.assert_contains("Stop: dit is niet mijn telefoon");
+    let request = field(&page.body, "request");
+    computer
+        .post(
+            "/security-info/tweestap-app/confirm",
+            &[("request", &request), ("decision", "no")],
+        )
+        .await
+        .assert_redirect("/security-info?notice=link-refused");
+    let number = serde_json::from_str::<serde_json::Value>(
+        &computer
+            .get("/security-info/tweestap-app?json=1")
+            .await
+            .body,
+    )
+    .unwrap();
+    assert!(number["number"].is_null(), "{number}");
+    assert_eq!(app.methods_of("jan").await, 1);
+    // The stranger's phone is no longer linked to anything.
+    let page = stranger.browser.open("/app/").await;
+    assert!(!page.body.contains("Gekoppeld aan"), "{}", page.body);
 }

@@ -343,7 +343,7 @@ impl AdminService {
         let notice = if methods.is_empty() {
             Notice::FirstMethod
         } else {
-            Notice::MethodAdded
+            Notice::PhoneReplaced
         };
         if !phones.contains(&phone) {
             phones.push(phone.clone());

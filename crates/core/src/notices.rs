@@ -25,6 +25,8 @@ pub enum Notice {
     MfaReset,
     /// The helpdesk issued a temporary access pass (it stands in for the second factor).
     AccessPass,
+    /// The helpdesk set a new phone number in place of the account's phones.
+    PhoneReplaced,
 }
 
 impl Notice {
@@ -35,6 +37,7 @@ impl Notice {
             Notice::FirstMethod => "first_method",
             Notice::MfaReset => "mfa_reset",
             Notice::AccessPass => "access_pass",
+            Notice::PhoneReplaced => "phone_replaced",
         }
     }
 }

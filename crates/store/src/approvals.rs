@@ -473,24 +473,74 @@ impl ApprovalStore for SqliteStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
-        // Yes: the phone may answer now, with time to walk between the screens. No: closed.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Yes (once, in time): the phone may answer now, with time to walk between the
+        // screens. No (also after a yes, while nothing was answered): closed, and the phone
+        // that was linking is dropped.
         let done = sqlx::query(
             "UPDATE approvals
-             SET confirmed = ?1, expires_at = CASE WHEN ?1 THEN ?2 ELSE expires_at END,
+             SET confirmed = CASE WHEN ?1 THEN 1 ELSE confirmed END,
+                 expires_at = CASE WHEN ?1 THEN ?2 ELSE expires_at END,
                  status = CASE WHEN ?1 THEN status ELSE 'denied' END,
                  answered_at = CASE WHEN ?1 THEN answered_at ELSE ?3 END
              WHERE id = ?4 AND user_id = ?5 AND purpose = 'link' AND status = 'pending'
-               AND confirmed = 0 AND expires_at > ?3",
+               AND (NOT ?1 OR (confirmed = 0 AND expires_at > ?3))
+             RETURNING method_id",
         )
         .bind(yes)
         .bind(expires_at.0)
         .bind(now.0)
         .bind(id)
         .bind(user.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(row) = done else {
+            return Ok(false);
+        };
+        if !yes {
+            let method: i64 = row.try_get("method_id").map_err(backend)?;
+            sqlx::query(
+                "DELETE FROM mfa_methods WHERE id = ? AND kind = 'push' AND confirmed_at IS NULL",
+            )
+            .bind(method)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn app_link_spent(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT user_id FROM app_links WHERE token_hash = ? AND expires_at > ? AND used_at IS NOT NULL",
+        )
+        .bind(token_hash)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
+        .transpose()
+        .map_err(backend)?)
+    }
+
+    async fn approvals_link_cancel(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE approvals SET status = 'denied', answered_at = ?
+             WHERE user_id = ? AND purpose = 'link' AND status = 'pending'",
+        )
+        .bind(now.0)
+        .bind(user.0)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.rows_affected())
     }
 
     async fn approval_consume(

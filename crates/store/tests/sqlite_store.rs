@@ -749,21 +749,17 @@ async fn a_link_request_is_answered_only_after_the_computer_confirms_it() {
     );
     // Another account's yes changes nothing; the owner's counts once, with a new time limit.
     let until = Timestamp(200);
-    assert!(
-        !s.approval_link_decide("a", piet, true, Timestamp(20), until)
-            .await
-            .unwrap()
-    );
-    assert!(
-        s.approval_link_decide("a", jan, true, Timestamp(20), until)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.approval_link_decide("a", jan, false, Timestamp(21), until)
-            .await
-            .unwrap()
-    );
+    let decide = |id: &'static str, who, yes: bool, at: i64| {
+        let s = &s;
+        async move {
+            s.approval_link_decide(id, who, yes, Timestamp(at), until)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!decide("a", piet, true, 20).await);
+    assert!(decide("a", jan, true, 20).await);
+    assert!(!decide("a", jan, true, 21).await, "once");
     let a = s.approval_get("a").await.unwrap().unwrap();
     assert!(a.confirmed && a.expires_at == until);
     assert!(
@@ -771,21 +767,18 @@ async fn a_link_request_is_answered_only_after_the_computer_confirms_it() {
             .await
             .unwrap()
     );
-    // A no closes it; an expired one cannot be decided at all.
-    assert!(s.approval_insert(&request("b", false), None).await.unwrap());
-    assert!(
-        s.approval_link_decide("b", jan, false, Timestamp(20), until)
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        s.approval_get("b").await.unwrap().unwrap().status,
-        ApprovalStatus::Denied
-    );
+    // Answered: nothing left to stop.
+    assert!(!decide("a", jan, false, 151).await);
+    // An expired one cannot be confirmed.
     assert!(s.approval_insert(&request("c", false), None).await.unwrap());
+    assert!(!decide("c", jan, true, 130).await);
+    // A no, also after a yes, closes it and drops the phone that was linking.
+    assert!(s.approval_insert(&request("b", false), None).await.unwrap());
+    assert!(decide("b", jan, true, 20).await);
+    assert!(decide("b", jan, false, 30).await);
     assert!(
-        !s.approval_link_decide("c", jan, true, Timestamp(130), until)
-            .await
-            .unwrap()
+        s.approval_get("b").await.unwrap().is_none(),
+        "gone with its phone"
     );
+    assert!(s.push_method_by_device("device").await.unwrap().is_none());
 }

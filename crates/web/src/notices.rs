@@ -19,6 +19,7 @@ fn key(notice: Notice) -> &'static str {
         Notice::FirstMethod => "first",
         Notice::MfaReset => "reset",
         Notice::AccessPass => "pass",
+        Notice::PhoneReplaced => "phone",
     }
 }
 

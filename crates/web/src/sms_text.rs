@@ -71,6 +71,7 @@ pub fn notice(lang: Lang, organisation: &str, notice: tweestap_core::notices::No
         N::FirstMethod => "sms-first-method",
         N::MfaReset => "sms-mfa-reset",
         N::AccessPass => "sms-access-pass",
+        N::PhoneReplaced => "sms-phone-replaced",
     };
     to_gsm7(&t(lang, key, &[("org", Arg::Str(organisation))]))
 }

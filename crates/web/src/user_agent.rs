@@ -14,13 +14,20 @@ pub fn describe(ua: &str) -> String {
     } else if ua.contains("Safari/") {
         "Safari"
     } else {
-        return ua
-            .split('/')
-            .next()
-            .unwrap_or(ua)
-            .chars()
-            .take(40)
-            .collect();
+        // Any other client: its product token, when it is one word ("curl", "okhttp"). The
+        // header is the client's own words, shown to the user on security pages and when a
+        // phone asks to link: never a sentence it chose ("Your iPhone (recognised)").
+        let token = ua.split('/').next().unwrap_or("");
+        let word = token.len() <= 20
+            && token.starts_with(|c: char| c.is_ascii_alphabetic())
+            && token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        return if word {
+            token.to_string()
+        } else {
+            "?".to_string()
+        };
     };
     let system = if ua.contains("Android") {
         "Android"
@@ -45,6 +52,14 @@ pub fn describe(ua: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::describe;
+
+    #[test]
+    fn other_clients_get_one_word_never_a_sentence() {
+        assert_eq!(describe("curl/8.5.0"), "curl");
+        assert_eq!(describe("Jouw iPhone (herkend)"), "?");
+        assert_eq!(describe("Your phone — verified by IT/1.0"), "?");
+        assert_eq!(describe(""), "?");
+    }
 
     #[test]
     fn common_browsers_are_named() {

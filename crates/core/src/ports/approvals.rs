@@ -114,6 +114,15 @@ pub trait ApprovalStore: Send + Sync {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError>;
+    /// The user of a link that was used already (or replaced by a newer one) and has not
+    /// expired: someone opening it again may be its owner, beaten to it by another phone.
+    async fn app_link_spent(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Closes every link request of the account still waiting for an answer.
+    async fn approvals_link_cancel(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError>;
     /// Uses a link, atomically: `false` when unknown, expired or used.
     async fn app_link_use(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
 
@@ -148,8 +157,9 @@ pub trait ApprovalStore: Send + Sync {
         user: UserId,
     ) -> Result<Option<StoredApproval>, StoreError>;
     /// The computer's answer to "a phone wants to link: is it yours?", for a link request of
-    /// `user` still waiting for it: yes makes it answerable until `expires_at`; no closes it.
-    /// `false` when there is no such request (answered, expired, someone else's).
+    /// `user`: yes (once, before it expires) makes it answerable until `expires_at`; no (also
+    /// after a yes, while it is unanswered) closes it and drops the phone that was linking.
+    /// `false` when there was nothing to decide (answered, expired, someone else's).
     async fn approval_link_decide(
         &self,
         id: &str,

@@ -15,7 +15,7 @@ pub enum LinkStatus {
     /// is theirs. `details`: browser, place and address of the phone (JSON).
     ToConfirm { request: String, details: String },
     /// The test approval (after the computer's yes).
-    Push(PushStatus),
+    Push { request: String, status: PushStatus },
 }
 
 /// A link shown as a QR code works this long, once.
@@ -123,7 +123,10 @@ impl SignInService {
                 request: a.id,
                 details: a.context,
             },
-            other => LinkStatus::Push(other),
+            status => LinkStatus::Push {
+                request: a.id,
+                status,
+            },
         }))
     }
 
@@ -157,6 +160,34 @@ impl SignInService {
             .await?;
         }
         Ok(decided)
+    }
+
+    /// A link opened again after another phone used it: the owner, beaten to it (a photo of
+    /// the QR code on a shared screen), must not end up confirming the other phone on the
+    /// computer. Every link request of the account still waiting is closed; `true` when the
+    /// link was such a spent one.
+    pub async fn contest_app_link(
+        &self,
+        token: &str,
+        ctx: &RequestContext,
+    ) -> Result<bool, SignInError> {
+        let now = self.clock.now();
+        let hash = super::device_token_hash(token);
+        let Some(user) = self.store.app_link_spent(&hash, now).await? else {
+            return Ok(false);
+        };
+        if self.store.approvals_link_cancel(user, now).await? > 0 {
+            self.audit(
+                AuditKind::LinkConfirmed,
+                "contested",
+                Some(user),
+                None,
+                ctx,
+                None,
+            )
+            .await?;
+        }
+        Ok(true)
     }
 
     /// The tweestap app a phone's cookie belongs to.

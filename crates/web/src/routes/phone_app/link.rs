@@ -77,15 +77,23 @@ pub async fn get_link_status(
         .await
         .map_err(crate::routes::internal)?;
     let mut to_confirm = None;
+    let mut request = None;
     let (state, number) = match status {
         None => ("waiting", None),
         Some(LinkStatus::ToConfirm { request, details }) => {
             to_confirm = Some((request, details));
             ("confirm", None)
         }
-        Some(LinkStatus::Push(PushStatus::Pending { number, .. })) => ("pending", Some(number)),
-        Some(LinkStatus::Push(PushStatus::Approved)) => ("approved", None),
-        Some(LinkStatus::Push(other)) => (other.as_str(), None),
+        Some(LinkStatus::Push {
+            request: id,
+            status,
+        }) => {
+            request = Some(id);
+            match status {
+                PushStatus::Pending { number, .. } => ("pending", Some(number)),
+                other => (other.as_str(), None),
+            }
+        }
     };
     if q.json.is_some() {
         return Ok(json(
@@ -122,7 +130,7 @@ pub async fn get_link_status(
         &session,
         StatusCode::OK,
         "app_link.html",
-        context! { number, state },
+        context! { number, state, request },
     )
 }
 
@@ -153,11 +161,13 @@ pub async fn post_link_confirm(
             Err(response) => return Ok(response),
         };
     let yes = form.decision == "yes";
-    app.signin
+    let decided = app
+        .signin
         .decide_app_link(user, &form.request, yes, &request_context(&ctx))
         .await
         .map_err(crate::routes::internal)?;
-    let to = if yes {
+    // Nothing to decide any more (answered, expired): the page says where linking stands.
+    let to = if yes || !decided {
         "/security-info/tweestap-app"
     } else {
         "/security-info?notice=link-refused"
@@ -195,7 +205,18 @@ async fn link_page(
     let user = match app.signin.app_link_user(token).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            let error = t(ctx.lang, "app-link-invalid", &[]);
+            // Used by another phone first? Then nobody links with it now.
+            let contested = app
+                .signin
+                .contest_app_link(token, &request_context(ctx))
+                .await
+                .map_err(crate::routes::internal)?;
+            let key = if contested {
+                "app-link-contested"
+            } else {
+                "app-link-invalid"
+            };
+            let error = t(ctx.lang, key, &[]);
             return render(
                 app,
                 ctx,
