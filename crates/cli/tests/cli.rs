@@ -38,6 +38,32 @@ fn tweestap(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `tweestap serve` on a free port, logging at `level` to `<dir>/serve.log`: the child, its
+/// base URL and the log's path.
+fn serve(
+    dir: &Path,
+    config: &str,
+    level: &str,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, std::path::PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.join("serve.log");
+    let server = Command::new(env!("CARGO_BIN_EXE_tweestap"))
+        .args(["--config", config, "serve"])
+        .env("TWEESTAP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", level)
+        .envs(env.iter().copied())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    (server, format!("http://127.0.0.1:{port}"), log)
+}
+
 fn config_file(dir: &Path) -> String {
     let path = dir.join("tweestap.toml");
     std::fs::write(
@@ -326,11 +352,6 @@ fn configuration_mistakes_stop_the_program_with_the_key_named() {
 fn secrets_stay_out_of_logs_and_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let password = "sentinel-Wachtwoord-7Q";
     ok(&tweestap(
         dir.path(),
@@ -346,16 +367,7 @@ fn secrets_stay_out_of_logs_and_the_database() {
         ],
         Some(&format!("{password}\n")),
     ));
-    let log = dir.path().join("serve.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tweestap"))
-        .args(["--config", &config, "serve"])
-        .env("TWEESTAP_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "trace")
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base, log) = serve(dir.path(), &config, "trace", &[]);
     let code = runtime().block_on(async {
         let mut b = Browser::at(&base);
         b.wait_until_healthy().await;
@@ -817,22 +829,8 @@ fn user_show_escapes_control_characters() {
 fn an_untrusted_proxy_is_pointed_out_and_never_reads_the_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = dir.path().join("serve.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tweestap"))
-        .args(["--config", &config, "serve"])
-        .env("TWEESTAP_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TWEESTAP_PUBLIC_URL", "https://login.school.example")
-        .env("RUST_LOG", "warn")
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let public = [("TWEESTAP_PUBLIC_URL", "https://login.school.example")];
+    let (mut server, base, log) = serve(dir.path(), &config, "warn", &public);
     runtime().block_on(async {
         Browser::at(&base).wait_until_healthy().await;
         let local = reqwest::get(format!("{base}/metrics")).await.unwrap();

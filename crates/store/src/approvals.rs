@@ -52,6 +52,30 @@ fn approval(row: &SqliteRow) -> Result<StoredApproval, StoreError> {
     })
 }
 
+impl SqliteStore {
+    /// The user of a live (unexpired) link, used already or not.
+    async fn app_link_owner(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        used: bool,
+    ) -> Result<Option<UserId>, StoreError> {
+        sqlx::query(
+            "SELECT user_id FROM app_links
+             WHERE token_hash = ? AND expires_at > ? AND (used_at IS NOT NULL) = ?",
+        )
+        .bind(token_hash)
+        .bind(now.0)
+        .bind(used)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
+        .transpose()
+        .map_err(backend)
+    }
+}
+
 #[async_trait]
 impl ApprovalStore for SqliteStore {
     async fn ceremony_put(
@@ -287,17 +311,7 @@ impl ApprovalStore for SqliteStore {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT user_id FROM app_links WHERE token_hash = ? AND expires_at > ? AND used_at IS NULL",
-        )
-        .bind(token_hash)
-        .bind(now.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
-        .transpose()
-        .map_err(backend)?)
+        self.app_link_owner(token_hash, now, false).await
     }
 
     async fn app_link_use(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
@@ -517,17 +531,7 @@ impl ApprovalStore for SqliteStore {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT user_id FROM app_links WHERE token_hash = ? AND expires_at > ? AND used_at IS NOT NULL",
-        )
-        .bind(token_hash)
-        .bind(now.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
-        .transpose()
-        .map_err(backend)?)
+        self.app_link_owner(token_hash, now, true).await
     }
 
     async fn approvals_link_cancel(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError> {

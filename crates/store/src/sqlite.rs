@@ -34,6 +34,26 @@ const CHALLENGE_COLUMNS: &str =
     "id, flow, user_id, phone, code_hash, created_at, expires_at, attempts, used_at, superseded";
 
 impl SqliteStore {
+    /// The oldest (`MIN`) or newest (`MAX`) failure of a key since `since`.
+    async fn failure_edge(
+        &self,
+        key: &str,
+        since: Timestamp,
+        edge: &'static str,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query(&format!(
+            "SELECT {edge}(at) AS at FROM auth_failures WHERE key = ? AND at >= ?"
+        ))
+        .bind(key)
+        .bind(since.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?
+        .try_get("at")
+        .map_err(backend)?;
+        Ok(at.map(Timestamp))
+    }
+
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<SqliteStore, OpenError> {
         let url = format!("sqlite://{}", path.display());
@@ -557,16 +577,7 @@ impl Store for SqliteStore {
         key: &str,
         since: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> =
-            sqlx::query("SELECT MIN(at) AS at FROM auth_failures WHERE key = ? AND at >= ?")
-                .bind(key)
-                .bind(since.0)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(backend)?
-                .try_get("at")
-                .map_err(backend)?;
-        Ok(at.map(Timestamp))
+        self.failure_edge(key, since, "MIN").await
     }
 
     async fn failure_latest_since(
@@ -574,16 +585,7 @@ impl Store for SqliteStore {
         key: &str,
         since: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> =
-            sqlx::query("SELECT MAX(at) AS at FROM auth_failures WHERE key = ? AND at >= ?")
-                .bind(key)
-                .bind(since.0)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(backend)?
-                .try_get("at")
-                .map_err(backend)?;
-        Ok(at.map(Timestamp))
+        self.failure_edge(key, since, "MAX").await
     }
 
     async fn failure_clear_prefix(&self, prefix: &str) -> Result<(), StoreError> {

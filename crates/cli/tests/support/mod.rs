@@ -215,6 +215,16 @@ impl Page {
         assert_eq!(self.location.as_deref(), Some(to));
     }
 
+    /// The `Set-Cookie` line of the response that starts with `prefix` (a cookie's name and
+    /// "=", or part of its name).
+    pub fn set_cookie(&self, prefix: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with(prefix))
+    }
+
     /// Checks the page text; minijinja writes "/" in values as "&#x2f;", which is undone here.
     pub fn assert_contains(&self, text: &str) {
         let body = self.body.replace("&#x2f;", "/").replace('\u{a0}', " ");

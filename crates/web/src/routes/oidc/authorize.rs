@@ -81,6 +81,28 @@ pub struct ReauthForm {
     decision: String,
 }
 
+/// The user's answer to a question about an authorization request (sign in again, give a
+/// second step): the session, the request and its parameters when they said "continue";
+/// otherwise the response (the application hears `access_denied`, saying `why`).
+async fn answered(
+    app: &AppState,
+    ctx: &Ctx,
+    form: &ReauthForm,
+    why: &str,
+) -> Result<Result<(Session, AuthorizeParams, AuthRequest), Response>, WebError> {
+    let session = Session::load(app, ctx).await?;
+    session.check_csrf(&form.csrf)?;
+    let params = parse_params(&form.request).map_err(problem)?;
+    let req = match checked(app, &params).await? {
+        Ok(req) => req,
+        Err(response) => return Ok(Err(response)),
+    };
+    if form.decision != "continue" {
+        return Ok(Err(redirect_error(&req, "access_denied", why)));
+    }
+    Ok(Ok((session, params, req)))
+}
+
 /// "Sign in again" (prompt=login, max_age): only the user's own click ends the current
 /// sign-in, so a link on another site cannot sign them out.
 pub async fn post_reauth(
@@ -88,20 +110,11 @@ pub async fn post_reauth(
     ctx: Ctx,
     Form(form): Form<ReauthForm>,
 ) -> Result<Response, WebError> {
-    let mut session = Session::load(&app, &ctx).await?;
-    session.check_csrf(&form.csrf)?;
-    let params = parse_params(&form.request).map_err(problem)?;
-    let req = match checked(&app, &params).await? {
-        Ok(req) => req,
-        Err(response) => return Ok(response),
-    };
-    if form.decision != "continue" {
-        return Ok(redirect_error(
-            &req,
-            "access_denied",
-            "the user did not sign in again",
-        ));
-    }
+    let (mut session, params, req) =
+        match answered(&app, &ctx, &form, "the user did not sign in again").await? {
+            Ok(v) => v,
+            Err(response) => return Ok(response),
+        };
     session.record.state = SignInState::Start;
     session.record.return_to = Some(return_url(&params)?);
     // A real second factor: a remembered device does not stand in for it.
@@ -117,20 +130,11 @@ pub async fn post_step_up(
     ctx: Ctx,
     Form(form): Form<ReauthForm>,
 ) -> Result<Response, WebError> {
-    let mut session = Session::load(&app, &ctx).await?;
-    session.check_csrf(&form.csrf)?;
-    let params = parse_params(&form.request).map_err(problem)?;
-    let req = match checked(&app, &params).await? {
-        Ok(req) => req,
+    let why = "the user did not give a second factor";
+    let (mut session, params, _) = match answered(&app, &ctx, &form, why).await? {
+        Ok(v) => v,
         Err(response) => return Ok(response),
     };
-    if form.decision != "continue" {
-        return Ok(redirect_error(
-            &req,
-            "access_denied",
-            "the user did not give a second factor",
-        ));
-    }
     session.record.return_to = Some(return_url(&params)?);
     if session.record.state.signed_in_user().is_some() {
         session.record.state = app
