@@ -4,6 +4,7 @@ mod app_code;
 mod assets;
 mod code;
 mod demo;
+mod devices;
 mod forward_auth;
 mod home;
 mod lang;
@@ -17,6 +18,7 @@ mod report;
 mod security_info;
 mod sign_in;
 mod sms_callbacks;
+mod steps;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -26,13 +28,16 @@ use axum::middleware;
 use axum::response::{Html, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
-use tweestap_core::signin::{Page, RequestContext, SendRefusal, SignInError};
+use tweestap_core::signin::{Page, SendRefusal, SignInError};
 
 use crate::app::AppState;
 use crate::context::Ctx;
 use crate::error::WebError;
 use crate::i18n::{Arg, Lang, t};
 use crate::session::Session;
+
+pub use devices::request_context;
+pub use steps::{continue_to_step, delivery_failed, destination, second_step_done, signed_in_here};
 
 /// The largest request body accepted (bytes). Every form here is a few short fields; the
 /// limit keeps a stranger from making tweestap read (and perhaps store) megabytes.
@@ -282,139 +287,6 @@ pub fn method_name(lang: Lang, m: &tweestap_core::Method) -> String {
 
 pub fn display_phone(phone: &tweestap_core::PhoneNumber) -> String {
     phone.masked().replace(' ', "\u{a0}")
-}
-
-pub fn request_context(ctx: &Ctx) -> RequestContext {
-    RequestContext {
-        ip: ctx.ip.clone(),
-        device_token: ctx
-            .cookies
-            .get(remembered_cookie(ctx.secure))
-            .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-            .cloned(),
-        user_agent: ctx.user_agent.clone(),
-        known_devices: known_device_entries(ctx),
-    }
-}
-
-/// The "signed in here before" cookie: signed entries, one per account, that give this browser
-/// a password budget of its own (see `ThrottlePolicy`). Host-only, prefixed on https.
-pub fn known_cookie(secure: bool) -> &'static str {
-    if secure {
-        "__Host-tweestap-known"
-    } else {
-        "tweestap_known"
-    }
-}
-
-fn known_device_entries(ctx: &Ctx) -> Vec<String> {
-    ctx.cookies
-        .get(known_cookie(ctx.secure))
-        .map(|v| {
-            v.split('.')
-                .take(tweestap_core::signin::KNOWN_DEVICE_ENTRIES)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// After a finished sign-in: this browser is known to the account from now on (under its
-/// current password).
-fn remember_known_device(
-    app: &AppState,
-    ctx: &Ctx,
-    user: &tweestap_core::User,
-    response: &mut Response,
-) {
-    let Some(value) = app
-        .signin
-        .known_device_cookie(&known_device_entries(ctx), user)
-    else {
-        return;
-    };
-    let max_age = i64::from(app.policy.throttle.known_device_days) * 86_400;
-    let attributes = format!("Lax; Max-Age={max_age}");
-    crate::security::append_cookie(app, response, known_cookie(ctx.secure), &value, &attributes);
-}
-
-/// The "don't ask again on this device" cookie: its own random token, host-only. On https the
-/// `__Host-` prefix makes browsers refuse one planted by a sibling subdomain.
-pub fn remembered_cookie(secure: bool) -> &'static str {
-    if secure {
-        "__Host-tweestap-device"
-    } else {
-        "tweestap_device"
-    }
-}
-
-/// Where a browser goes once its state is settled: a finished sign-in goes back to what it
-/// came for (an application, a protected site, a page), taken from the session so that it is
-/// followed once; after a registration without one, the home page says it is all set.
-/// Any other state goes to its step's page.
-pub fn destination(session: &mut Session, registered: bool) -> String {
-    match session.record.state.page() {
-        Page::Home => session
-            .record
-            .return_to
-            .take()
-            .unwrap_or_else(|| if registered { "/?welcome=1" } else { "/" }.to_string()),
-        page => page_url(page).to_string(),
-    }
-}
-
-/// A second factor was verified: the session becomes `next` under a new id (no fixation), the
-/// browser goes on (to `to`, or where the sign-in leads), and with "don't ask again" ticked it
-/// gets a device token. `registered`: the second factor was the user's first method.
-pub async fn second_step_done(
-    app: &AppState,
-    ctx: &Ctx,
-    session: &mut Session,
-    next: tweestap_core::signin::SignInState,
-    remember: bool,
-    to: Option<&str>,
-    registered: bool,
-) -> Result<Response, WebError> {
-    let user = next.signed_in_user();
-    session.record.state = next;
-    let target = match to {
-        Some(to) => to.to_string(),
-        None => destination(session, registered),
-    };
-    session.rotate(app).await?;
-    let mut response = see_other(app, session, &target);
-    if let Some(user) = user {
-        signed_in_here(app, ctx, user, registered, &mut response).await?;
-        remember_device_if_asked(app, ctx, remember, user, &mut response).await?;
-    }
-    Ok(response)
-}
-
-/// After a second factor was verified with "don't ask again" ticked: a device token for
-/// this browser, as a long-lived cookie (only when the policy offers it).
-async fn remember_device_if_asked(
-    app: &AppState,
-    ctx: &Ctx,
-    asked: bool,
-    user: tweestap_core::UserId,
-    response: &mut Response,
-) -> Result<(), WebError> {
-    if !asked {
-        return Ok(());
-    }
-    let Some(token) = app
-        .signin
-        .remember_device(user, &request_context(ctx))
-        .await
-        .map_err(internal)?
-    else {
-        return Ok(());
-    };
-    let max_age = i64::from(app.policy.session.remember_device_days) * 86_400;
-    let attributes = format!("Lax; Max-Age={max_age}");
-    let name = remembered_cookie(ctx.secure);
-    crate::security::append_cookie(app, response, name, &token, &attributes);
-    Ok(())
 }
 
 /// Renders a page with what every page needs (language, organisation, CSRF token).
@@ -670,107 +542,6 @@ pub fn sms_text(
             code,
             link.as_deref(),
         )
-    }
-}
-
-/// A sign-in finished in this browser: it becomes known to the account (its own password
-/// budget, see `ThrottlePolicy`), its language is the one notices use while the user is away,
-/// and a first method (the registration interrupt) is announced on every channel the account
-/// has now (the new phone, the e-mail address).
-pub async fn signed_in_here(
-    app: &AppState,
-    ctx: &Ctx,
-    user: tweestap_core::UserId,
-    registered: bool,
-    response: &mut Response,
-) -> Result<(), WebError> {
-    app.store.user_set_language(user, ctx.lang.code()).await?;
-    if let Some(account) = app.store.user_by_id(user).await? {
-        remember_known_device(app, ctx, &account, response);
-    }
-    if registered {
-        let notice = tweestap_core::notices::Notice::FirstMethod;
-        security_info::announce_notice(app, ctx, user, None, notice).await?;
-    }
-    Ok(())
-}
-
-/// After a POST moved the sign-in to a new step: do what the step needs done first (a text
-/// message sent, the phone asked), then go to its page, or to where a finished sign-in leads.
-/// Only POSTs start these: opening a page never sends anything.
-pub async fn continue_to_step(
-    app: &AppState,
-    ctx: &Ctx,
-    session: &mut Session,
-) -> Result<Response, WebError> {
-    use tweestap_core::signin::SignInState;
-    match &session.record.state {
-        SignInState::AwaitingCode {
-            challenge: None, ..
-        } => {
-            let text = sms_text(app, ctx.lang);
-            let rc = request_context(ctx);
-            match app
-                .signin
-                .send_code(&session.record.state, &rc, &text)
-                .await
-            {
-                Ok(sent) => {
-                    session.record.state = sent;
-                    session.save(app).await?;
-                    if delivery_failed(app, &session.record.state).await? {
-                        let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
-                        return Ok(see_other(app, session, &to));
-                    }
-                }
-                Err(SignInError::NotSent(refusal)) => {
-                    session.save(app).await?;
-                    let to = format!(
-                        "{}?problem={}",
-                        page_url(Page::EnterCode),
-                        refusal_name(refusal)
-                    );
-                    return Ok(see_other(app, session, &to));
-                }
-                Err(e) => return Err(internal(e)),
-            }
-        }
-        SignInState::AwaitingPush { approval: None, .. } => {
-            if let Some(refused) = push::ask_phone(app, ctx, session).await? {
-                return Ok(refused);
-            }
-        }
-        _ => session.save(app).await?,
-    }
-    let target = destination(session, false);
-    session.save(app).await?;
-    Ok(see_other(app, session, &target))
-}
-
-/// Waits briefly for the first answer from a gateway, so a user hears straight away when no
-/// text message can go out, instead of waiting for one that never comes. `true`: it failed.
-pub async fn delivery_failed(
-    app: &AppState,
-    state: &tweestap_core::signin::SignInState,
-) -> Result<bool, WebError> {
-    use tweestap_core::ports::SmsState;
-    let deadline = tokio::time::Instant::now()
-        + std::time::Duration::from_millis(app.policy.sms.wait_for_send_ms);
-    loop {
-        match app.signin.message_status(state).await.map_err(internal)? {
-            None => return Ok(false),
-            Some(m) => match m.state {
-                SmsState::Sent | SmsState::Delivered => return Ok(false),
-                SmsState::Failed | SmsState::Expired => return Ok(true),
-                // Every gateway has failed once; it keeps trying, but the user should know.
-                SmsState::Queued | SmsState::Sending if m.round >= 1 => return Ok(true),
-                SmsState::Queued | SmsState::Sending => {}
-            },
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
