@@ -281,12 +281,10 @@ impl AdminService {
         self.store.set_password_hash(user.id, &phc).await?;
         // The helpdesk checked who is asking: the waits strangers' guesses built up for this
         // name end with the old password, so the owner can sign in with the new one at once.
-        let (per_network, overall) =
-            crate::signin::name_keys(&self.notices.keys, user.username.as_str());
-        self.store.failure_clear_prefix(&per_network).await?;
-        self.store.failure_clear(&overall).await?;
+        let name = user.username.as_str();
+        crate::signin::clear_name_waits(self.store.as_ref(), &self.notices.keys, name).await?;
         // A new password usually means the old one leaked: end what it opened.
-        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
+        self.end_access(user.id).await?;
         self.audit(
             AuditKind::PasswordSet,
             Some(user.id),
@@ -302,11 +300,11 @@ impl AdminService {
     /// the owner).
     pub async fn reset_mfa(&self, username: &str) -> Result<u64, AdminError> {
         let (user, methods) = self.find(username).await?;
-        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
+        let phones = Method::phones(&methods);
         let removed = self.store.remove_methods(user.id).await?;
         // Sign-ins under way would still send codes to, and accept codes from, the old phone;
         // applications' tokens and remembered devices came from sign-ins with it.
-        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
+        self.end_access(user.id).await?;
         self.audit(
             AuditKind::MfaReset,
             Some(user.id),
@@ -321,7 +319,7 @@ impl AdminService {
     /// Pre-registers a phone: the user skips registration and goes straight to the code.
     pub async fn set_phone(&self, username: &str, number: &str) -> Result<PhoneNumber, AdminError> {
         let (user, methods) = self.find(username).await?;
-        let mut phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
+        let mut phones = Method::phones(&methods);
         let phone = PhoneNumber::parse(
             number,
             &self.policy.default_country,
@@ -330,7 +328,7 @@ impl AdminService {
         self.store
             .replace_phone(user.id, &phone, self.clock.now())
             .await?;
-        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
+        self.end_access(user.id).await?;
         self.audit(
             AuditKind::PhoneSet,
             Some(user.id),
@@ -361,7 +359,7 @@ impl AdminService {
         once: bool,
     ) -> Result<(String, crate::domain::Timestamp), AdminError> {
         let (user, methods) = self.find(username).await?;
-        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
+        let phones = Method::phones(&methods);
         let mut bytes = [0u8; 10];
         self.entropy.fill(&mut bytes);
         let plain = crate::domain::base32(&bytes);
@@ -399,7 +397,7 @@ impl AdminService {
         let removed = self.store.devices_remove_user(user.id).await?;
         // A lost laptop: what it is signed in with (sessions, forward-auth access, the
         // applications' tokens) ends too.
-        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
+        self.end_access(user.id).await?;
         self.audit(
             AuditKind::DevicesForgotten,
             Some(user.id),
@@ -417,11 +415,11 @@ impl AdminService {
         let Some(found) = methods.iter().find(|m| m.id.0 == method) else {
             return Err(AdminError::NoSuchMethod(method));
         };
-        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
+        let phones = Method::phones(&methods);
         self.store.method_remove(user.id, found.id, false).await?;
         // Sign-ins under way may be waiting for this method's code; whoever added it may be
         // signed in with it.
-        crate::revoke::end_access(self.store.as_ref(), user.id, None, self.clock.now()).await?;
+        self.end_access(user.id).await?;
         self.audit(
             AuditKind::MethodRemoved,
             Some(user.id),
@@ -430,6 +428,12 @@ impl AdminService {
         )
         .await?;
         self.announce(&user, &phones, Notice::MethodRemoved).await
+    }
+
+    /// Ends what the account is signed in with everywhere: sessions, sign-ins under way,
+    /// forward-auth access, remembered devices, applications' tokens.
+    async fn end_access(&self, user: UserId) -> Result<(), StoreError> {
+        crate::revoke::end_access(self.store.as_ref(), user, None, self.clock.now()).await
     }
 
     /// The owner hears what the helpdesk changed (in the language they last signed in with).

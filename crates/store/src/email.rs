@@ -5,7 +5,7 @@ use sqlx::Row;
 use tweestap_core::ports::{EmailOutbox, EmailStatus, NewEmail, QueuedEmail, StoreError};
 use tweestap_core::{Timestamp, UserId};
 
-use crate::rows::backend;
+use crate::rows::{backend, count};
 use crate::sqlite::SqliteStore;
 
 #[async_trait]
@@ -62,8 +62,7 @@ impl EmailOutbox for SqliteStore {
                         .try_get::<Option<String>, _>("body")
                         .map_err(backend)?
                         .unwrap_or_default(),
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts").map_err(backend)?)
-                        .unwrap_or(u32::MAX),
+                    attempts: count(r, "attempts")?,
                     expires_at: Timestamp(r.try_get("expires_at").map_err(backend)?),
                 })
             })
@@ -141,8 +140,7 @@ impl EmailOutbox for SqliteStore {
                     to: r.try_get("to_address").map_err(backend)?,
                     subject: r.try_get("subject").map_err(backend)?,
                     state: r.try_get("state").map_err(backend)?,
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts").map_err(backend)?)
-                        .unwrap_or(u32::MAX),
+                    attempts: count(r, "attempts")?,
                     last_error: r.try_get("last_error").map_err(backend)?,
                 })
             })

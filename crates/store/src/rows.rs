@@ -18,6 +18,12 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored {what} is invalid: {e}"))
 }
 
+/// A counter column (attempts), stored as SQLite's integer.
+pub fn count(row: &SqliteRow, column: &str) -> Result<u32, StoreError> {
+    let n: i64 = row.try_get(column).map_err(backend)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
     let username: String = row.try_get("username").map_err(backend)?;
     Ok(User {
@@ -99,7 +105,6 @@ pub fn challenge(row: &SqliteRow) -> Result<Challenge, StoreError> {
     let hash: [u8; 32] = hash
         .try_into()
         .map_err(|_| corrupt("code hash", "length"))?;
-    let attempts: i64 = row.try_get("attempts").map_err(backend)?;
     Ok(Challenge {
         id: ChallengeId(row.try_get("id").map_err(backend)?),
         flow: row.try_get("flow").map_err(backend)?,
@@ -108,7 +113,7 @@ pub fn challenge(row: &SqliteRow) -> Result<Challenge, StoreError> {
         code_hash: CodeHash(hash),
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
         expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        attempts: count(row, "attempts")?,
         used_at: row
             .try_get::<Option<i64>, _>("used_at")
             .map_err(backend)?

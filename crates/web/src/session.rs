@@ -51,6 +51,12 @@ impl Session {
     /// The session named by the request's cookie, or a new one when there is none or it has
     /// timed out (idle or absolute).
     pub async fn load(app: &AppState, ctx: &Ctx) -> Result<Session, WebError> {
+        let mut session = Session::named_by_cookie(app, ctx).await?;
+        session.for_get = ctx.is_get;
+        Ok(session)
+    }
+
+    async fn named_by_cookie(app: &AppState, ctx: &Ctx) -> Result<Session, WebError> {
         let now = app.clock.now();
         let Some(id) = ctx
             .cookies
@@ -60,7 +66,6 @@ impl Session {
             let mut fresh = Session::fresh(app);
             fresh.send_cookie = ctx.is_get;
             fresh.from_cookie = false;
-            fresh.for_get = ctx.is_get;
             return Ok(fresh);
         };
         match app.store.session_get(&hash(id)).await? {
@@ -76,20 +81,14 @@ impl Session {
                         send_cookie: false,
                         stored: true,
                         from_cookie: true,
-                        for_get: ctx.is_get,
+                        for_get: false,
                     });
                 }
                 app.store.session_delete(&record.id_hash).await?;
-                let mut fresh = Session::fresh(app);
-                fresh.for_get = ctx.is_get;
-                Ok(fresh)
+                Ok(Session::fresh(app))
             }
             // A visitor who only looked at a page: keep their id (their form carries its token).
-            None => {
-                let mut known = Session::with_id(app, id.clone(), false);
-                known.for_get = ctx.is_get;
-                Ok(known)
-            }
+            None => Ok(Session::with_id(app, id.clone(), false)),
         }
     }
 

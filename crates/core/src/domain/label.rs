@@ -20,15 +20,20 @@ impl Label {
 
     /// Trimmed, and cut to [`Label::MAX_CHARS`] characters.
     pub fn parse(input: &str) -> Result<Label, LabelError> {
-        let trimmed = input.trim();
-        if trimmed.chars().any(is_unsafe) {
+        if Self::refuses(input) {
             return Err(LabelError::ControlCharacter);
         }
-        let label: String = trimmed.chars().take(Self::MAX_CHARS).collect();
+        let label: String = input.trim().chars().take(Self::MAX_CHARS).collect();
         if label.is_empty() {
             return Err(LabelError::Empty);
         }
         Ok(Label(label))
+    }
+
+    /// The input holds what no name may (an empty one is not refused: a default stands in).
+    /// Pages check this before anything is used up (a passkey ceremony, an app's secret).
+    pub fn refuses(input: &str) -> bool {
+        input.trim().chars().any(is_unsafe)
     }
 
     pub fn as_str(&self) -> &str {

@@ -76,6 +76,11 @@ impl Method {
         }
     }
 
+    /// The phone numbers among `methods`: who hears of a change to the account.
+    pub fn phones(methods: &[Method]) -> Vec<PhoneNumber> {
+        methods.iter().filter_map(|m| m.phone().cloned()).collect()
+    }
+
     pub fn is_passkey(&self) -> bool {
         matches!(self.kind, MethodKind::Passkey { .. })
     }

@@ -26,13 +26,7 @@ impl SignInService {
         let phones = match phones {
             Some(phones) => phones,
             None => {
-                current = self
-                    .store
-                    .methods(user)
-                    .await?
-                    .iter()
-                    .filter_map(|m| m.phone().cloned())
-                    .collect();
+                current = crate::domain::Method::phones(&self.store.methods(user).await?);
                 &current
             }
         };
@@ -55,7 +49,7 @@ impl SignInService {
         ctx: &RequestContext,
     ) -> Result<Vec<crate::domain::PhoneNumber>, SignInError> {
         let methods = self.store.methods(user).await?;
-        let phones: Vec<_> = methods.iter().filter_map(|m| m.phone().cloned()).collect();
+        let phones = crate::domain::Method::phones(&methods);
         let Some(target) = methods.iter().find(|m| m.id == method) else {
             return Err(SignInError::WrongStep);
         };

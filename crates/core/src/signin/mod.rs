@@ -24,7 +24,7 @@ pub use app_link::{APP_LINK_SECS, LinkStatus};
 pub use code_check::{CodeCheck, check_code};
 pub use error::{SendRefusal, SignInError};
 pub use passkey::{CEREMONY_SECS, WebAuthnProof};
-pub use password_throttle::{KNOWN_DEVICE_ENTRIES, name_keys, password_wait};
+pub use password_throttle::{KNOWN_DEVICE_ENTRIES, clear_name_waits, password_wait};
 pub use push::{PushAnswer, PushStarted, PushStatus};
 pub use request::RequestContext;
 pub use send::{ReportOutcome, SmsText};

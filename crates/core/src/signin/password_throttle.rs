@@ -51,9 +51,20 @@ pub(super) struct PasswordBudget {
 
 /// The throttle keys of a typed name: the prefix of its per-network ladders, and its overall
 /// ladder. Keyed hashes: fixed in size, and no typed name (or password typed as one) is kept.
-pub fn name_keys(keys: &crate::domain::Keys, typed_name: &str) -> (String, String) {
+fn name_keys(keys: &crate::domain::Keys, typed_name: &str) -> (String, String) {
     let name = keys.throttle.sign(typed_name);
     (format!("pwd:net:{name}:"), format!("pwd:name:{name}"))
+}
+
+/// Ends the waits that guesses built up for a name (every network's, and the overall one).
+pub async fn clear_name_waits(
+    store: &dyn crate::ports::Store,
+    keys: &crate::domain::Keys,
+    name: &str,
+) -> Result<(), crate::ports::StoreError> {
+    let (per_network, overall) = name_keys(keys, name);
+    store.failure_clear_prefix(&per_network).await?;
+    store.failure_clear(&overall).await
 }
 
 impl SignInService {

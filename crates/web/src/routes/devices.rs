@@ -20,6 +20,17 @@ pub fn request_context(ctx: &Ctx) -> RequestContext {
     }
 }
 
+/// What a phone or a computer is shown of the device on the other side of a request (to
+/// tell a stranger's): its browser, the place its address is in (with a GeoIP database), the
+/// address.
+pub fn device_details(app: &AppState, ctx: &Ctx) -> serde_json::Value {
+    serde_json::json!({
+        "browser": ctx.user_agent.as_deref().map(crate::user_agent::describe),
+        "place": app.config.geoip.as_ref().and_then(|g| g.place(&ctx.ip, ctx.lang)),
+        "ip": ctx.ip,
+    })
+}
+
 /// The "signed in here before" cookie: signed entries, one per account, that give this browser
 /// a password budget of its own (see `ThrottlePolicy`). Host-only, prefixed on https.
 fn known_cookie(secure: bool) -> &'static str {

@@ -10,7 +10,7 @@ use tweestap_core::User;
 use tweestap_core::oidc::{has_mfa, percent_encode};
 use tweestap_core::signin::{Page, SignInState};
 
-use super::{continue_to_step, internal, interstitial, page_url, see_other};
+use super::{continue_to_step, interstitial, page_url, see_other, step_up};
 use crate::app::{AppState, ForwardAuthConfig};
 use crate::context::Ctx;
 use crate::error::WebError;
@@ -202,44 +202,36 @@ pub async fn get_start(
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    let fields = [("rd", target.as_str())];
-    match &session.record.state {
+    let kind = match &session.record.state {
         SignInState::SignedIn { amr, .. } if passes(&app, amr) => {
             let value = cookie_value(&app, session.id_hash());
             let mut response = see_other(&app, &session, &target);
             set_cookie(&app, &mut response, &value);
-            Ok(response)
+            return Ok(response);
         }
-        // Signed in with the password alone (the policy allows it), but the site wants more.
-        SignInState::SignedIn { .. } => interstitial(
-            &app,
-            &ctx,
-            &session,
-            "step-up",
-            &host,
-            "/auth/start",
-            &fields,
-            false,
-        ),
         SignInState::Start => {
             let to = format!(
                 "{}?return_to={}",
                 page_url(Page::SignIn),
                 percent_encode(&start_path(&target))
             );
-            Ok(see_other(&app, &session, &to))
+            return Ok(see_other(&app, &session, &to));
         }
-        _ => interstitial(
-            &app,
-            &ctx,
-            &session,
-            "continue",
-            &host,
-            "/auth/start",
-            &fields,
-            false,
-        ),
-    }
+        // Signed in with the password alone (the policy allows it), but the site wants more.
+        SignInState::SignedIn { .. } => "step-up",
+        _ => "continue",
+    };
+    let fields = [("rd", target.as_str())];
+    interstitial(
+        &app,
+        &ctx,
+        &session,
+        kind,
+        &host,
+        "/auth/start",
+        &fields,
+        false,
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -262,13 +254,7 @@ pub async fn post_start(
         .ok_or(WebError::BadRequest("forward-auth-error-return-url"))?;
     session.record.return_to = Some(start_path(&target));
     if matches!(&session.record.state, SignInState::SignedIn { amr, .. } if !passes(&app, amr)) {
-        session.record.state = app
-            .signin
-            .step_up(&session.record.state)
-            .await
-            .map_err(internal)?;
-        session.record.strict = true;
-        session.rotate(&app).await?;
+        step_up(&app, &mut session).await?;
     }
     continue_to_step(&app, &ctx, &mut session).await
 }

@@ -37,7 +37,9 @@ use crate::i18n::{Arg, Lang, t};
 use crate::session::Session;
 
 pub use devices::request_context;
-pub use steps::{continue_to_step, delivery_failed, destination, second_step_done, signed_in_here};
+pub use steps::{
+    continue_to_step, delivery_failed, destination, second_step_done, signed_in_here, step_up,
+};
 
 /// The largest request body accepted (bytes). Every form here is a few short fields; the
 /// limit keeps a stranger from making tweestap read (and perhaps store) megabytes.

@@ -30,13 +30,9 @@ async fn request_details(app: &AppState, ctx: &Ctx, session: &Session) -> String
     {
         application = Some(client.name);
     }
-    serde_json::json!({
-        "application": application,
-        "browser": ctx.user_agent.as_deref().map(crate::user_agent::describe),
-        "place": app.config.geoip.as_ref().and_then(|g| g.place(&ctx.ip, ctx.lang)),
-        "ip": ctx.ip,
-    })
-    .to_string()
+    let mut details = super::devices::device_details(app, ctx);
+    details["application"] = serde_json::json!(application);
+    details.to_string()
 }
 
 async fn page(

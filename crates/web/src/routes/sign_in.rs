@@ -37,10 +37,10 @@ pub async fn get_sign_in(
     }
     // Where to come back to travels in the form, not the session: opening this page (a link,
     // a prefetch) writes nothing. Applications' and proxies' returns are checked again here.
-    let mut return_to = None;
-    if let Some(target) = q.return_to.as_deref() {
-        return_to = accepted_return_to(&app, target).await;
-    }
+    let return_to = match q.return_to.as_deref() {
+        Some(target) => accepted_return_to(&app, target).await,
+        None => None,
+    };
     if return_to.is_some() {
         // Shown with this page only (its form-action reaches the application); not stored.
         session.record.return_to = return_to.clone();

@@ -103,6 +103,19 @@ pub async fn signed_in_here(
     Ok(())
 }
 
+/// A signed-in user agreed to give a real second factor (an application or a site wants more
+/// than this sign-in had): back to the second step, strict (a remembered device does not
+/// stand in for it), under a new session id.
+pub async fn step_up(app: &AppState, session: &mut Session) -> Result<(), WebError> {
+    session.record.state = app
+        .signin
+        .step_up(&session.record.state)
+        .await
+        .map_err(internal)?;
+    session.record.strict = true;
+    session.rotate(app).await
+}
+
 /// After a POST moved the sign-in to a new step: do what the step needs done first (a text
 /// message sent, the phone asked), then go to its page, or to where a finished sign-in leads.
 /// Only POSTs start these: opening a page never sends anything.
@@ -115,44 +128,53 @@ pub async fn continue_to_step(
     match &session.record.state {
         SignInState::AwaitingCode {
             challenge: None, ..
-        } => {
-            let text = sms_text(app, ctx.lang);
-            let rc = request_context(ctx);
-            match app
-                .signin
-                .send_code(&session.record.state, &rc, &text)
-                .await
-            {
-                Ok(sent) => {
-                    session.record.state = sent;
-                    session.save(app).await?;
-                    if delivery_failed(app, &session.record.state).await? {
-                        let to = format!("{}?problem=gateway-down", page_url(Page::EnterCode));
-                        return Ok(see_other(app, session, &to));
-                    }
-                }
-                Err(SignInError::NotSent(refusal)) => {
-                    session.save(app).await?;
-                    let to = format!(
-                        "{}?problem={}",
-                        page_url(Page::EnterCode),
-                        refusal_name(refusal)
-                    );
-                    return Ok(see_other(app, session, &to));
-                }
-                Err(e) => return Err(internal(e)),
-            }
-        }
+        } => send_first_code(app, ctx, session).await,
         SignInState::AwaitingPush { approval: None, .. } => {
-            if let Some(refused) = push::ask_phone(app, ctx, session).await? {
-                return Ok(refused);
-            }
+            // `ask_phone` saved the session before the phone was asked.
+            let refused = push::ask_phone(app, ctx, session).await?;
+            let to = page_url(session.record.state.page());
+            Ok(refused.unwrap_or_else(|| see_other(app, session, to)))
         }
-        _ => session.save(app).await?,
+        _ => {
+            let target = destination(session, false);
+            session.save(app).await?;
+            Ok(see_other(app, session, &target))
+        }
     }
-    let target = destination(session, false);
-    session.save(app).await?;
-    Ok(see_other(app, session, &target))
+}
+
+/// The code step's first text message. The session is saved before the wait for the
+/// gateway's first answer, so the code page, opened meanwhile, finds the step.
+async fn send_first_code(
+    app: &AppState,
+    ctx: &Ctx,
+    session: &mut Session,
+) -> Result<Response, WebError> {
+    let text = sms_text(app, ctx.lang);
+    let sent = app
+        .signin
+        .send_code(&session.record.state, &request_context(ctx), &text)
+        .await;
+    let problem = match sent {
+        Ok(sent) => {
+            session.record.state = sent;
+            session.save(app).await?;
+            delivery_failed(app, &session.record.state)
+                .await?
+                .then_some("gateway-down")
+        }
+        Err(SignInError::NotSent(refusal)) => {
+            session.save(app).await?;
+            Some(refusal_name(refusal))
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    let page = page_url(Page::EnterCode);
+    let to = match problem {
+        Some(problem) => format!("{page}?problem={problem}"),
+        None => page.to_string(),
+    };
+    Ok(see_other(app, session, &to))
 }
 
 /// Waits briefly for the first answer from a gateway, so a user hears straight away when no

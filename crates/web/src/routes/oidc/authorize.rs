@@ -137,13 +137,7 @@ pub async fn post_step_up(
     };
     session.record.return_to = Some(return_url(&params)?);
     if session.record.state.signed_in_user().is_some() {
-        session.record.state = app
-            .signin
-            .step_up(&session.record.state)
-            .await
-            .map_err(crate::routes::internal)?;
-        session.record.strict = true;
-        session.rotate(&app).await?;
+        crate::routes::step_up(&app, &mut session).await?;
     }
     crate::routes::continue_to_step(&app, &ctx, &mut session).await
 }

@@ -294,8 +294,7 @@ pub async fn post_link(
     let session = Session::load(&app, &ctx).await?;
     session.check_csrf(&form.csrf)?;
     let webauthn = webauthn(&app)?;
-    if tweestap_core::Label::parse(&form.label) == Err(tweestap_core::LabelError::ControlCharacter)
-    {
+    if tweestap_core::Label::refuses(&form.label) {
         let error = Some(t(ctx.lang, "error-label-control", &[]));
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return link_page(&app, &ctx, &session, &form.t, status, error).await;
@@ -333,12 +332,7 @@ pub async fn post_link(
         form.label
     };
     // What the computer will show about this phone before it may link.
-    let details = serde_json::json!({
-        "browser": ctx.user_agent.as_deref().map(crate::user_agent::describe),
-        "place": app.config.geoip.as_ref().and_then(|g| g.place(&ctx.ip, ctx.lang)),
-        "ip": ctx.ip,
-    })
-    .to_string();
+    let details = crate::routes::devices::device_details(&app, &ctx).to_string();
     let (device_token, _) = match app
         .signin
         .finish_app_link(

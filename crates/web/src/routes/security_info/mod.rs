@@ -411,7 +411,7 @@ pub(crate) async fn check_label(
     user: UserId,
     label: &str,
 ) -> Result<Option<Response>, WebError> {
-    if tweestap_core::Label::parse(label) != Err(tweestap_core::LabelError::ControlCharacter) {
+    if !tweestap_core::Label::refuses(label) {
         return Ok(None);
     }
     let error = Some(t(ctx.lang, "error-label-control", &[]));
