@@ -176,10 +176,30 @@ async fn the_return_url_is_followed_only_when_it_stays_on_this_site() {
         .await
         .assert_redirect("/apps/rooster?week=3");
 
-    // Another site, as a link or typed into the form, is dropped.
+    // A form shown again (a field left empty) carries the checked return on.
+    let mut b = app.browser();
+    b.open("/sign-in").await;
+    let again = b
+        .post("/sign-in", &[("username", "jan"), ("return_to", &back)])
+        .await;
+    again.assert_contains("Vul je wachtwoord in");
+    assert_eq!(
+        support::oidc::hidden(&again.body, "return_to"),
+        "/apps/rooster?week=3"
+    );
+
+    // Another site, as a link or typed into the form, is dropped: not followed, and not
+    // carried on by a form shown again.
     let mut b = app.browser();
     let page = b.open("/sign-in?return_to=//evil.example/steal").await;
     assert!(!page.body.contains("name=\"return_to\""));
+    let again = b
+        .post(
+            "/sign-in",
+            &[("username", "jan"), ("return_to", "//evil.example/steal")],
+        )
+        .await;
+    assert!(!again.body.contains("evil.example"), "{}", again.body);
     b.post(
         "/sign-in",
         &[

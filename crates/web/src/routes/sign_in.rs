@@ -78,15 +78,17 @@ pub async fn post_sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, WebError> {
     let mut session = Session::load(&app, &ctx).await?;
-    if !form.return_to.is_empty()
-        && let Some(target) = accepted_return_to(&app, &form.return_to).await
-    {
-        session.record.return_to = Some(target);
+    // Only a return that passes the checks is kept, or carried in the form shown again.
+    let return_to = match form.return_to.as_str() {
+        "" => None,
+        target => accepted_return_to(&app, target).await,
+    };
+    if return_to.is_some() {
+        session.record.return_to = return_to.clone();
     }
     if form.strict.is_some() {
         session.record.strict = true;
     }
-    let return_to = (!form.return_to.is_empty()).then_some(form.return_to.as_str());
     let strict = form.strict.is_some();
     let again = |status, error: String, session: &Session| {
         render(
