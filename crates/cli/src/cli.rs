@@ -85,12 +85,19 @@ pub enum ClientCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// The published keys: the current one and those still within their overlap.
+    /// The published keys: the next (published, not signing yet), the current one and those
+    /// still within their overlap.
     List,
-    /// Make a new signing key; the old ones stay published for the overlap, then retire.
+    /// Publish a new signing key now; it signs after `--ahead-hours` (relying parties that
+    /// cache the keys, like Entra for 24 hours, learn it first). The old keys stay published
+    /// `--overlap-hours` after that, then retire.
     Rotate {
-        /// Hours the previous keys stay published (tokens they signed keep verifying).
-        #[arg(long, default_value_t = 24)]
+        /// Hours between publishing the new key and its first signature.
+        #[arg(long, default_value_t = 48)]
+        ahead_hours: i64,
+        /// Hours the previous keys stay published once the new one signs (tokens they signed
+        /// keep verifying).
+        #[arg(long, default_value_t = 48)]
         overlap_hours: i64,
         /// Only this algorithm's key (ES256 or RS256); default: both.
         #[arg(long)]

@@ -69,7 +69,7 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
             exp: 4_000_000_000,
         })
         .unwrap();
-    let second = keyring.rotate(SigningAlg::Es256, 3600).await.unwrap();
+    let second = keyring.rotate(SigningAlg::Es256, 0, 3600).await.unwrap();
     assert_eq!(
         keyring.current(SigningAlg::Es256).await.unwrap().kid,
         second

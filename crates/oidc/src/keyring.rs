@@ -21,6 +21,10 @@ pub enum KeyringError {
     Sealed(String),
     #[error("signing key {0} has an unknown algorithm")]
     UnknownAlg(String),
+    #[error(
+        "the next key {kid} is already published and waits to sign (from Unix time {at}); rotate again once it signs"
+    )]
+    NextWaiting { kid: String, at: i64 },
 }
 
 /// The signing keys in the database: per algorithm one current key signs; after a rotation
@@ -50,16 +54,14 @@ impl Keyring {
         }
     }
 
-    /// The key that signs with `alg` now; the first call on a new installation creates it.
+    /// The key that signs with `alg` now: the newest whose time has come (a key published
+    /// ahead waits). The first call on a new installation creates it.
     pub async fn current(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, KeyringError> {
         let published = self.published().await?;
-        let record = match published
-            .iter()
-            .find(|k| k.retire_at.is_none() && k.alg == alg.as_str())
-        {
+        let record = match signer_among(&published, alg, self.clock.now()) {
             Some(record) => record.clone(),
             None => {
-                let kid = self.rotate(alg, 0).await?;
+                let kid = self.rotate(alg, 0, 0).await?;
                 self.published()
                     .await?
                     .into_iter()
@@ -70,43 +72,84 @@ impl Keyring {
         self.open(&record)
     }
 
-    /// Makes sure every algorithm has a current key (at start-up, not in someone's sign-in).
+    /// Makes sure every algorithm has a current key (at start-up, not in someone's sign-in),
+    /// and that every RSA key carries its certificate (keys made before `x5c` was published).
     pub async fn ensure_all(&self) -> Result<(), KeyringError> {
         for alg in SigningAlg::ALL {
             self.current(alg).await?;
         }
+        for record in self.published().await? {
+            let jwk: serde_json::Value = serde_json::from_str(&record.public_jwk)
+                .map_err(|_| KeyringError::Sealed(record.kid.clone()))?;
+            if record.alg == SigningAlg::Rs256.as_str() && jwk.get("x5c").is_none() {
+                let key = self.open(&record)?;
+                let jwk = key.certified_jwk(record.created_at.0)?;
+                self.store
+                    .signing_key_set_public_jwk(&record.kid, &jwk.to_string())
+                    .await?;
+            }
+        }
         Ok(())
     }
 
-    /// Makes a new current key for `alg`; its predecessors stay published `overlap_secs` more.
-    pub async fn rotate(&self, alg: SigningAlg, overlap_secs: i64) -> Result<String, KeyringError> {
+    /// Makes the next key for `alg`. It is published at once and signs `ahead_secs` from now;
+    /// its predecessors stay published `overlap_secs` after that. One next key at a time.
+    pub async fn rotate(
+        &self,
+        alg: SigningAlg,
+        ahead_secs: i64,
+        overlap_secs: i64,
+    ) -> Result<String, KeyringError> {
         let now = self.clock.now();
+        let published = self.published().await?;
+        let own: Vec<&SigningKeyRecord> =
+            published.iter().filter(|k| k.alg == alg.as_str()).collect();
+        if let Some(next) = own.iter().find(|k| k.activate_at > now) {
+            return Err(KeyringError::NextWaiting {
+                kid: next.kid.clone(),
+                at: next.activate_at.0,
+            });
+        }
+        // The first key signs at once: nobody can have cached a key ring that had none.
+        let ahead_secs = if own.is_empty() { 0 } else { ahead_secs };
+        drop(own);
         let kid = random_hex(self.entropy.as_ref(), 8);
         let key = SigningKey::generate(kid.clone(), alg)?;
         let mut nonce = [0u8; 12];
         self.entropy.fill(&mut nonce);
+        let activate_at = now.plus_secs(ahead_secs);
         self.store
             .signing_key_add(&SigningKeyRecord {
                 kid: kid.clone(),
                 alg: alg.as_str().into(),
                 sealed_private: self.keys.seal.seal(key.pkcs8(), kid.as_bytes(), nonce),
-                public_jwk: key.public_jwk().to_string(),
+                public_jwk: key.certified_jwk(now.0)?.to_string(),
                 created_at: now,
+                activate_at,
                 retire_at: None,
             })
             .await?;
         self.store
-            .signing_keys_retire_others(&kid, now.plus_secs(overlap_secs))
+            .signing_keys_retire_others(&kid, activate_at.plus_secs(overlap_secs))
             .await?;
         Ok(kid)
     }
 
     /// The published public keys, as a JWKS document.
     pub async fn jwks(&self) -> Result<serde_json::Value, KeyringError> {
+        self.jwks_of(None).await
+    }
+
+    /// The published public keys of one algorithm (all with `None`), as a JWKS document.
+    pub async fn jwks_of(
+        &self,
+        alg: Option<SigningAlg>,
+    ) -> Result<serde_json::Value, KeyringError> {
         let keys: Vec<serde_json::Value> = self
             .published()
             .await?
             .iter()
+            .filter(|k| alg.is_none_or(|alg| k.alg == alg.as_str()))
             .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
             .collect();
         Ok(serde_json::json!({ "keys": keys }))
@@ -135,6 +178,22 @@ impl Keyring {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SigningKey>>> {
         self.opened.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The key that signs with `alg` at `now` among published keys (newest first, as the store
+/// lists them): the newest whose time has come; while none has, the one that signs soonest.
+pub fn signer_among(
+    published: &[SigningKeyRecord],
+    alg: SigningAlg,
+    now: tweestap_core::Timestamp,
+) -> Option<&SigningKeyRecord> {
+    let own = || published.iter().filter(|k| k.alg == alg.as_str());
+    own()
+        .filter(|k| k.activate_at <= now)
+        .enumerate()
+        .max_by_key(|(i, k)| (k.activate_at, std::cmp::Reverse(*i)))
+        .map(|(_, k)| k)
+        .or_else(|| own().min_by_key(|k| k.activate_at))
 }
 
 #[async_trait]

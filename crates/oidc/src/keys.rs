@@ -166,6 +166,17 @@ impl SigningKey {
         self.jwk.clone()
     }
 
+    /// The JWK to publish: an RSA key's carries a self-signed certificate valid from
+    /// `not_before` (`x5c`, `x5t`; Entra requires them).
+    pub fn certified_jwk(&self, not_before: i64) -> Result<serde_json::Value, KeyError> {
+        let mut jwk = self.jwk.clone();
+        if let Some(pair) = &self.rsa {
+            let der = crate::certificate::self_signed(pair, &self.kid, not_before)?;
+            crate::certificate::attach(&mut jwk, &der);
+        }
+        Ok(jwk)
+    }
+
     /// Signs claims as a JWT with this key's `kid` in the header.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         match &self.rsa {

@@ -5,6 +5,7 @@
 //!
 //! Heavy cryptography (aws-lc, jsonwebtoken) lives in this crate so the core stays light.
 
+pub mod certificate;
 pub mod keyring;
 pub mod keys;
 

@@ -100,6 +100,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "link confirmation",
         include_str!("../migrations/sqlite/0019_link_confirmation.sql"),
     ),
+    (
+        20,
+        "entra external method",
+        include_str!("../migrations/sqlite/0020_entra.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -714,13 +714,15 @@ impl Store for SqliteStore {
 
     async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at, retire_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at, activate_at, retire_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&key.kid)
         .bind(&key.alg)
         .bind(&key.sealed_private)
         .bind(&key.public_jwk)
         .bind(key.created_at.0)
+        .bind(key.activate_at.0)
         .bind(key.retire_at.map(|t| t.0))
         .execute(&self.pool)
         .await
@@ -733,8 +735,8 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, alg, sealed_private, public_jwk, created_at, retire_at FROM signing_keys
-             WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, alg, created_at DESC, rowid DESC",
+            "SELECT kid, alg, sealed_private, public_jwk, created_at, activate_at, retire_at FROM signing_keys
+             WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, alg, activate_at DESC, created_at DESC, rowid DESC",
         )
         .bind(now.0)
         .fetch_all(&self.pool)
@@ -748,6 +750,7 @@ impl Store for SqliteStore {
                     sealed_private: r.try_get("sealed_private").map_err(backend)?,
                     public_jwk: r.try_get("public_jwk").map_err(backend)?,
                     created_at: Timestamp(r.try_get("created_at").map_err(backend)?),
+                    activate_at: Timestamp(r.try_get("activate_at").map_err(backend)?),
                     retire_at: r
                         .try_get::<Option<i64>, _>("retire_at")
                         .map_err(backend)?
@@ -755,6 +758,16 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn signing_key_set_public_jwk(&self, kid: &str, jwk: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET public_jwk = ? WHERE kid = ?")
+            .bind(jwk)
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn signing_keys_retire_others(

@@ -92,7 +92,10 @@ pub struct SigningKeyRecord {
     /// The public JWK, as JSON text.
     pub public_jwk: String,
     pub created_at: Timestamp,
-    /// Published (and usable to verify) until then; `None` for the current key.
+    /// Signs from then on. Published at once, but used only later, so that relying parties
+    /// that cache the JWKS (Entra: 24 hours) know the key before the first token it signs.
+    pub activate_at: Timestamp,
+    /// Published (and usable to verify) until then; `None` while no successor is planned.
     pub retire_at: Option<Timestamp>,
 }
 
@@ -257,7 +260,10 @@ pub trait Store:
         &self,
         now: Timestamp,
     ) -> Result<Vec<SigningKeyRecord>, StoreError>;
-    /// Gives every other current key a retirement date (after a rotation).
+    /// Replaces a key's published JWK (adding its certificate to a key made before them).
+    async fn signing_key_set_public_jwk(&self, kid: &str, jwk: &str) -> Result<(), StoreError>;
+    /// Gives every other key of the same algorithm without one a retirement date (after a
+    /// rotation).
     async fn signing_keys_retire_others(&self, kid: &str, at: Timestamp)
     -> Result<u64, StoreError>;
 
