@@ -43,6 +43,14 @@ pub enum AuditKind {
     /// "This wasn't me": push and SMS blocked, the account flagged for administrators.
     PushReported,
     AccountUnflagged,
+    /// Entra sent a user for the external MFA method (outcome: `ok`, or why not).
+    EntraRequested,
+    /// An Entra user was linked to an account, or an account was made for them.
+    EntraLinked,
+    /// tweestap answered Entra: an id_token (`ok`) or an error.
+    EntraAnswered,
+    /// Numbers were imported from an export of a tenant's phone methods.
+    EntraPhonesImported,
 }
 
 impl AuditKind {
@@ -81,6 +89,10 @@ impl AuditKind {
             AuditKind::Authorized => "oidc.authorized",
             AuditKind::ConsentGiven => "oidc.consent",
             AuditKind::TokenReplayed => "oidc.token_replayed",
+            AuditKind::EntraRequested => "entra.requested",
+            AuditKind::EntraLinked => "entra.linked",
+            AuditKind::EntraAnswered => "entra.answered",
+            AuditKind::EntraPhonesImported => "admin.entra_phones_imported",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod approval;
 pub mod audit;
 pub mod clients;
 pub mod domain;
+pub mod eam;
 pub mod metrics;
 pub mod notices;
 pub mod oidc;

@@ -6,8 +6,10 @@
 //! Heavy cryptography (aws-lc, jsonwebtoken) lives in this crate so the core stays light.
 
 pub mod certificate;
+pub mod entra_keys;
 pub mod keyring;
 pub mod keys;
 
+pub use entra_keys::EntraKeys;
 pub use keyring::{Keyring, KeyringError};
 pub use keys::{KeyError, SigningKey};

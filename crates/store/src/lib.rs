@@ -6,6 +6,7 @@
 
 mod approvals;
 mod email;
+mod entra;
 mod methods;
 mod migrations;
 mod oidc;

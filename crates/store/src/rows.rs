@@ -132,6 +132,11 @@ pub fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
         last_seen_at: Timestamp(row.try_get("last_seen_at").map_err(backend)?),
         strict: row.try_get::<i64, _>("strict").map_err(backend)? != 0,
+        external: row
+            .try_get::<Option<String>, _>("external")
+            .map_err(backend)?
+            .map(|json| serde_json::from_str(&json).map_err(|e| corrupt("session external", e)))
+            .transpose()?,
     })
 }
 

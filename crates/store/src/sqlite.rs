@@ -90,7 +90,14 @@ impl SqliteStore {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+fn external_json(s: &SessionRecord) -> Result<Option<String>, StoreError> {
+    s.external
+        .as_ref()
+        .map(|e| serde_json::to_string(e).map_err(|e| StoreError::Backend(e.to_string())))
+        .transpose()
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
@@ -301,7 +308,8 @@ impl Store for SqliteStore {
 
     async fn session_get(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         sqlx::query(
-            "SELECT id_hash, csrf_token, state, return_to, created_at, last_seen_at, strict FROM sessions WHERE id_hash = ?",
+            "SELECT id_hash, csrf_token, state, return_to, created_at, last_seen_at, strict, external
+             FROM sessions WHERE id_hash = ?",
         )
         .bind(id_hash)
         .fetch_optional(&self.pool)
@@ -315,8 +323,8 @@ impl Store for SqliteStore {
         let state =
             serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at, user_id, strict)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id_hash, csrf_token, state, return_to, created_at, last_seen_at, user_id, strict, external)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id_hash)
         .bind(&s.csrf_token)
@@ -326,6 +334,7 @@ impl Store for SqliteStore {
         .bind(s.last_seen_at.0)
         .bind(s.state.user().map(|u| u.0))
         .bind(s.strict)
+        .bind(external_json(s)?)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -337,7 +346,7 @@ impl Store for SqliteStore {
             serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
         let done = sqlx::query(
             "UPDATE sessions SET csrf_token = ?, state = ?, return_to = ?, last_seen_at = ?,
-                 user_id = ?, strict = ?
+                 user_id = ?, strict = ?, external = ?
              WHERE id_hash = ?",
         )
         .bind(&s.csrf_token)
@@ -346,6 +355,7 @@ impl Store for SqliteStore {
         .bind(s.last_seen_at.0)
         .bind(s.state.user().map(|u| u.0))
         .bind(s.strict)
+        .bind(external_json(s)?)
         .bind(&s.id_hash)
         .execute(&self.pool)
         .await

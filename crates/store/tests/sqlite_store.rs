@@ -508,10 +508,28 @@ async fn sessions_round_trip_and_expire() {
         created_at: Timestamp(1),
         last_seen_at: Timestamp(2),
         strict: true,
+        external: Some(tweestap_core::eam::Pending {
+            tenant_id: "t".into(),
+            object_id: "o".into(),
+            client_id: "c".into(),
+            reply: tweestap_core::eam::request::ReplyTo {
+                redirect_uri:
+                    "https://login.microsoftonline.com/common/federation/externalauthprovider"
+                        .into(),
+                state: None,
+            },
+            nonce: "n".into(),
+            sub: "s".into(),
+            acr_values: vec!["possessionorinherence".into()],
+            amr_values: vec!["sms".into()],
+            deadline: Timestamp(300),
+            user_id: UserId(4),
+        }),
     };
     s.session_insert(&record).await.unwrap();
     let back = s.session_get("abc").await.unwrap().unwrap();
     assert_eq!(back.state, record.state);
+    assert_eq!(back.external, record.external);
     assert_eq!(back.return_to.as_deref(), Some("/x"));
     assert!(back.strict);
     let seen = SessionRecord {

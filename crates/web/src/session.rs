@@ -107,6 +107,7 @@ impl Session {
                 created_at: now,
                 last_seen_at: now,
                 strict: false,
+                external: None,
             },
             id,
             send_cookie,

@@ -4,6 +4,7 @@
 
 mod approvals;
 mod email;
+mod entra;
 mod methods;
 mod oidc;
 mod sms;
@@ -13,6 +14,7 @@ use thiserror::Error;
 
 pub use approvals::*;
 pub use email::*;
+pub use entra::*;
 pub use methods::*;
 pub use oidc::*;
 pub use sms::*;
@@ -123,11 +125,13 @@ pub struct SessionRecord {
     /// The sign-in under way must verify a real second factor: a remembered device does not
     /// stand in for it (`prompt=login`, `max_age`, "confirm it's you").
     pub strict: bool,
+    /// The Entra sign-in this session answers (external MFA method), while it is under way.
+    pub external: Option<crate::eam::Pending>,
 }
 
 #[async_trait]
 pub trait Store:
-    SmsOutbox + EmailOutbox + OidcStore + MethodStore + ApprovalStore + Send + Sync
+    SmsOutbox + EmailOutbox + OidcStore + MethodStore + ApprovalStore + EntraStore + Send + Sync
 {
     // Accounts.
     /// Creates all users or none (one transaction). A clash names the username that clashed.

@@ -175,6 +175,21 @@ impl SignInService {
         Ok(SignInState::Start)
     }
 
+    /// The second step for a user whose first factor was checked elsewhere (Entra's password,
+    /// for the external MFA method): always a real one, never a remembered device, and a user
+    /// without methods registers one whatever the policy says (the step is all that is asked).
+    pub async fn second_step_for(&self, user: UserId) -> Result<SignInState, SignInError> {
+        let flow = random_hex(self.entropy.as_ref(), 16);
+        let methods = self.store.methods(user).await?;
+        Ok(match preferred(&methods, self.policy.ask_strongest_first) {
+            Some(method) => step_for(flow, user, method),
+            None => SignInState::MustRegister {
+                flow,
+                user_id: user,
+            },
+        })
+    }
+
     /// Whether this browser holds a live "remembered device" token of this user.
     async fn remembered(&self, user: UserId, ctx: &RequestContext) -> Result<bool, SignInError> {
         if self.policy.session.remember_device_days == 0 {
@@ -361,7 +376,7 @@ impl SignInService {
             .await
     }
 
-    pub(super) async fn audit(
+    pub(crate) async fn audit(
         &self,
         kind: AuditKind,
         outcome: &'static str,
