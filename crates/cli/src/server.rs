@@ -431,7 +431,16 @@ impl Wiring {
         };
         web.push = Some(Arc::new(self.push_notifier(config)?));
         let oidc = self.oidc(web.issuer());
-        Ok(AppState::new(signin, oidc, web, self.metrics.clone()))
+        let eam = config.entra.settings(&config.public_url)?.map(|settings| {
+            tweestap_core::eam::EamService {
+                config: Arc::new(settings),
+                signatures: Arc::new(tweestap_oidc::EntraKeys::new(self.clock.clone())),
+                signer: oidc.signer.clone(),
+                clock: self.clock.clone(),
+                entropy: self.entropy.clone(),
+            }
+        });
+        Ok(AppState::new(signin, oidc, web, self.metrics.clone(), eam))
     }
 }
 

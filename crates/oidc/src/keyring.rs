@@ -223,8 +223,8 @@ impl TokenSigner for Keyring {
         verify_with_jwk(&jwk, token, &validation).ok()
     }
 
-    async fn jwks(&self) -> Result<serde_json::Value, SignError> {
-        Keyring::jwks(self)
+    async fn jwks(&self, alg: Option<SigningAlg>) -> Result<serde_json::Value, SignError> {
+        Keyring::jwks_of(self, alg)
             .await
             .map_err(|e| SignError(e.to_string()))
     }

@@ -94,6 +94,8 @@ pub struct Inner {
     pub metrics: Arc<tweestap_core::metrics::Metrics>,
     pub config: WebConfig,
     pub templates: Templates,
+    /// Entra's external MFA method, when tenants are configured.
+    pub eam: Option<Arc<tweestap_core::eam::EamService>>,
     /// When the warning about forwarding headers from an untrusted peer was last logged
     /// (Unix seconds): at most once an hour, so one stranger's header cannot use it up.
     pub warned_untrusted_proxy: std::sync::atomic::AtomicI64,
@@ -109,6 +111,7 @@ impl AppState {
         oidc: OidcService,
         config: WebConfig,
         metrics: Arc<tweestap_core::metrics::Metrics>,
+        eam: Option<tweestap_core::eam::EamService>,
     ) -> AppState {
         AppState(Arc::new(Inner {
             oidc,
@@ -120,6 +123,7 @@ impl AppState {
             signin,
             config,
             templates: Templates::new(),
+            eam: eam.map(Arc::new),
             warned_untrusted_proxy: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))
     }

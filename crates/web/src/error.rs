@@ -39,6 +39,12 @@ impl From<SignInError> for WebError {
     }
 }
 
+impl From<tweestap_core::eam::EamFailure> for WebError {
+    fn from(e: tweestap_core::eam::EamFailure) -> Self {
+        WebError::Internal(e.to_string())
+    }
+}
+
 impl From<minijinja::Error> for WebError {
     fn from(e: minijinja::Error) -> Self {
         WebError::Internal(format!("template: {e:#}"))

@@ -92,6 +92,14 @@ impl Session {
         }
     }
 
+    /// A new session for a browser Entra sent (a cross-site form post, so without the
+    /// cookie): its cookie is sent even though the request is a POST, replacing any sign-in
+    /// this browser had here. Only made once Entra's signed hint has been checked, so a
+    /// stranger's form cannot do it.
+    pub fn for_external(app: &AppState) -> Session {
+        Session::fresh(app)
+    }
+
     fn fresh(app: &AppState) -> Session {
         Session::with_id(app, random_hex(app.entropy.as_ref(), 32), true)
     }

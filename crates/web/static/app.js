@@ -5,6 +5,21 @@
 
   each(".js-only", function (el) { el.hidden = false; });
 
+  // The way back to Microsoft Entra: the answer form sends itself (its button stays for
+  // browsers without scripts).
+  each("form[data-autosubmit]", function (form) { form.submit(); });
+
+  // How long Entra still waits for this step, counting down (the page says it without this).
+  each("[data-countdown]", function (el) {
+    var end = Date.now() + 1000 * parseInt(el.getAttribute("data-countdown"), 10);
+    var timer = setInterval(function () {
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      var s = left % 60;
+      el.textContent = Math.floor(left / 60) + ":" + (s < 10 ? "0" : "") + s;
+      if (left === 0) { clearInterval(timer); }
+    }, 1000);
+  });
+
   // "Show password" toggle.
   each("[data-show-password]", function (box) {
     var input = document.getElementById(box.getAttribute("data-show-password"));
@@ -150,7 +165,9 @@
         .then(function (j) {
           if (j.status === "pending") { return; }
           clearInterval(timer);
-          if (j.status === "approved") { form.submit(); } else { window.location.reload(); }
+          // For Microsoft Entra a "no" on the phone is an answer too (access_denied).
+          var answer = j.status === "approved" || (j.status === "denied" && form.hasAttribute("data-entra"));
+          if (answer) { form.submit(); } else { window.location.reload(); }
         })
         .catch(function () {});
     }, 500);

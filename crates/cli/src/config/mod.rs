@@ -3,10 +3,12 @@
 //! documented in `tweestap.example.toml`. Invalid configuration is refused with the key named.
 
 mod email;
+mod entra;
 mod oidc;
 mod sms;
 
 pub use email::{EmailConfig, EmailSecurity};
+pub use entra::{EntraConfig, EntraTenant};
 pub use oidc::{DeclaredClient, ForwardAuthConfig, OidcConfig, PushConfig};
 pub use sms::{GatewayConfig, HeaderValues, HttpGatewayConfig, Redacted, SecretSource, SmsConfig};
 
@@ -52,6 +54,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub push: PushConfig,
     pub email: EmailConfig,
+    pub entra: EntraConfig,
 }
 
 /// `Policy` lives in the core and is only deserialised; wrapping it keeps `Config` serialisable
@@ -81,12 +84,14 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             push: PushConfig::default(),
             email: EmailConfig::default(),
+            entra: EntraConfig::default(),
         }
     }
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 18] = [
+const TOP_LEVEL_KEYS: [&str; 19] = [
+    "entra",
     "listen",
     "geoip_database",
     "secret_key_env",
@@ -223,6 +228,7 @@ impl Config {
             ));
         }
         self.email.settings(&self.public_url_host())?;
+        self.entra.settings(&self.public_url)?;
         if let Some(help) = &self.help_url {
             url::Url::parse(help).map_err(|e| invalid("help_url", e.to_string()))?;
         }

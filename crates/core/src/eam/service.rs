@@ -49,7 +49,6 @@ pub struct EamService {
     pub config: Arc<EamConfig>,
     pub signatures: Arc<dyn HintSignatures>,
     pub signer: Arc<dyn TokenSigner>,
-    pub signin: Arc<SignInService>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
 }
@@ -59,28 +58,38 @@ type Outcome<T> = Result<Result<T, Refused>, EamFailure>;
 impl EamService {
     /// Entra's request, checked in the contract's order; then the account it names (linked,
     /// linked by username where allowed, made, or refused) and the step to ask for.
-    pub async fn begin(&self, params: &EamParams, ctx: &RequestContext) -> Outcome<Begun> {
+    pub async fn begin(
+        &self,
+        signin: &SignInService,
+        params: &EamParams,
+        ctx: &RequestContext,
+    ) -> Outcome<Begun> {
         let checked = match request::check(&self.config, params) {
             Ok(checked) => checked,
-            Err((refusal, reply)) => return self.refused(refusal, reply.as_ref(), None, ctx).await,
+            Err((refusal, reply)) => {
+                return self
+                    .refused(signin, refusal, reply.as_ref(), None, ctx)
+                    .await;
+            }
         };
         let reply = ReplyTo {
             redirect_uri: checked.redirect_uri.clone(),
             state: checked.state.clone(),
         };
-        let hint = match self.believe(&checked).await {
+        let hint = match self.believe(signin, &checked).await {
             Ok(hint) => hint,
-            Err(refusal) => return self.refused(refusal, Some(&reply), None, ctx).await,
+            Err(refusal) => return self.refused(signin, refusal, Some(&reply), None, ctx).await,
         };
-        let user = match self.account(&checked, &hint, ctx).await? {
+        let user = match self.account(signin, &checked, &hint, ctx).await? {
             Ok(user) => user,
-            Err(refusal) => return self.refused(refusal, Some(&reply), None, ctx).await,
+            Err(refusal) => return self.refused(signin, refusal, Some(&reply), None, ctx).await,
         };
-        let state = self.signin.second_step_for(user).await?;
+        let state = signin.second_step_for(user).await?;
         let now = self.clock.now();
         // Entra started waiting when it minted the hint (or now, if its clock is ahead).
         let deadline = hint.issued_at.min(now).plus_secs(ENTRA_PATIENCE_SECS);
         self.audit(
+            signin,
             AuditKind::EntraRequested,
             "ok",
             Some(user),
@@ -106,7 +115,11 @@ impl EamService {
     }
 
     /// The hint checked: tenant, signature (Entra's keys), claims, and used only once.
-    async fn believe(&self, checked: &Checked<'_>) -> Result<Hint, Refusal> {
+    async fn believe(
+        &self,
+        signin: &SignInService,
+        checked: &Checked<'_>,
+    ) -> Result<Hint, Refusal> {
         let tenant_id = hint::claimed_tenant(&checked.hint, checked.tenant)?;
         let url = keys_url(&checked.authority, &tenant_id);
         let claims = self
@@ -122,13 +135,12 @@ impl EamService {
         let hint =
             hint::check_claims(&claims, checked.tenant, &checked.authority, &tenant_id, now)?;
         // A keyed hash: the table cannot be used to rebuild or recognise a hint elsewhere.
-        let hash = self
-            .signin
+        let hash = signin
             .keys
             .audit
             .sign(&format!("entra-hint:{}", checked.hint));
         let expires = hint.issued_at.plus_secs(MAX_AGE_SECS);
-        match self.signin.store.entra_hint_use(&hash, expires, now).await {
+        match signin.store.entra_hint_use(&hash, expires, now).await {
             Ok(true) => Ok(hint),
             Ok(false) => Err(Refusal::Replayed),
             Err(_) => Err(Refusal::KeysUnavailable),
@@ -138,11 +150,12 @@ impl EamService {
     /// The account of the Entra user: by (tenant, object id) only, once linked.
     async fn account(
         &self,
+        signin: &SignInService,
         checked: &Checked<'_>,
         hint: &Hint,
         ctx: &RequestContext,
     ) -> Result<Result<UserId, Refusal>, EamFailure> {
-        let store = &self.signin.store;
+        let store = &signin.store;
         if let Some(user) = store.entra_user(&hint.tenant_id, &hint.object_id).await? {
             return Ok(Ok(user));
         }
@@ -160,6 +173,7 @@ impl EamService {
                         .await?
                 {
                     self.audit(
+                        signin,
                         AuditKind::EntraLinked,
                         "by_username",
                         Some(existing.id),
@@ -196,6 +210,7 @@ impl EamService {
         {
             Ok(user) => {
                 self.audit(
+                    signin,
                     AuditKind::EntraLinked,
                     "created",
                     Some(user),
@@ -218,6 +233,7 @@ impl EamService {
     /// the signed-in state it led to.
     pub async fn finish(
         &self,
+        signin: &SignInService,
         pending: &Pending,
         step: &SignInState,
         done: &SignInState,
@@ -233,7 +249,7 @@ impl EamService {
             return Err(EamFailure::Internal("the step was another user's".into()));
         }
         if pending.time_left(now) == 0 {
-            return self.give_up(pending, Refusal::TimeUp, ctx).await;
+            return self.give_up(signin, pending, Refusal::TimeUp, ctx).await;
         }
         let claims = Factor::of_step(step, amr)
             .ok_or(Refusal::MethodNotAccepted)
@@ -242,7 +258,7 @@ impl EamService {
             });
         let (factor, claims) = match claims {
             Ok(v) => v,
-            Err(refusal) => return self.give_up(pending, refusal, ctx).await,
+            Err(refusal) => return self.give_up(signin, pending, refusal, ctx).await,
         };
         let token = self
             .signer
@@ -250,6 +266,7 @@ impl EamService {
             .await
             .map_err(|e| EamFailure::Internal(e.to_string()))?;
         self.audit(
+            signin,
             AuditKind::EntraAnswered,
             "ok",
             Some(pending.user_id),
@@ -263,16 +280,24 @@ impl EamService {
     /// Ends an Entra sign-in without a second factor: the user said no, or time ran out.
     pub async fn give_up(
         &self,
+        signin: &SignInService,
         pending: &Pending,
         refusal: Refusal,
         ctx: &RequestContext,
     ) -> Outcome<FormPost> {
-        self.refused(refusal, Some(&pending.reply), Some(pending.user_id), ctx)
-            .await
+        self.refused(
+            signin,
+            refusal,
+            Some(&pending.reply),
+            Some(pending.user_id),
+            ctx,
+        )
+        .await
     }
 
     async fn refused<T>(
         &self,
+        signin: &SignInService,
         refusal: Refusal,
         reply: Option<&ReplyTo>,
         user: Option<UserId>,
@@ -282,7 +307,8 @@ impl EamService {
             None => AuditKind::EntraRequested,
             Some(_) => AuditKind::EntraAnswered,
         };
-        self.audit(kind, refusal.code(), user, ctx, "").await?;
+        self.audit(signin, kind, refusal.code(), user, ctx, "")
+            .await?;
         Ok(Err(Refused {
             refusal,
             reply: reply.and_then(|r| answer::failure(r, refusal)),
@@ -291,6 +317,7 @@ impl EamService {
 
     async fn audit(
         &self,
+        signin: &SignInService,
         kind: AuditKind,
         outcome: &'static str,
         user: Option<UserId>,
@@ -298,9 +325,6 @@ impl EamService {
         detail: &str,
     ) -> Result<(), EamFailure> {
         let detail = (!detail.is_empty()).then(|| detail.to_string());
-        Ok(self
-            .signin
-            .audit(kind, outcome, user, None, ctx, detail)
-            .await?)
+        Ok(signin.audit(kind, outcome, user, None, ctx, detail).await?)
     }
 }

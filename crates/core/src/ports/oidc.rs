@@ -132,6 +132,6 @@ pub trait TokenSigner: Send + Sync {
     /// The claims of a token one of the published keys signed. Expiry is not checked: an
     /// `id_token_hint` at logout is usually expired.
     async fn verify(&self, token: &str) -> Option<serde_json::Value>;
-    /// The published public keys as a JWKS document.
-    async fn jwks(&self) -> Result<serde_json::Value, SignError>;
+    /// The published public keys (of one algorithm, or all) as a JWKS document.
+    async fn jwks(&self, alg: Option<SigningAlg>) -> Result<serde_json::Value, SignError>;
 }

@@ -331,3 +331,22 @@ app-link-other-account = This phone is already linked to another account. Remove
 app-number-missing = Pick or type the number shown on your computer's screen.
 app-request-link-number = Type the number shown on your computer
 app-request-link-confirm = Confirm
+
+## Microsoft Entra ID: tweestap as the external MFA method
+eam-banner-label = Signing in to Microsoft
+eam-time-left = Microsoft is waiting for this step:
+eam-time-up = The five minutes Microsoft waits for this step have passed. Go back to Microsoft and sign in again.
+eam-cancel = Cancel: this wasn't me
+eam-back-to-microsoft = Back to Microsoft
+eam-done-title = Done
+eam-done-text = You're verified. You're going back to Microsoft now; if that doesn't happen by itself, choose the button.
+eam-refused-title = Signing in through Microsoft didn't work
+eam-refused-setup = Microsoft sent a request tweestap cannot accept. This isn't your fault: tell the helpdesk that the external sign-in method is not set up correctly.
+eam-refused-hint = Microsoft's request could not be checked. Go back to Microsoft and sign in again. If it happens again, tell the helpdesk.
+eam-refused-keys = tweestap can't reach Microsoft right now to check your sign-in. Try again in a few minutes.
+eam-refused-time = This took longer than the five minutes Microsoft waits. Go back to Microsoft and sign in again.
+eam-refused-replayed = This sign-in has been used already (perhaps you refreshed the page or pressed Back). Go back to Microsoft and sign in again.
+eam-refused-unknown-user = Your account isn't set up for this way of signing in yet. Ask the helpdesk to link your account.
+eam-refused-username-taken = There is already an account with your username, but it isn't linked to your Microsoft account. Ask the helpdesk to link it.
+eam-refused-denied = You declined the sign-in. Microsoft is told that this sign-in won't go ahead. If it wasn't you, change your password.
+eam-refused-method = Your organisation doesn't accept this way of confirming. Go back to Microsoft, sign in again and choose another way.

@@ -332,3 +332,22 @@ app-link-other-account = Deze telefoon is al gekoppeld aan een ander account. Ve
 app-number-missing = Kies of typ het getal dat op het scherm van je computer staat.
 app-request-link-number = Typ het getal dat op je computer staat
 app-request-link-confirm = Bevestigen
+
+## Microsoft Entra ID: tweestap as the external MFA method
+eam-banner-label = Aanmelden bij Microsoft
+eam-time-left = Microsoft wacht nog op deze stap:
+eam-time-up = De vijf minuten die Microsoft op deze stap wacht, zijn voorbij. Ga terug naar Microsoft en meld je opnieuw aan.
+eam-cancel = Annuleren: dit was ik niet
+eam-back-to-microsoft = Terug naar Microsoft
+eam-done-title = Gelukt
+eam-done-text = Je bent bevestigd. Je gaat nu terug naar Microsoft; gebeurt dat niet vanzelf, kies dan de knop.
+eam-refused-title = Aanmelden via Microsoft lukt niet
+eam-refused-setup = Microsoft stuurde een verzoek dat tweestap niet kan aannemen. Dit ligt niet aan jou: meld bij de helpdesk dat de externe aanmeldmethode niet goed is ingesteld.
+eam-refused-hint = Het verzoek van Microsoft kon niet worden gecontroleerd. Ga terug naar Microsoft en meld je opnieuw aan. Gebeurt dit weer, meld het dan bij de helpdesk.
+eam-refused-keys = tweestap kan Microsoft nu niet bereiken om je aanmelding te controleren. Probeer het over een paar minuten opnieuw.
+eam-refused-time = Dit duurde langer dan de vijf minuten die Microsoft wacht. Ga terug naar Microsoft en meld je opnieuw aan.
+eam-refused-replayed = Deze aanmelding is al gebruikt (misschien heb je de pagina vernieuwd of op Terug gedrukt). Ga terug naar Microsoft en meld je opnieuw aan.
+eam-refused-unknown-user = Je account is nog niet ingesteld voor deze manier van aanmelden. Vraag de helpdesk om je account te koppelen.
+eam-refused-username-taken = Er is al een account met jouw gebruikersnaam, maar het is niet aan je Microsoft-account gekoppeld. Vraag de helpdesk om het te koppelen.
+eam-refused-denied = Je hebt de aanmelding geweigerd. Microsoft hoort dat deze aanmelding niet doorgaat. Was jij het niet? Verander dan je wachtwoord.
+eam-refused-method = Je organisatie accepteert deze manier van bevestigen niet. Ga terug naar Microsoft, meld je opnieuw aan en kies een andere manier.

@@ -187,6 +187,9 @@ pub async fn post_register_app_code(
         .finish_app_registration(&session.record.state, &form.code, &request_context(&ctx))
         .await
     {
+        Ok(next) if session.record.external.is_some() => {
+            super::entra::answer(&app, &ctx, &mut session, next, true).await
+        }
         Ok(next) => {
             session.record.state = next;
             let target = super::destination(&mut session, true);
@@ -247,6 +250,9 @@ pub async fn post_access_pass(
         .verify_access_pass(&session.record.state, &form.pass, &request_context(&ctx))
         .await
     {
+        Ok(next) if session.record.external.is_some() => {
+            super::entra::answer(&app, &ctx, &mut session, next, false).await
+        }
         Ok(next) => {
             session.record.state = next;
             // Straight to registering a new method.

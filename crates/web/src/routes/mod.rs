@@ -5,6 +5,7 @@ mod assets;
 mod code;
 mod demo;
 mod devices;
+mod entra;
 mod forward_auth;
 mod home;
 mod lang;
@@ -49,7 +50,11 @@ const WEBAUTHN_LIMIT: usize = 32 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let webauthn = || DefaultBodyLimit::max(WEBAUTHN_LIMIT);
-    Router::new()
+    let routes = match &state.eam {
+        Some(eam) => entra::routes(Router::new(), eam),
+        None => Router::new(),
+    };
+    routes
         .route("/", get(home::get_home))
         .route(
             "/sign-in",
@@ -316,6 +321,7 @@ pub fn render(
         csrf => session.csrf(),
         demo => app.config.demo_outbox.is_some(),
         remember_days => app.policy.session.remember_device_days,
+        entra_left => session.record.external.as_ref().map(|p| p.time_left(app.clock.now())),
         ..page
     };
     let body = app.templates.render(template, full)?;

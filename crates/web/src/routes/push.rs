@@ -6,6 +6,7 @@ use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
+use tweestap_core::eam::Refusal;
 use tweestap_core::signin::{Page, PushStatus, SignInError, SignInState};
 
 use super::{CsrfForm, describe, render, request_context, to_current_step};
@@ -151,6 +152,10 @@ pub async fn post_push(
             super::second_step_done(&app, &ctx, &mut session, next, false, None, false).await
         }
         Err(SignInError::Store(e)) => Err(e.into()),
+        Err(_) if session.record.external.is_some() && denied(&app, &session).await => {
+            // "No, this wasn't me" on the phone: Entra hears it too.
+            super::entra::give_up(&app, &ctx, &mut session, Refusal::Denied).await
+        }
         Err(_) => {
             let error = t(ctx.lang, "push-not-approved-yet", &[]);
             page(
@@ -163,6 +168,22 @@ pub async fn post_push(
             .await
         }
     }
+}
+
+/// Whether the phone said no to this sign-in's request.
+async fn denied(app: &AppState, session: &Session) -> bool {
+    let SignInState::AwaitingPush {
+        user_id,
+        approval: Some(id),
+        ..
+    } = &session.record.state
+    else {
+        return false;
+    };
+    matches!(
+        app.signin.push_status(*user_id, id).await,
+        Ok(PushStatus::Denied)
+    )
 }
 
 /// "Send a new request" (after one expired or was refused): within the same caps.

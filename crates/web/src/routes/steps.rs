@@ -39,6 +39,9 @@ pub async fn second_step_done(
     to: Option<&str>,
     registered: bool,
 ) -> Result<Response, WebError> {
+    if session.record.external.is_some() {
+        return super::entra::answer(app, ctx, session, next, registered).await;
+    }
     let user = next.signed_in_user();
     session.record.state = next;
     let target = match to {

@@ -35,7 +35,7 @@ pub async fn get_jwks(State(app): State<AppState>) -> Result<Response, WebError>
     let jwks = app
         .oidc
         .signer
-        .jwks()
+        .jwks(None)
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(public_json(jwks.to_string(), "application/jwk-set+json"))
