@@ -18,6 +18,10 @@ pub(crate) const PAGES: &[(&str, &str)] = &[
     ),
     ("code.html", include_str!("../templates/code.html")),
     (
+        "entra_answer.html",
+        include_str!("../templates/entra_answer.html"),
+    ),
+    (
         "other_way.html",
         include_str!("../templates/other_way.html"),
     ),

@@ -2,6 +2,7 @@
 //! fresh SQLite file, the outbox gateway, and a clock the test moves.
 #![allow(dead_code)]
 
+pub mod entra;
 pub mod kannel;
 pub mod oidc;
 
@@ -50,11 +51,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_at(1_800_000_000, adjust).await
+}
+
+/// Like [`spawn_app_with`], with the server's clock starting at `now` (Unix seconds): for
+/// tests that meet an outside party with a real clock.
+pub async fn spawn_app_at(now: i64, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_for(dir.path());
     adjust(&mut config);
     config.validate().expect("test configuration is valid");
-    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let clock = Arc::new(ManualClock::new(now));
     let running = server::start(&config, clock.clone(), None).await.unwrap();
     let wiring = Wiring::new(&config, clock.clone()).await.unwrap();
     let admin = wiring.admin("test");
