@@ -34,6 +34,22 @@ pub enum Command {
     /// OpenID Connect clients (the applications that sign users in through tweestap).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Microsoft Entra ID: tweestap as a tenant's external MFA method.
+    #[command(subcommand)]
+    Entra(EntraCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntraCommand {
+    /// Pre-register the mobile numbers Entra already has, from an export of the tenants' phone
+    /// methods (CSV: userPrincipalName, objectId, tenantId, phoneNumber, phoneType; see
+    /// docs/entra.md). All rows or none; a re-run changes nothing.
+    ImportPhones {
+        file: PathBuf,
+        /// Check the file and say what would happen, without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,6 +36,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sms(command) => commands::sms::run(&config, command).await,
         Command::Keys(command) => commands::keys::run(&config, command).await,
         Command::Client(command) => commands::clients::run(&config, command).await,
+        Command::Entra(command) => commands::entra::run(&config, command).await,
         Command::Demo(_) => unreachable!("handled above"),
     }
 }

@@ -861,3 +861,100 @@ fn an_untrusted_proxy_is_pointed_out_and_never_reads_the_metrics() {
         "{logged}"
     );
 }
+
+#[test]
+fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path());
+    let tid = "5c3a1f7e-2b4d-4e6f-8a9b-0c1d2e3f4a5b";
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[[entra.tenants]]\nname = \"Testschool\"\ntenant_ids = [\"{tid}\"]\napp_id = \"8d2b6c0e-1f3a-4b5c-9d7e-6f8a9b0c1d2e\"\nclient_id = \"school-eam\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let c = config.as_str();
+    // An account that registered its own number keeps it.
+    ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "piet@school.nl",
+            "--display-name",
+            "Piet",
+            "--phone",
+            "0687654321",
+            "--password-stdin",
+        ],
+        Some("a long enough password 1"),
+    ));
+    let header = "userPrincipalName,objectId,tenantId,phoneNumber,phoneType\n";
+    let good = format!(
+        "jan@school.nl,11111111-1111-4111-8111-111111111111,{tid},+31 612345678,mobile\n\
+         jan@school.nl,11111111-1111-4111-8111-111111111111,{tid},+31 612345678,mobile\n\
+         jan@school.nl,11111111-1111-4111-8111-111111111111,{tid},+31 201234567,office\n\
+         piet@school.nl,22222222-2222-4222-8222-222222222222,{tid},+31 612340000,mobile\n"
+    );
+    let bad = format!(
+        "{good}anna@school.nl,33333333-3333-4333-8333-333333333333,{tid},+31 6123,mobile\n\
+         kees@school.nl,44444444-4444-4444-8444-444444444444,0f0f0f0f-1111-4222-8333-444455556666,+31 612345679,mobile\n"
+    );
+    let file = dir.path().join("phones.csv");
+    std::fs::write(&file, format!("{header}{bad}")).unwrap();
+    let f = file.to_str().unwrap();
+    let out = tweestap(
+        dir.path(),
+        &["--config", c, "entra", "import-phones", f],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("phones.csv:6: number"), "{err}");
+    assert!(err.contains("phones.csv:7: tenant"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let out = tweestap(
+        dir.path(),
+        &["--config", c, "user", "show", "jan@school.nl", "--json"],
+        None,
+    );
+    assert!(!out.status.success(), "nothing half-written");
+
+    std::fs::write(&file, format!("{header}{good}")).unwrap();
+    let stdout = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "entra", "import-phones", f],
+        None,
+    ));
+    assert!(stdout.contains("phones.csv:3: repeats line 2"), "{stdout}");
+    assert!(
+        stdout.contains("phones.csv:4: jan@school.nl: office numbers are for calls only"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("phones.csv:5: piet@school.nl has registered another number"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 new account(s), 0 number(s) added, 0 unchanged, 1 kept"),
+        "{stdout}"
+    );
+    let jan = show(dir.path(), c, "jan@school.nl");
+    assert!(jan.to_string().contains("+31612345678"), "{jan}");
+    let piet = show(dir.path(), c, "piet@school.nl");
+    assert!(
+        piet.to_string().contains("+31687654321") && !piet.to_string().contains("+31612340000"),
+        "{piet}"
+    );
+    // A re-run changes nothing.
+    let stdout = ok(&tweestap(
+        dir.path(),
+        &["--config", c, "entra", "import-phones", f],
+        None,
+    ));
+    assert!(
+        stdout.contains("0 new account(s), 0 number(s) added, 1 unchanged, 1 kept"),
+        "{stdout}"
+    );
+}

@@ -450,6 +450,34 @@ impl AdminService {
         Ok(())
     }
 
+    /// Pre-registers numbers from an export of Entra's phone methods (checked by
+    /// [`crate::eam::phones::check`]), all or none; one audit line says what changed.
+    pub async fn import_entra_phones(
+        &self,
+        rows: Vec<crate::ports::PhoneImport>,
+    ) -> Result<Vec<crate::ports::PhoneImported>, AdminError> {
+        let with_subjects: Vec<(crate::ports::PhoneImport, String)> = rows
+            .into_iter()
+            .map(|row| (row, random_hex(self.entropy.as_ref(), 16)))
+            .collect();
+        let outcomes = self
+            .store
+            .entra_import_phones(&with_subjects, self.clock.now())
+            .await?;
+        let count = |o: crate::ports::PhoneImported| outcomes.iter().filter(|x| **x == o).count();
+        use crate::ports::PhoneImported as I;
+        let detail = format!(
+            "created={} added={} unchanged={} kept_other={}",
+            count(I::Created),
+            count(I::Added),
+            count(I::Unchanged),
+            count(I::KeptOther)
+        );
+        self.audit(AuditKind::EntraPhonesImported, None, None, Some(detail))
+            .await?;
+        Ok(outcomes)
+    }
+
     async fn audit(
         &self,
         kind: AuditKind,

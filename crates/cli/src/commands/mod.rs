@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod demo;
+pub mod entra;
 pub mod keys;
 pub mod serve;
 pub mod sms;

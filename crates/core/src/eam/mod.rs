@@ -11,6 +11,7 @@
 pub mod answer;
 pub mod config;
 pub mod hint;
+pub mod phones;
 pub mod refusal;
 pub mod request;
 pub mod service;
