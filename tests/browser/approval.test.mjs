@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { chromium, devices } from 'playwright-core';
-import { SHOTS, startServe, codeIn } from './harness.mjs';
+import { SHOTS, startServe, codeIn, freePort, entraConfig, startEntra, phoneExport } from './harness.mjs';
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -213,6 +213,92 @@ test('register a passkey with a fresh second factor, then sign in with it', asyn
     await page.getByRole('heading', { name: 'Je bent ingelogd' }).waitFor();
     await ctx.close();
   } finally {
+    server.stop();
+  }
+});
+
+// Microsoft Entra ID's external method (played by tests/entra/fake_entra.py): the account is
+// linked by the import of Entra's numbers (same username, same number).
+const LEERLING = { upn: USER.username, oid: '33333333-3333-4333-8333-333333333333', name: USER.name, phone: '+31 612121278' };
+
+async function entraVerdict(page, entra, state) {
+  await page.waitForURL(`${entra.base}/common/federation/externalauthprovider`, { timeout: 10000 });
+  return entra.outcome(state);
+}
+
+test('Entra: push finishes without typing, and a "no" on the phone tells Entra access_denied', async () => {
+  const port = await freePort();
+  const server = await startServe([USER], ['[policy]', 'ask_strongest_first = true', ...entraConfig(port)]);
+  const entra = await startEntra(port, server.base);
+  try {
+    const computer = await (await browser.newContext({ locale: 'nl-NL', bypassCSP: true })).newPage();
+    const { page: phone } = await withAuthenticator({ ...PHONE });
+    await linkPhone(server, computer, phone);
+    assert.match(server.cli(['entra', 'import-phones', phoneExport([LEERLING])]), /1 unchanged/);
+
+    const laptop = await (await browser.newContext({ locale: 'nl-NL', bypassCSP: true })).newPage();
+    await laptop.goto(entra.startUrl(LEERLING, 'state-push'));
+    await laptop.waitForURL(`${server.base}/sign-in/push`);
+    const number = (await laptop.locator('#push-number').textContent()).trim();
+    await laptop.getByText('Microsoft wacht nog op deze stap:').waitFor();
+    await assertAccessible(laptop);
+    await laptop.screenshot({ path: `${SHOTS}/nl-42-entra-push.png`, fullPage: true });
+    await pick(phone, server.base, number);
+    const approved = await entraVerdict(laptop, entra, 'state-push');
+    assert.equal(approved.outcome, 'accepted', JSON.stringify(approved));
+    assert.deepEqual(approved.claims.amr, ['swk']);
+
+    await laptop.goto(entra.startUrl(LEERLING, 'state-deny'));
+    await laptop.waitForURL(`${server.base}/sign-in/push`);
+    await phone.goto(server.base + '/app/');
+    await phone.getByRole('button', { name: 'Weigeren' }).click();
+    await phone.waitForURL('**/app/?result=denied');
+    const denied = await entraVerdict(laptop, entra, 'state-deny');
+    assert.equal(denied.outcome, 'error', JSON.stringify(denied));
+    assert.equal(denied.error, 'access_denied');
+  } finally {
+    entra.stop();
+    server.stop();
+  }
+});
+
+test('Entra: a passkey finishes without typing, and "sign in another way" leads to a code', async () => {
+  const port = await freePort();
+  const server = await startServe([USER], ['[policy]', 'ask_strongest_first = true', ...entraConfig(port)]);
+  const entra = await startEntra(port, server.base);
+  try {
+    const { ctx, page } = await withAuthenticator({});
+    await signInWithPassword(page, server.base);
+    await page.waitForURL('**/sign-in/code');
+    await page.getByLabel('Code').fill(codeIn(server.sms().at(-1).text));
+    await page.waitForURL(server.base + '/');
+    await page.goto(server.base + '/security-info/passkey');
+    await page.getByLabel('Naam van deze toegangssleutel').fill('Laptop');
+    await page.getByRole('button', { name: 'Toegangssleutel maken' }).click();
+    await page.waitForURL('**/security-info?notice=passkey-added');
+    server.cli(['entra', 'import-phones', phoneExport([LEERLING])]);
+
+    await page.goto(entra.startUrl(LEERLING, 'state-key'));
+    await page.waitForURL(`${server.base}/sign-in/passkey`);
+    await page.getByRole('button', { name: 'Toegangssleutel gebruiken' }).click();
+    const key = await entraVerdict(page, entra, 'state-key');
+    assert.equal(key.outcome, 'accepted', JSON.stringify(key));
+    assert.deepEqual(key.claims.amr, ['fido']);
+
+    const sent = server.sms().length;
+    await page.goto(entra.startUrl(LEERLING, 'state-other'));
+    await page.waitForURL(`${server.base}/sign-in/passkey`);
+    await page.getByRole('link', { name: 'Lukt het niet? Log op een andere manier in' }).click();
+    await page.getByRole('button', { name: /^Sms naar/ }).click();
+    await page.waitForURL('**/sign-in/code');
+    for (let i = 0; i < 100 && server.sms().length === sent; i++) await new Promise((r) => setTimeout(r, 50));
+    await page.getByLabel('Code').fill(codeIn(server.sms().at(-1).text));
+    const code = await entraVerdict(page, entra, 'state-other');
+    assert.equal(code.outcome, 'accepted', JSON.stringify(code));
+    assert.deepEqual(code.claims.amr, ['sms']);
+    await ctx.close();
+  } finally {
+    entra.stop();
     server.stop();
   }
 });

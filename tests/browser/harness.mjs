@@ -101,3 +101,60 @@ export function codeIn(text) {
   if (!m) throw new Error(`no code in ${JSON.stringify(text)}`);
   return m[1];
 }
+
+// Microsoft Entra ID, played by tests/entra/fake_entra.py (an independent implementation in
+// Python): it starts the external-method sign-in from its own origin (127.0.0.1, another site
+// than tweestap's localhost) and checks tweestap's answer as Entra does.
+export const ENTRA = {
+  tenant: '5c3a1f7e-2b4d-4e6f-8a9b-0c1d2e3f4a5b',
+  appId: '8d2b6c0e-1f3a-4b5c-9d7e-6f8a9b0c1d2e',
+  clientId: 'school-eam',
+};
+
+/** The configuration lines for a tenant whose Entra stand-in listens on `port`. */
+export function entraConfig(port, unknownUsers = 'refuse') {
+  return [
+    '[entra]',
+    `test_authority = "http://127.0.0.1:${port}"`,
+    '[[entra.tenants]]',
+    'name = "Testschool"',
+    `tenant_ids = ["${ENTRA.tenant}"]`,
+    `app_id = "${ENTRA.appId}"`,
+    `client_id = "${ENTRA.clientId}"`,
+    `unknown_users = "${unknownUsers}"`,
+  ];
+}
+
+/** Starts the stand-in on `port` for the tweestap at `base`. */
+export async function startEntra(port, base) {
+  const python = process.env.TEST_PUSH_PYTHON ?? 'python3';
+  const script = join(repo, 'tests/entra/fake_entra.py');
+  const child = spawn(python, [script, '--port', String(port), '--public-host', '127.0.0.1',
+    '--provider-discovery', `${base}/entra/.well-known/openid-configuration`, '--app-id', ENTRA.appId],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0])); });
+    child.once('exit', (code) => reject(new Error(`the Entra stand-in exited with ${code} (does ${python} have PyJWT and cryptography?)`)));
+  });
+  return {
+    base: ready.base,
+    /** Where a browser starts an Entra sign-in for this user (the page posts itself to tweestap). */
+    startUrl: (user, state) => {
+      const q = new URLSearchParams({ provider_authorize: `${base}/entra/authorize`, client_id: ENTRA.clientId,
+        tid: ENTRA.tenant, oid: user.oid, sub: `pairwise-${user.oid}`, preferred_username: user.upn, name: user.name, state });
+      return `${ready.base}/_start?${q}`;
+    },
+    outcome: async (state) => (await fetch(`${ready.base}/_outcome?state=${encodeURIComponent(state)}`)).json(),
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+/** An export of Entra's phone methods for `tweestap entra import-phones`. */
+export function phoneExport(users) {
+  const dir = mkdtempSync(join(tmpdir(), 'tweestap-entra-'));
+  const file = join(dir, 'phones.csv');
+  writeFileSync(file, ['userPrincipalName,objectId,tenantId,phoneNumber,phoneType',
+    ...users.map((u) => `${u.upn},${u.oid},${ENTRA.tenant},${u.phone},mobile`)].join('\n') + '\n');
+  return file;
+}

@@ -320,7 +320,8 @@ pub fn render(
         org => app.config.organisation.clone(),
         csrf => session.csrf(),
         demo => app.config.demo_outbox.is_some(),
-        remember_days => app.policy.session.remember_device_days,
+        // Entra asks for a real second factor every time: no "don't ask again" for it.
+        remember_days => if session.record.external.is_some() { 0 } else { app.policy.session.remember_device_days },
         entra_left => session.record.external.as_ref().map(|p| p.time_left(app.clock.now())),
         ..page
     };

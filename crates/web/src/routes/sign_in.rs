@@ -4,6 +4,7 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use tweestap_core::Secret;
+use tweestap_core::eam::Refusal;
 use tweestap_core::signin::{Page, SignInError, SignInState};
 
 use super::{CsrfForm, describe, render, request_context, see_other, to_current_step};
@@ -139,6 +140,9 @@ pub async fn post_sign_in(
             &session,
         );
     }
+    // A password typed here is a sign-in to tweestap itself, not an answer to Entra (which
+    // named its own account): an Entra request this session still held is dropped.
+    session.record.external = None;
     let mut rc = request_context(&ctx);
     // A sign-in that must verify a real second factor ("confirm it's you", prompt=login,
     // max_age): a remembered device does not stand in for it.
@@ -204,6 +208,10 @@ pub async fn post_restart(
     session.check_csrf(&form.csrf)?;
     if session.record.state.signed_in_user().is_none() {
         session.record.state = SignInState::Start;
+        if session.record.external.is_some() {
+            // Entra named the account: "another account" ends Entra's sign-in instead.
+            return super::entra::give_up(&app, &ctx, &mut session, Refusal::Denied).await;
+        }
         session.save(&app).await?;
     }
     Ok(to_current_step(&app, &session))
@@ -236,6 +244,10 @@ pub async fn post_cancel(
         SignInState::SignedIn { .. } => session.record.state.clone(),
         _ => SignInState::Start,
     };
+    if session.record.state == SignInState::Start && session.record.external.is_some() {
+        // Cancelling the second step Entra asked for: Entra hears `access_denied`.
+        return super::entra::give_up(&app, &ctx, &mut session, Refusal::Denied).await;
+    }
     session.save(&app).await?;
     Ok(to_current_step(&app, &session))
 }
