@@ -234,7 +234,7 @@ test('Entra: push finishes without typing, and a "no" on the phone tells Entra a
     const computer = await (await browser.newContext({ locale: 'nl-NL', bypassCSP: true })).newPage();
     const { page: phone } = await withAuthenticator({ ...PHONE });
     await linkPhone(server, computer, phone);
-    assert.match(server.cli(['entra', 'import-phones', phoneExport([LEERLING])]), /1 unchanged/);
+    assert.match(server.cli(['entra', 'import-phones', '--link-existing', phoneExport([LEERLING])]), /1 unchanged/);
 
     const laptop = await (await browser.newContext({ locale: 'nl-NL', bypassCSP: true })).newPage();
     await laptop.goto(entra.startUrl(LEERLING, 'state-push'));
@@ -276,7 +276,7 @@ test('Entra: a passkey finishes without typing, and "sign in another way" leads 
     await page.getByLabel('Naam van deze toegangssleutel').fill('Laptop');
     await page.getByRole('button', { name: 'Toegangssleutel maken' }).click();
     await page.waitForURL('**/security-info?notice=passkey-added');
-    server.cli(['entra', 'import-phones', phoneExport([LEERLING])]);
+    server.cli(['entra', 'import-phones', '--link-existing', phoneExport([LEERLING])]);
 
     await page.goto(entra.startUrl(LEERLING, 'state-key'));
     await page.waitForURL(`${server.base}/sign-in/passkey`);

@@ -49,6 +49,10 @@ pub enum EntraCommand {
         /// Check the file and say what would happen, without writing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Link an existing account whose username is the row's user principal name (and
+        /// that no Entra user is linked to yet). Without it such rows are reported and left.
+        #[arg(long)]
+        link_existing: bool,
     },
 }
 
@@ -118,6 +122,11 @@ pub enum KeysCommand {
         /// Only this algorithm's key (ES256 or RS256); default: both.
         #[arg(long)]
         alg: Option<String>,
+        /// A key may have leaked: the new key signs at once and every other key (a waiting
+        /// next key too) is withdrawn now. Relying parties that cached the keys (Entra: up to
+        /// 24 hours) refuse new tokens until they fetch them again.
+        #[arg(long, conflicts_with_all = ["ahead_hours", "overlap_hours"])]
+        now: bool,
     },
 }
 

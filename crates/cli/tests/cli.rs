@@ -932,12 +932,29 @@ fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
         stdout.contains("phones.csv:4: jan@school.nl: office numbers are for calls only"),
         "{stdout}"
     );
+    // An existing account is linked only when asked for (the file could name someone else).
     assert!(
-        stdout.contains("phones.csv:5: piet@school.nl has registered another number"),
+        stdout.contains("phones.csv:5: piet@school.nl is an existing account not linked"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("1 new account(s), 0 number(s) added, 0 unchanged, 1 kept"),
+        stdout.contains("1 new account(s), 0 number(s) added, 0 unchanged, 0 kept their own methods, 1 not linked"),
+        "{stdout}"
+    );
+    let stdout = ok(&tweestap(
+        dir.path(),
+        &[
+            "--config",
+            c,
+            "entra",
+            "import-phones",
+            "--link-existing",
+            f,
+        ],
+        None,
+    ));
+    assert!(
+        stdout.contains("phones.csv:5: piet@school.nl has sign-in methods of its own"),
         "{stdout}"
     );
     let jan = show(dir.path(), c, "jan@school.nl");
@@ -950,11 +967,18 @@ fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
     // A re-run changes nothing.
     let stdout = ok(&tweestap(
         dir.path(),
-        &["--config", c, "entra", "import-phones", f],
+        &[
+            "--config",
+            c,
+            "entra",
+            "import-phones",
+            "--link-existing",
+            f,
+        ],
         None,
     ));
     assert!(
-        stdout.contains("0 new account(s), 0 number(s) added, 1 unchanged, 1 kept"),
+        stdout.contains("0 new account(s), 0 number(s) added, 1 unchanged, 1 kept their own methods, 0 not linked"),
         "{stdout}"
     );
 }

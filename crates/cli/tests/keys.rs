@@ -104,3 +104,57 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
     assert_eq!(published["keys"][1]["kid"], rsa.kid.as_str());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_next_key_is_published_before_it_signs_and_a_leaked_key_is_withdrawn_at_once() {
+    let app = spawn_app().await;
+    let keyring = Keyring::new(
+        app.admin.store.clone() as Arc<dyn Store>,
+        app.keys.clone(),
+        app.clock.clone(),
+        Arc::new(tweestap_web::system::OsEntropy),
+    );
+    let first = keyring
+        .current(SigningAlg::Rs256)
+        .await
+        .unwrap()
+        .kid
+        .clone();
+    let next = keyring
+        .rotate(SigningAlg::Rs256, 48 * 3600, 48 * 3600)
+        .await
+        .unwrap();
+    let published = jwks(&app.base).await.to_string();
+    assert!(published.contains(&next) && published.contains(&first));
+    assert_eq!(keyring.current(SigningAlg::Rs256).await.unwrap().kid, first);
+    // One next key at a time.
+    assert!(
+        keyring
+            .rotate(SigningAlg::Rs256, 48 * 3600, 0)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("already published and waits")
+    );
+    // Every RSA key carries its certificate, whose thumbprint is published with it.
+    let set = jwks(&app.base).await;
+    for key in set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "RSA")
+    {
+        assert_eq!(key["x5c"].as_array().unwrap().len(), 1, "{key}");
+        assert!(key["x5t"].as_str().unwrap().len() == 27, "{key}");
+    }
+    // Leaked: the replacement signs now and nothing else of that algorithm is published.
+    let fresh = keyring.replace_now(SigningAlg::Rs256).await.unwrap();
+    assert_eq!(keyring.current(SigningAlg::Rs256).await.unwrap().kid, fresh);
+    let published = jwks(&app.base).await.to_string();
+    assert!(published.contains(&fresh));
+    assert!(
+        !published.contains(&first) && !published.contains(&next),
+        "{published}"
+    );
+    app.stop().await;
+}

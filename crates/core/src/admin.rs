@@ -455,6 +455,7 @@ impl AdminService {
     pub async fn import_entra_phones(
         &self,
         rows: Vec<crate::ports::PhoneImport>,
+        link_existing: bool,
     ) -> Result<Vec<crate::ports::PhoneImported>, AdminError> {
         let with_subjects: Vec<(crate::ports::PhoneImport, String)> = rows
             .into_iter()
@@ -462,16 +463,17 @@ impl AdminService {
             .collect();
         let outcomes = self
             .store
-            .entra_import_phones(&with_subjects, self.clock.now())
+            .entra_import_phones(&with_subjects, link_existing, self.clock.now())
             .await?;
         let count = |o: crate::ports::PhoneImported| outcomes.iter().filter(|x| **x == o).count();
         use crate::ports::PhoneImported as I;
         let detail = format!(
-            "created={} added={} unchanged={} kept_other={}",
+            "created={} added={} unchanged={} kept_other={} unlinked={}",
             count(I::Created),
             count(I::Added),
             count(I::Unchanged),
-            count(I::KeptOther)
+            count(I::KeptOther),
+            count(I::Unlinked)
         );
         self.audit(AuditKind::EntraPhonesImported, None, None, Some(detail))
             .await?;

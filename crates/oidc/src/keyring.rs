@@ -113,11 +113,31 @@ impl Keyring {
         // The first key signs at once: nobody can have cached a key ring that had none.
         let ahead_secs = if own.is_empty() { 0 } else { ahead_secs };
         drop(own);
+        let activate_at = now.plus_secs(ahead_secs);
+        self.add(alg, activate_at, activate_at.plus_secs(overlap_secs))
+            .await
+    }
+
+    /// A key may have leaked: a new key signs at once, and every other key of `alg` (a
+    /// waiting next key too) is withdrawn now, so nothing it signs is believed any more.
+    pub async fn replace_now(&self, alg: SigningAlg) -> Result<String, KeyringError> {
+        let now = self.clock.now();
+        self.add(alg, now, now).await
+    }
+
+    /// Stores a new key that signs from `activate_at`; the other keys of `alg` are published
+    /// until `others_until` at most.
+    async fn add(
+        &self,
+        alg: SigningAlg,
+        activate_at: tweestap_core::Timestamp,
+        others_until: tweestap_core::Timestamp,
+    ) -> Result<String, KeyringError> {
+        let now = self.clock.now();
         let kid = random_hex(self.entropy.as_ref(), 8);
         let key = SigningKey::generate(kid.clone(), alg)?;
         let mut nonce = [0u8; 12];
         self.entropy.fill(&mut nonce);
-        let activate_at = now.plus_secs(ahead_secs);
         self.store
             .signing_key_add(&SigningKeyRecord {
                 kid: kid.clone(),
@@ -130,7 +150,7 @@ impl Keyring {
             })
             .await?;
         self.store
-            .signing_keys_retire_others(&kid, activate_at.plus_secs(overlap_secs))
+            .signing_keys_retire_others(&kid, others_until)
             .await?;
         Ok(kid)
     }

@@ -25,7 +25,8 @@ async fn linked(tx: &mut Tx<'_>, tenant: &str, object: &str) -> Result<Option<Us
     )
 }
 
-/// Links unless either side is linked in this tenant already.
+/// Links unless the Entra user is linked already, or the account is linked to any Entra user
+/// (in any tenant): one account, one Entra user.
 async fn link(
     tx: &mut Tx<'_>,
     tenant: &str,
@@ -35,15 +36,13 @@ async fn link(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO entra_links (tenant_id, object_id, user_id, linked_at)
-         SELECT ?, ?, ?, ? WHERE NOT EXISTS
-             (SELECT 1 FROM entra_links WHERE tenant_id = ? AND user_id = ?)
+         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM entra_links WHERE user_id = ?)
          ON CONFLICT DO NOTHING",
     )
     .bind(tenant)
     .bind(object)
     .bind(user.0)
     .bind(now.0)
-    .bind(tenant)
     .bind(user.0)
     .execute(&mut **tx)
     .await
@@ -149,6 +148,7 @@ impl EntraStore for SqliteStore {
     async fn entra_import_phones(
         &self,
         rows: &[(PhoneImport, String)],
+        link_existing: bool,
         now: Timestamp,
     ) -> Result<Vec<PhoneImported>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -168,6 +168,10 @@ impl EntraStore for SqliteStore {
                             .transpose()
                             .map_err(backend)?;
                     match by_name {
+                        Some(_) if !link_existing => {
+                            outcomes.push(PhoneImported::Unlinked);
+                            continue;
+                        }
                         Some(id) => {
                             if !link(&mut tx, &row.tenant_id, &row.object_id, UserId(id), now)
                                 .await?
@@ -190,8 +194,9 @@ impl EntraStore for SqliteStore {
                 outcomes.push(PhoneImported::Created);
                 continue;
             };
-            let phones: Vec<String> = sqlx::query(
-                "SELECT phone FROM mfa_methods WHERE user_id = ? AND kind = 'sms' AND confirmed_at IS NOT NULL",
+            // The account's own methods: a number is only added to an account without any.
+            let phones: Vec<Option<String>> = sqlx::query(
+                "SELECT phone FROM mfa_methods WHERE user_id = ? AND confirmed_at IS NOT NULL",
             )
             .bind(user.0)
             .fetch_all(&mut *tx)
@@ -201,7 +206,7 @@ impl EntraStore for SqliteStore {
             .map(|r| r.try_get("phone"))
             .collect::<Result<_, _>>()
             .map_err(backend)?;
-            outcomes.push(if phones.iter().any(|p| p == row.phone.e164()) {
+            outcomes.push(if phones.iter().flatten().any(|p| p == row.phone.e164()) {
                 PhoneImported::Unchanged
             } else if !phones.is_empty() {
                 PhoneImported::KeptOther

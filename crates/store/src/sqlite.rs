@@ -787,10 +787,12 @@ impl Store for SqliteStore {
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE signing_keys SET retire_at = ?
-             WHERE kid != ? AND retire_at IS NULL AND alg = (SELECT alg FROM signing_keys WHERE kid = ?)",
+             WHERE kid != ? AND (retire_at IS NULL OR retire_at > ?)
+               AND alg = (SELECT alg FROM signing_keys WHERE kid = ?)",
         )
         .bind(at.0)
         .bind(kid)
+        .bind(at.0)
         .bind(kid)
         .execute(&self.pool)
         .await

@@ -22,7 +22,11 @@ const COLUMNS: [&str; 5] = [
 
 pub async fn run(config: &Config, command: EntraCommand) -> anyhow::Result<()> {
     match command {
-        EntraCommand::ImportPhones { file, dry_run } => import_phones(config, &file, dry_run).await,
+        EntraCommand::ImportPhones {
+            file,
+            dry_run,
+            link_existing,
+        } => import_phones(config, &file, dry_run, link_existing).await,
     }
 }
 
@@ -81,7 +85,12 @@ fn read(file: &Path) -> anyhow::Result<(Vec<ExportRow>, Vec<(usize, String)>)> {
     Ok((rows, problems))
 }
 
-async fn import_phones(config: &Config, file: &Path, dry_run: bool) -> anyhow::Result<()> {
+async fn import_phones(
+    config: &Config,
+    file: &Path,
+    dry_run: bool,
+    link_existing: bool,
+) -> anyhow::Result<()> {
     let Some(settings) = config.entra.settings(&config.public_url)? else {
         bail!("no [[entra.tenants]] are configured; add the tenant first (docs/entra.md)");
     };
@@ -126,24 +135,26 @@ async fn import_phones(config: &Config, file: &Path, dry_run: bool) -> anyhow::R
         .collect();
     let outcomes = wiring
         .admin(&operator())
-        .import_entra_phones(checked.imports)
+        .import_entra_phones(checked.imports, link_existing)
         .await?;
     let count = |o: PhoneImported| outcomes.iter().filter(|x| **x == o).count();
     for ((line, username), outcome) in lines.iter().zip(&outcomes) {
-        if *outcome == PhoneImported::KeptOther {
-            println!(
-                "{}:{line}: {} has registered another number; kept it",
-                file.display(),
-                shown(username)
-            );
-        }
+        let why = match outcome {
+            PhoneImported::KeptOther => "has sign-in methods of its own; the number was not added",
+            PhoneImported::Unlinked => {
+                "is an existing account not linked to this Entra user; left alone (--link-existing links it)"
+            }
+            _ => continue,
+        };
+        println!("{}:{line}: {} {why}", file.display(), shown(username));
     }
     println!(
-        "Imported: {} new account(s), {} number(s) added, {} unchanged, {} kept their own number.",
+        "Imported: {} new account(s), {} number(s) added, {} unchanged, {} kept their own methods, {} not linked.",
         count(PhoneImported::Created),
         count(PhoneImported::Added),
         count(PhoneImported::Unchanged),
         count(PhoneImported::KeptOther),
+        count(PhoneImported::Unlinked),
     );
     Ok(())
 }

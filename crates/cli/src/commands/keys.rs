@@ -41,19 +41,26 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        KeysCommand::Rotate { alg, now: true, .. } => {
+            for alg in algorithms(alg)? {
+                let kid = keyring.replace_now(alg).await?;
+                println!(
+                    "New {} signing key {kid} signs now; every other {} key was withdrawn.",
+                    alg.as_str(),
+                    alg.as_str()
+                );
+            }
+        }
         KeysCommand::Rotate {
             ahead_hours,
             overlap_hours,
             alg,
+            ..
         } => {
             if ahead_hours < 0 || overlap_hours < 0 {
                 anyhow::bail!("--ahead-hours and --overlap-hours cannot be negative");
             }
-            let algs = match alg {
-                Some(alg) => vec![SigningAlg::parse(&alg)?],
-                None => SigningAlg::ALL.to_vec(),
-            };
-            for alg in algs {
+            for alg in algorithms(alg)? {
                 let kid = keyring
                     .rotate(alg, ahead_hours * 3600, overlap_hours * 3600)
                     .await?;
@@ -67,4 +74,12 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The algorithm named with `--alg`, or both.
+fn algorithms(alg: Option<String>) -> anyhow::Result<Vec<SigningAlg>> {
+    Ok(match alg {
+        Some(alg) => vec![SigningAlg::parse(&alg)?],
+        None => SigningAlg::ALL.to_vec(),
+    })
 }

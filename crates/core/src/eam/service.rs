@@ -307,8 +307,11 @@ impl EamService {
             None => AuditKind::EntraRequested,
             Some(_) => AuditKind::EntraAnswered,
         };
-        self.audit(signin, kind, refusal.code(), user, ctx, "")
-            .await?;
+        // Before the client is known anyone can send anything: not worth a row each.
+        if reply.is_some() {
+            self.audit(signin, kind, refusal.code(), user, ctx, "")
+                .await?;
+        }
         Ok(Err(Refused {
             refusal,
             reply: reply.and_then(|r| answer::failure(r, refusal)),

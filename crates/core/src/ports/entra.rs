@@ -48,8 +48,11 @@ pub enum PhoneImported {
     Added,
     /// The account has this number already.
     Unchanged,
-    /// The account has another number (one the user registered themselves): left alone.
+    /// The account has methods of its own (another number, an app, a passkey): left alone.
     KeptOther,
+    /// An account has this username but is not linked to this Entra user, and linking
+    /// existing accounts was not asked for: left alone.
+    Unlinked,
 }
 
 #[async_trait]
@@ -88,10 +91,12 @@ pub trait EntraStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
     /// Imports pre-registered numbers, all or nothing: on a conflict (an account linked to
-    /// another Entra user) nothing is written and the error names the line.
+    /// another Entra user) nothing is written and the error names the line. An existing
+    /// account with the row's username is linked only with `link_existing`.
     async fn entra_import_phones(
         &self,
         rows: &[(PhoneImport, String)],
+        link_existing: bool,
         now: Timestamp,
     ) -> Result<Vec<PhoneImported>, StoreError>;
 }

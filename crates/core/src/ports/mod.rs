@@ -266,8 +266,8 @@ pub trait Store:
     ) -> Result<Vec<SigningKeyRecord>, StoreError>;
     /// Replaces a key's published JWK (adding its certificate to a key made before them).
     async fn signing_key_set_public_jwk(&self, kid: &str, jwk: &str) -> Result<(), StoreError>;
-    /// Gives every other key of the same algorithm without one a retirement date (after a
-    /// rotation).
+    /// Every other key of the same algorithm is published until `at` at most (after a
+    /// rotation; `at` = now withdraws them).
     async fn signing_keys_retire_others(&self, kid: &str, at: Timestamp)
     -> Result<u64, StoreError>;
 
