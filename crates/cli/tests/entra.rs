@@ -10,20 +10,33 @@ use support::{Browser, TestApp};
 use tweestap_core::Username;
 use tweestap_core::ports::{Clock, Store};
 
+/// This browser posts Entra's request to tweestap.
+async fn arrive_in(
+    browser: &mut Browser,
+    app: &TestApp,
+    entra: &FakeEntra,
+    options: Value,
+) -> (support::Page, Value) {
+    let request = entra.request(app, options).await;
+    let owned = fields(&request);
+    let borrowed: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    (
+        browser.post_raw("/entra/authorize", &borrowed).await,
+        request,
+    )
+}
+
 /// A browser posts Entra's request to tweestap.
 async fn arrive(
     app: &TestApp,
     entra: &FakeEntra,
     options: Value,
 ) -> (Browser, support::Page, Value) {
-    let request = entra.request(app, options).await;
     let mut browser = app.browser();
-    let owned = fields(&request);
-    let borrowed: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let page = browser.post_raw("/entra/authorize", &borrowed).await;
+    let (page, request) = arrive_in(&mut browser, app, entra, options).await;
     (browser, page, request)
 }
 
@@ -73,9 +86,13 @@ async fn a_linked_student_answers_entra_with_an_sms_code() {
     )
     .await;
     page.assert_redirect("/sign-in/code");
+    let cookie = page
+        .set_cookie("tweestap_entra=")
+        .expect("the cross-site post starts a session");
+    assert!(cookie.contains("Path=/sign-in"), "{cookie}");
     assert!(
-        page.set_cookie("tweestap_session").is_some(),
-        "the cross-site post starts a session"
+        page.set_cookie("tweestap_session").is_none(),
+        "the browser's own stays"
     );
     let page = enter_code(&app, &mut browser).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -491,4 +508,66 @@ async fn signing_kid(app: &TestApp, entra: &FakeEntra, ahead: i64) -> String {
         assert_eq!(verdict["outcome"], "accepted", "{verdict}");
     }
     jsonwebtoken::decode_header(&token).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn entras_sign_in_leaves_the_browsers_own_sign_in_alone() {
+    let Some((app, entra)) = spawn_with_entra(|_| {}).await else {
+        return;
+    };
+    linked_jan(&app).await;
+    let mut browser = app.browser();
+    browser.sign_in("jan", support::PASSWORD).await;
+    browser.enter_code(&app.last_code()).await;
+    assert_eq!(browser.get("/security-info").await.status, 200);
+    let (page, _) = arrive_in(&mut browser, &app, &entra, json!({})).await;
+    page.assert_redirect("/sign-in/code");
+    app.wait_for_sms(2).await;
+    browser.get("/sign-in/code").await;
+    let page = browser
+        .post("/sign-in/code", &[("code", &app.last_code())])
+        .await;
+    let (action, answer) = answer_form(&page.body);
+    assert_eq!(entra.answer(&action, &answer).await["outcome"], "accepted");
+    let gone = page
+        .set_cookie("tweestap_entra=")
+        .expect("the Entra cookie is removed");
+    assert!(gone.contains("Max-Age=0"), "{gone}");
+    // Still signed in here, as before Entra's sign-in.
+    assert_eq!(browser.get("/security-info").await.status, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn linking_by_username_happens_once_and_then_only_the_object_id_counts() {
+    let Some((app, entra)) = spawn_with_entra(|t| t.link_by_username = true).await else {
+        return;
+    };
+    app.add_user("jan@school.nl", Some("0612345678")).await;
+    let first = json!({ "oid": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa" });
+    let (_, page, _) = arrive(&app, &entra, first.clone()).await;
+    page.assert_redirect("/sign-in/code");
+    // Another Entra user with the same name gets nothing: the account is linked already.
+    let (_, page, _) = arrive(
+        &app,
+        &entra,
+        json!({ "oid": "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb" }),
+    )
+    .await;
+    assert_eq!(page.status, 403);
+    page.assert_contains("nog niet ingesteld");
+    // The first one, renamed in Entra, is still that account.
+    let renamed = json!({ "oid": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "preferred_username": "j.jansen@school.nl" });
+    let (_, page, _) = arrive(&app, &entra, renamed).await;
+    // (to jan's code step; the second text waits for the resend cool-down)
+    assert!(page.location.unwrap().starts_with("/sign-in/code"));
+    let linked = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.kind == "entra.linked")
+        .map(|e| e.outcome.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(linked, ["by_username"]);
+    app.stop().await;
 }

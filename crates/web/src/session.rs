@@ -26,7 +26,26 @@ pub struct Session {
     from_cookie: bool,
     /// Loaded for a GET: it may keep an existing session alive, never create one.
     for_get: bool,
+    /// An Entra sign-in's session, under its own cookie (see [`entra_cookie_name`]).
+    entra: bool,
+    /// The Entra cookie names a session that has ended: the response removes it.
+    clear_entra_cookie: bool,
 }
+
+/// An Entra sign-in (external MFA method) lives under its own cookie, sent only to the
+/// sign-in pages: Entra's cross-site form post must set a cookie, and with the ordinary one
+/// it would replace (sign out) the browser's own tweestap sign-in, which anyone holding an
+/// unused hint could then do to someone else.
+pub fn entra_cookie_name(app: &AppState) -> &'static str {
+    // __Secure- (not __Host-): the cookie has a path.
+    if app.config.secure_cookies() {
+        "__Secure-tweestap-entra"
+    } else {
+        "tweestap_entra"
+    }
+}
+
+const ENTRA_COOKIE_PATH: &str = "/sign-in";
 
 pub(crate) fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
@@ -57,7 +76,35 @@ impl Session {
     }
 
     async fn named_by_cookie(app: &AppState, ctx: &Ctx) -> Result<Session, WebError> {
-        let now = app.clock.now();
+        let mut entra_cookie_stale = false;
+        if let Some(id) = ctx
+            .cookies
+            .get(entra_cookie_name(app))
+            .filter(|id| is_session_id(id))
+        {
+            match app.store.session_get(&hash(id)).await? {
+                Some(mut record) if record.external.is_some() && within_limits(app, &record) => {
+                    record.csrf_token = csrf_for(app, id);
+                    return Ok(Session {
+                        id: id.clone(),
+                        record,
+                        send_cookie: false,
+                        stored: true,
+                        from_cookie: true,
+                        for_get: false,
+                        entra: true,
+                        clear_entra_cookie: false,
+                    });
+                }
+                _ => entra_cookie_stale = true,
+            }
+        }
+        let mut session = Session::named_by_main_cookie(app, ctx).await?;
+        session.clear_entra_cookie = entra_cookie_stale;
+        Ok(session)
+    }
+
+    async fn named_by_main_cookie(app: &AppState, ctx: &Ctx) -> Result<Session, WebError> {
         let Some(id) = ctx
             .cookies
             .get(cookie_name(app))
@@ -70,10 +117,7 @@ impl Session {
         };
         match app.store.session_get(&hash(id)).await? {
             Some(mut record) => {
-                let limits = &app.policy.session;
-                let idle = record.last_seen_at.secs_until(now);
-                let age = record.created_at.secs_until(now);
-                if idle < limits.idle_timeout_secs && age < limits.absolute_timeout_secs {
+                if within_limits(app, &record) {
                     record.csrf_token = csrf_for(app, id);
                     return Ok(Session {
                         id: id.clone(),
@@ -82,6 +126,8 @@ impl Session {
                         stored: true,
                         from_cookie: true,
                         for_get: false,
+                        entra: false,
+                        clear_entra_cookie: false,
                     });
                 }
                 app.store.session_delete(&record.id_hash).await?;
@@ -97,7 +143,9 @@ impl Session {
     /// this browser had here. Only made once Entra's signed hint has been checked, so a
     /// stranger's form cannot do it.
     pub fn for_external(app: &AppState) -> Session {
-        Session::fresh(app)
+        let mut session = Session::fresh(app);
+        session.entra = true;
+        session
     }
 
     fn fresh(app: &AppState) -> Session {
@@ -122,6 +170,8 @@ impl Session {
             stored: false,
             from_cookie: true,
             for_get: false,
+            entra: false,
+            clear_entra_cookie: false,
         }
     }
 
@@ -177,6 +227,13 @@ impl Session {
         if self.stored {
             app.store.session_delete(&self.record.id_hash).await?;
         }
+        if self.entra {
+            // The browser's own session (if any) was never touched: only the Entra cookie goes.
+            *self = Session::fresh(app);
+            self.send_cookie = false;
+            self.clear_entra_cookie = true;
+            return Ok(());
+        }
         let had_cookie = self.from_cookie;
         *self = Session::fresh(app);
         self.send_cookie = had_cookie;
@@ -204,12 +261,49 @@ impl Session {
 
     /// Adds the cookie to a response when the browser does not have the current id yet.
     pub fn finish(&self, app: &AppState, response: impl IntoResponse) -> Response {
+        use crate::security::append_cookie_at;
         let mut response = response.into_response();
+        let entra = entra_cookie_name(app);
+        if self.clear_entra_cookie {
+            append_cookie_at(
+                app,
+                &mut response,
+                entra,
+                "",
+                ENTRA_COOKIE_PATH,
+                "Lax; Max-Age=0",
+            );
+        }
         if self.send_cookie {
-            crate::security::append_cookie(app, &mut response, cookie_name(app), &self.id, "Lax");
+            if self.entra {
+                append_cookie_at(
+                    app,
+                    &mut response,
+                    entra,
+                    &self.id,
+                    ENTRA_COOKIE_PATH,
+                    "Lax",
+                );
+            } else {
+                crate::security::append_cookie(
+                    app,
+                    &mut response,
+                    cookie_name(app),
+                    &self.id,
+                    "Lax",
+                );
+            }
         }
         response
     }
+}
+
+/// Neither idle nor older than the absolute limit.
+fn within_limits(app: &AppState, record: &SessionRecord) -> bool {
+    let now = app.clock.now();
+    let limits = &app.policy.session;
+    record.last_seen_at.secs_until(now) < limits.idle_timeout_secs
+        && record.created_at.secs_until(now) < limits.absolute_timeout_secs
 }
 
 pub(crate) fn is_session_id(id: &str) -> bool {
