@@ -12,17 +12,15 @@ use crate::sqlite::is_unique_violation;
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
 async fn linked(tx: &mut Tx<'_>, tenant: &str, object: &str) -> Result<Option<UserId>, StoreError> {
-    Ok(
-        sqlx::query("SELECT user_id FROM entra_links WHERE tenant_id = ? AND object_id = ?")
-            .bind(tenant)
-            .bind(object)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(backend)?
-            .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
-            .transpose()
-            .map_err(backend)?,
-    )
+    sqlx::query("SELECT user_id FROM entra_links WHERE tenant_id = ? AND object_id = ?")
+        .bind(tenant)
+        .bind(object)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?
+        .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
+        .transpose()
+        .map_err(backend)
 }
 
 /// Links unless the Entra user is linked already, or the account is linked to any Entra user

@@ -30,8 +30,11 @@ pub async fn run(config: &Config, command: EntraCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Problems found, by line number.
+type Problems = Vec<(usize, String)>;
+
 /// The rows of the export; a file without the five columns is refused as a whole.
-fn read(file: &Path) -> anyhow::Result<(Vec<ExportRow>, Vec<(usize, String)>)> {
+fn read(file: &Path) -> anyhow::Result<(Vec<ExportRow>, Problems)> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)

@@ -128,8 +128,7 @@ pub fn check<'a>(
     {
         return Err(refuse(Refusal::Scope));
     }
-    let (acr_values, amr_values) =
-        claims_request(params.claims.as_deref()).map_err(|r| refuse(r))?;
+    let (acr_values, amr_values) = claims_request(params.claims.as_deref()).map_err(refuse)?;
     let nonce = match params.nonce.as_deref() {
         Some(n) if !n.is_empty() => n.to_string(),
         _ => return Err(refuse(Refusal::Nonce)),

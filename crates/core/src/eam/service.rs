@@ -165,30 +165,32 @@ impl EamService {
             .as_deref()
             .and_then(|u| Username::parse(u).ok());
         let now = self.clock.now();
-        if let Some(username) = &username {
-            if let Some(existing) = store.user_by_username(username).await? {
-                if tenant.link_by_username
-                    && store
-                        .entra_link(&hint.tenant_id, &hint.object_id, existing.id, now)
-                        .await?
-                {
-                    self.audit(
-                        signin,
-                        AuditKind::EntraLinked,
-                        "by_username",
-                        Some(existing.id),
-                        ctx,
-                        &hint.tenant_id,
-                    )
-                    .await?;
-                    return Ok(Ok(existing.id));
-                }
-                // Not allowed, or that account belongs to another Entra user already.
-                return Ok(Err(match tenant.unknown_users {
-                    UnknownUsers::Refuse => Refusal::UnknownUser,
-                    UnknownUsers::Register => Refusal::UsernameTaken,
-                }));
+        let existing = match &username {
+            Some(username) => store.user_by_username(username).await?,
+            None => None,
+        };
+        if let Some(existing) = existing {
+            if tenant.link_by_username
+                && store
+                    .entra_link(&hint.tenant_id, &hint.object_id, existing.id, now)
+                    .await?
+            {
+                self.audit(
+                    signin,
+                    AuditKind::EntraLinked,
+                    "by_username",
+                    Some(existing.id),
+                    ctx,
+                    &hint.tenant_id,
+                )
+                .await?;
+                return Ok(Ok(existing.id));
             }
+            // Not allowed, or that account belongs to another Entra user already.
+            return Ok(Err(match tenant.unknown_users {
+                UnknownUsers::Refuse => Refusal::UnknownUser,
+                UnknownUsers::Register => Refusal::UsernameTaken,
+            }));
         }
         let (UnknownUsers::Register, Some(username)) = (tenant.unknown_users, username) else {
             return Ok(Err(Refusal::UnknownUser));
