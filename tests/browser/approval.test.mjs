@@ -3,29 +3,18 @@
 // phone running the tweestap app. Served on http://localhost (WebAuthn refuses IP addresses).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { chromium, devices } from 'playwright-core';
+import { devices } from 'playwright-core';
+import { assertAccessible, launch } from './chromium.mjs';
 import { SHOTS, startServe, codeIn, freePort, entraConfig, startEntra, phoneExport } from './harness.mjs';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1'];
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PHONE = devices['Pixel 7'];
 const USER = { username: 'leerling', name: 'Lotte Leerling', password: 'geheim-wachtwoord', phone: '06 12121278' };
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
-
-async function assertAccessible(page) {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => (await window.axe.run()).violations
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
-  assert.deepEqual(violations, [], `${page.url()} has accessibility violations`);
-}
 
 /** A context with a virtual platform authenticator that verifies the user (fingerprint). */
 async function withAuthenticator(options) {

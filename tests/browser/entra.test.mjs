@@ -4,30 +4,19 @@
 // answer is posted back to the stand-in, which checks it as Entra does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { chromium, devices } from 'playwright-core';
+import { devices } from 'playwright-core';
+import { assertAccessible, launch } from './chromium.mjs';
 import { SHOTS, startServe, codeIn, freePort, entraConfig, startEntra, phoneExport } from './harness.mjs';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1'];
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PHONE = devices['Pixel 7'];
 const JAN = { upn: 'jan@school.nl', oid: '11111111-1111-4111-8111-111111111111', name: 'Jan Jansen', phone: '+31 612345678' };
 const SARA = { upn: 'sara@school.nl', oid: '22222222-2222-4222-8222-222222222222', name: 'Sara Smit' };
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
-
-async function assertAccessible(page) {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => (await window.axe.run()).violations
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
-  assert.deepEqual(violations, [], `${page.url()} has accessibility violations`);
-}
 
 /** tweestap with a tenant, and Entra's stand-in. */
 async function withEntra(unknownUsers) {

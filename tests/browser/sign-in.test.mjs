@@ -3,38 +3,25 @@
 // JavaScript. Every page is checked with axe-core. Screenshots go to artifacts/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, devices } from 'playwright-core';
+import { devices } from 'playwright-core';
+import { AXE, assertAccessible, launch } from './chromium.mjs';
 import { SHOTS, startDemo, startServe, codeIn } from './harness.mjs';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1'];
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PHONE = devices['Pixel 7'];
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 
 async function shot(page, name) {
   await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
-
-/** axe-core finds no accessibility violations on the current page. (The contexts bypass the
- * CSP for this only: the CSP rightly refuses the injected axe script.) */
-async function assertAccessible(page) {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => (await window.axe.run()).violations
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
-  assert.deepEqual(violations, [], `${page.url()} has accessibility violations`);
 }
 
 test('a newcomer walks the demo in Dutch on a phone: sign in, add a phone, code, done', async () => {

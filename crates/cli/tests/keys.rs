@@ -25,15 +25,20 @@ async fn jwks(base: &str) -> serde_json::Value {
         .unwrap()
 }
 
-#[tokio::test]
-async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
-    let app = spawn_app().await;
-    let keyring = Keyring::new(
+/// The server's key ring, opened beside it (as `tweestap keys` does).
+fn keyring(app: &support::TestApp) -> Keyring {
+    Keyring::new(
         app.admin.store.clone() as Arc<dyn Store>,
         app.keys.clone(),
         app.clock.clone(),
         Arc::new(tweestap_web::system::OsEntropy),
-    );
+    )
+}
+
+#[tokio::test]
+async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
+    let app = spawn_app().await;
+    let keyring = keyring(&app);
     // `serve` made the first keys at start-up: ES256 (listed first) and RS256.
     let first = keyring.current(SigningAlg::Es256).await.unwrap();
     let rsa = keyring.current(SigningAlg::Rs256).await.unwrap();
@@ -108,12 +113,7 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
 #[tokio::test]
 async fn a_next_key_is_published_before_it_signs_and_a_leaked_key_is_withdrawn_at_once() {
     let app = spawn_app().await;
-    let keyring = Keyring::new(
-        app.admin.store.clone() as Arc<dyn Store>,
-        app.keys.clone(),
-        app.clock.clone(),
-        Arc::new(tweestap_web::system::OsEntropy),
-    );
+    let keyring = keyring(&app);
     let first = keyring
         .current(SigningAlg::Rs256)
         .await

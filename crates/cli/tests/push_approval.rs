@@ -698,21 +698,10 @@ async fn a_passkey_answer_for_another_account_or_replayed_is_refused() {
 
 /// The Python with http_ece, PyJWT and cryptography, or `None` (reason printed) outside CI.
 fn push_python() -> Option<String> {
-    let python = std::env::var("TEST_PUSH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import http_ece, jwt, cryptography"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{python} lacks http_ece/PyJWT/cryptography (see crates/push/tests/requirements.txt)"
-        );
-    }
-    eprintln!("skipped: {python} lacks http_ece, PyJWT or cryptography");
-    None
+    support::python_with(
+        "http_ece, jwt, cryptography",
+        "crates/push/tests/requirements.txt",
+    )
 }
 
 fn push_check(python: &str, args: &[&str], input: Option<&str>) -> Result<String, String> {

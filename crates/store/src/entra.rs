@@ -7,7 +7,7 @@ use tweestap_core::{NewUser, Timestamp, UserId};
 
 use crate::SqliteStore;
 use crate::rows::backend;
-use crate::sqlite::is_unique_violation;
+use crate::sqlite::insert_user;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
@@ -48,35 +48,6 @@ async fn link(
     Ok(done.rows_affected() == 1)
 }
 
-async fn create(
-    tx: &mut Tx<'_>,
-    user: &NewUser,
-    subject: &str,
-    now: Timestamp,
-) -> Result<UserId, StoreError> {
-    let id: i64 = sqlx::query(
-        "INSERT INTO users (subject, username, display_name, email, password_hash, created_at)
-         VALUES (?, ?, ?, ?, NULL, ?) RETURNING id",
-    )
-    .bind(subject)
-    .bind(user.username.as_str())
-    .bind(&user.display_name)
-    .bind(&user.email)
-    .bind(now.0)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict(user.username.as_str().to_string())
-        } else {
-            backend(e)
-        }
-    })?
-    .try_get("id")
-    .map_err(backend)?;
-    Ok(UserId(id))
-}
-
 #[async_trait]
 impl EntraStore for SqliteStore {
     async fn entra_user(
@@ -110,7 +81,7 @@ impl EntraStore for SqliteStore {
         now: Timestamp,
     ) -> Result<UserId, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let id = create(&mut tx, user, subject, now).await?;
+        let id = insert_user(&mut tx, user, subject, now).await?;
         if !link(&mut tx, tenant_id, object_id, id, now).await? {
             // Another request linked this Entra user meanwhile: theirs stands.
             return Err(StoreError::Conflict(format!("{tenant_id}/{object_id}")));
@@ -186,7 +157,7 @@ impl EntraStore for SqliteStore {
                 }
             };
             let Some(user) = existing else {
-                let id = create(&mut tx, &row.user, subject, now).await?;
+                let id = insert_user(&mut tx, &row.user, subject, now).await?;
                 link(&mut tx, &row.tenant_id, &row.object_id, id, now).await?;
                 add_phone(&mut tx, id, &row.phone, now).await?;
                 outcomes.push(PhoneImported::Created);

@@ -97,6 +97,37 @@ fn external_json(s: &SessionRecord) -> Result<Option<String>, StoreError> {
         .transpose()
 }
 
+/// Adds an account (without its phone) in `tx`; a taken username is a `Conflict` naming it.
+pub(crate) async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    user: &NewUser,
+    subject: &str,
+    now: Timestamp,
+) -> Result<UserId, StoreError> {
+    let id: i64 = sqlx::query(
+        "INSERT INTO users (subject, username, display_name, email, password_hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(subject)
+    .bind(user.username.as_str())
+    .bind(&user.display_name)
+    .bind(&user.email)
+    .bind(&user.password_hash)
+    .bind(now.0)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(user.username.as_str().to_string())
+        } else {
+            backend(e)
+        }
+    })?
+    .try_get("id")
+    .map_err(backend)?;
+    Ok(UserId(id))
+}
+
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -111,27 +142,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let mut ids = Vec::with_capacity(users.len());
         for (user, subject) in users {
-            let id: i64 = sqlx::query(
-                "INSERT INTO users (subject, username, display_name, email, password_hash, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(subject)
-            .bind(user.username.as_str())
-            .bind(&user.display_name)
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(now.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(user.username.as_str().to_string())
-                } else {
-                    backend(e)
-                }
-            })?
-            .try_get("id")
-            .map_err(backend)?;
+            let id = insert_user(&mut tx, user, subject, now).await?.0;
             if let Some(phone) = &user.phone {
                 sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at) VALUES (?, 'sms', ?, ?, ?)")
                     .bind(id)

@@ -83,18 +83,8 @@ impl Session {
             .filter(|id| is_session_id(id))
         {
             match app.store.session_get(&hash(id)).await? {
-                Some(mut record) if record.external.is_some() && within_limits(app, &record) => {
-                    record.csrf_token = csrf_for(app, id);
-                    return Ok(Session {
-                        id: id.clone(),
-                        record,
-                        send_cookie: false,
-                        stored: true,
-                        from_cookie: true,
-                        for_get: false,
-                        entra: true,
-                        clear_entra_cookie: false,
-                    });
+                Some(record) if record.external.is_some() && within_limits(app, &record) => {
+                    return Ok(Session::stored(app, id, record, true));
                 }
                 _ => entra_cookie_stale = true,
             }
@@ -116,19 +106,9 @@ impl Session {
             return Ok(fresh);
         };
         match app.store.session_get(&hash(id)).await? {
-            Some(mut record) => {
+            Some(record) => {
                 if within_limits(app, &record) {
-                    record.csrf_token = csrf_for(app, id);
-                    return Ok(Session {
-                        id: id.clone(),
-                        record,
-                        send_cookie: false,
-                        stored: true,
-                        from_cookie: true,
-                        for_get: false,
-                        entra: false,
-                        clear_entra_cookie: false,
-                    });
+                    return Ok(Session::stored(app, id, record, false));
                 }
                 app.store.session_delete(&record.id_hash).await?;
                 Ok(Session::fresh(app))
@@ -146,6 +126,21 @@ impl Session {
         let mut session = Session::fresh(app);
         session.entra = true;
         session
+    }
+
+    /// The session a cookie named, as stored (under the Entra cookie: `entra`).
+    fn stored(app: &AppState, id: &str, mut record: SessionRecord, entra: bool) -> Session {
+        record.csrf_token = csrf_for(app, id);
+        Session {
+            id: id.to_string(),
+            record,
+            send_cookie: false,
+            stored: true,
+            from_cookie: true,
+            for_get: false,
+            entra,
+            clear_entra_cookie: false,
+        }
     }
 
     fn fresh(app: &AppState) -> Session {

@@ -17,19 +17,7 @@ pub const CLIENT_ID: &str = "school-eam";
 
 /// The Python that has PyJWT and cryptography, or `None` (reason printed) outside CI.
 pub fn python() -> Option<String> {
-    let python = std::env::var("TEST_PUSH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import jwt, cryptography"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{python} lacks PyJWT/cryptography (see tests/entra/requirements.txt)");
-    }
-    eprintln!("skipped: {python} lacks PyJWT or cryptography (tests/entra/requirements.txt)");
-    None
+    super::python_with("jwt, cryptography", "tests/entra/requirements.txt")
 }
 
 pub struct FakeEntra {

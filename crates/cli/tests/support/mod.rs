@@ -428,3 +428,21 @@ pub fn csrf_in(body: &str) -> Option<String> {
     let start = body.find(marker)? + marker.len();
     Some(body[start..].split('"').next()?.to_string())
 }
+
+/// `TEST_PUSH_PYTHON` (else `python3`) when it can import `modules`; otherwise `None` with the
+/// reason printed, or a failure under `CI=true`, where every test must run.
+pub fn python_with(modules: &str, requirements: &str) -> Option<String> {
+    let python = std::env::var("TEST_PUSH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{python} cannot import {modules} (see {requirements})");
+    }
+    eprintln!("skipped: {python} cannot import {modules} (see {requirements})");
+    None
+}

@@ -88,23 +88,6 @@ pub async fn get_jwks(State(app): State<AppState>) -> Result<Response, WebError>
     Ok(document(keys.to_string(), "application/jwk-set+json"))
 }
 
-/// Reads the form; a parameter given twice makes the request unreadable.
-fn parse(body: &str) -> Option<EamParams> {
-    let mut map = serde_json::Map::new();
-    for (name, value) in url::form_urlencoded::parse(body.as_bytes()) {
-        if map
-            .insert(
-                name.into_owned(),
-                serde_json::Value::String(value.into_owned()),
-            )
-            .is_some()
-        {
-            return None;
-        }
-    }
-    serde_json::from_value(serde_json::Value::Object(map)).ok()
-}
-
 /// Entra's browser arrives here (a cross-site form post, so without tweestap's cookie). Once
 /// every check has passed, the browser gets a new session on the second step of the account
 /// the hint names; before that nothing is stored but the audit line.
@@ -115,7 +98,7 @@ pub async fn post_authorize(
 ) -> Result<Response, WebError> {
     let eam = eam(&app)?;
     let rc = request_context(&ctx);
-    let Some(params) = parse(&body) else {
+    let Some(params) = super::fields_once::<EamParams>(&body) else {
         let session = Session::load(&app, &ctx).await?;
         return refused_page(&app, &ctx, &session, Refusal::Malformed, None);
     };

@@ -276,6 +276,19 @@ pub fn see_other(app: &AppState, session: &Session, to: &str) -> Response {
     session.finish(app, Redirect::to(to))
 }
 
+/// Form or query fields read into `T`. A field given twice makes the whole unreadable
+/// (`None`): which of the two counts would be a guess (RFC 6749 §3.1).
+pub fn fields_once<T: serde::de::DeserializeOwned>(raw: &str) -> Option<T> {
+    let mut map = serde_json::Map::new();
+    for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+        let value = serde_json::Value::String(value.into_owned());
+        if map.insert(name.into_owned(), value).is_some() {
+            return None;
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).ok()
+}
+
 /// A masked number for a page, with no-break spaces so it never wraps in the middle.
 /// A method as the user knows it: "Text message to +31 •• •••• ••78", "Passkey (Laptop)".
 pub fn method_name(lang: Lang, m: &tweestap_core::Method) -> String {

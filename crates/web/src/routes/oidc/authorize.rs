@@ -23,19 +23,7 @@ use crate::session::Session;
 
 /// Reads the parameters; one that appears twice makes the request unreadable (RFC 6749 §3.1).
 pub fn parse_params(raw: &str) -> Result<AuthorizeParams, PageProblem> {
-    let mut map = serde_json::Map::new();
-    for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-        if map
-            .insert(
-                name.into_owned(),
-                serde_json::Value::String(value.into_owned()),
-            )
-            .is_some()
-        {
-            return Err(PageProblem::Malformed);
-        }
-    }
-    serde_json::from_value(serde_json::Value::Object(map)).map_err(|_| PageProblem::Malformed)
+    crate::routes::fields_once(raw).ok_or(PageProblem::Malformed)
 }
 
 fn problem(p: PageProblem) -> WebError {
