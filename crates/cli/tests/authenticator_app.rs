@@ -604,3 +604,29 @@ async fn the_interrupt_adds_an_app_only_as_the_first_method() {
     assert_eq!(ids.len(), 1, "the app was not added as a second method");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_app_code_answers_microsoft_entra() {
+    let Some(()) = tools() else { return };
+    let Some((app, entra)) = support::entra::spawn_with_entra(|_| {}).await else {
+        return;
+    };
+    app.add_user("jan", Some("+31612345678")).await;
+    let mut browser = signed_in_with_sms(&app, "jan").await;
+    let secret = set_up_app(&app, &mut browser).await;
+    support::entra::link(&app, "jan").await;
+    // The app is the account's newest method: Entra's sign-in asks for its code.
+    let mut laptop = app.browser();
+    let (page, _) =
+        support::entra::arrive_in(&mut laptop, &app, &entra, serde_json::json!({})).await;
+    page.assert_redirect("/sign-in/app");
+    laptop.get("/sign-in/app").await;
+    app.clock.advance(30);
+    let page = laptop
+        .post("/sign-in/app", &[("code", &oathtool(&secret, &app))])
+        .await;
+    let seen = support::entra::verdict(&entra, &page.body).await;
+    assert_eq!(seen["outcome"], "accepted", "{seen}");
+    assert_eq!(seen["claims"]["amr"], serde_json::json!(["otp"]));
+    app.stop().await;
+}

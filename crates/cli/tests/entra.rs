@@ -5,29 +5,12 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::entra::{FakeEntra, OTHER_TENANT, TENANT, answer_form, fields, spawn_with_entra};
+use support::entra::{
+    FakeEntra, OTHER_TENANT, TENANT, answer_form, arrive_in, fields, spawn_with_entra, verdict,
+};
 use support::{Browser, TestApp};
 use tweestap_core::Username;
-use tweestap_core::ports::{Clock, Store};
-
-/// This browser posts Entra's request to tweestap.
-async fn arrive_in(
-    browser: &mut Browser,
-    app: &TestApp,
-    entra: &FakeEntra,
-    options: Value,
-) -> (support::Page, Value) {
-    let request = entra.request(app, options).await;
-    let owned = fields(&request);
-    let borrowed: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    (
-        browser.post_raw("/entra/authorize", &borrowed).await,
-        request,
-    )
-}
+use tweestap_core::ports::Store;
 
 /// A browser posts Entra's request to tweestap.
 async fn arrive(
@@ -43,23 +26,7 @@ async fn arrive(
 /// The account "jan" with a phone, linked to the stand-in's default Entra user.
 async fn linked_jan(app: &TestApp) {
     app.add_user("jan", Some("0612345678")).await;
-    let store = &app.admin.store;
-    let user = store
-        .user_by_username(&Username::parse("jan").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        store
-            .entra_link(
-                TENANT,
-                "0b6e4f1c-7d2a-4c3b-9e8f-1a2b3c4d5e6f",
-                user.id,
-                app.clock.now()
-            )
-            .await
-            .unwrap()
-    );
+    support::entra::link(app, "jan").await;
 }
 
 /// Gives the code that was just texted; the page that answers Entra.
@@ -166,7 +133,7 @@ async fn an_unknown_student_registers_a_phone_inside_entras_sign_in() {
     );
     assert_eq!(
         store
-            .entra_user(TENANT, "0b6e4f1c-7d2a-4c3b-9e8f-1a2b3c4d5e6f")
+            .entra_user(TENANT, support::entra::DEFAULT_OID)
             .await
             .unwrap(),
         Some(user.id)
@@ -569,5 +536,31 @@ async fn linking_by_username_happens_once_and_then_only_the_object_id_counts() {
         .map(|e| e.outcome.clone())
         .collect::<Vec<_>>();
     assert_eq!(linked, ["by_username"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_helpdesk_access_pass_answers_entra_as_a_one_time_code() {
+    let Some((app, entra)) = spawn_with_entra(|_| {}).await else {
+        return;
+    };
+    linked_jan(&app).await;
+    let (pass, _) = app
+        .admin
+        .issue_access_pass("jan", 3600, true)
+        .await
+        .unwrap();
+    let (mut browser, page, _) = arrive(&app, &entra, json!({})).await;
+    page.assert_redirect("/sign-in/code");
+    browser
+        .get("/sign-in/other-way")
+        .await
+        .assert_contains("tijdelijke toegangscode");
+    browser.get("/sign-in/pass").await;
+    let page = browser.post("/sign-in/pass", &[("pass", &pass)]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let seen = verdict(&entra, &page.body).await;
+    assert_eq!(seen["outcome"], "accepted", "{seen}");
+    assert_eq!(seen["claims"]["amr"], json!(["otp"]));
     app.stop().await;
 }

@@ -14,6 +14,8 @@ pub const TENANT: &str = "5c3a1f7e-2b4d-4e6f-8a9b-0c1d2e3f4a5b";
 pub const OTHER_TENANT: &str = "0f0f0f0f-1111-4222-8333-444455556666";
 pub const APP_ID: &str = "8d2b6c0e-1f3a-4b5c-9d7e-6f8a9b0c1d2e";
 pub const CLIENT_ID: &str = "school-eam";
+/// The object id of the Entra user the stand-in names unless told otherwise.
+pub const DEFAULT_OID: &str = "0b6e4f1c-7d2a-4c3b-9e8f-1a2b3c4d5e6f";
 
 /// The Python that has PyJWT and cryptography, or `None` (reason printed) outside CI.
 pub fn python() -> Option<String> {
@@ -73,7 +75,7 @@ impl FakeEntra {
             "provider_authorize": format!("{}/entra/authorize", app.base),
             "client_id": CLIENT_ID,
             "tid": TENANT,
-            "oid": "0b6e4f1c-7d2a-4c3b-9e8f-1a2b3c4d5e6f",
+            "oid": DEFAULT_OID,
             "sub": "pairwise-sub-of-jan",
             "preferred_username": "jan@school.nl",
             "name": "Jan Jansen",
@@ -239,4 +241,48 @@ pub fn answer_form(body: &str) -> (String, Vec<(String, String)>) {
         fields.push((name, value));
     }
     (action, fields)
+}
+
+/// This browser posts Entra's request (minted with `options`) to tweestap; the response and
+/// the request.
+pub async fn arrive_in(
+    browser: &mut super::Browser,
+    app: &TestApp,
+    entra: &FakeEntra,
+    options: Value,
+) -> (super::Page, Value) {
+    let request = entra.request(app, options).await;
+    let owned = fields(&request);
+    let borrowed: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    (
+        browser.post_raw("/entra/authorize", &borrowed).await,
+        request,
+    )
+}
+
+/// Entra's verdict on the answer form in `body` (the page tweestap showed after the step).
+pub async fn verdict(entra: &FakeEntra, body: &str) -> Value {
+    let (action, answer) = answer_form(body);
+    entra.answer(&action, &answer).await
+}
+
+/// Links `username` to the stand-in's default Entra user (what an import or a first sign-in
+/// with `link_by_username` would do).
+pub async fn link(app: &TestApp, username: &str) {
+    use tweestap_core::ports::Clock;
+    let store = &app.admin.store;
+    let user = store
+        .user_by_username(&tweestap_core::Username::parse(username).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .entra_link(TENANT, DEFAULT_OID, user.id, app.clock.now())
+            .await
+            .unwrap()
+    );
 }
