@@ -64,6 +64,12 @@ async fn a_linked_student_answers_entra_with_an_sms_code() {
     let page = enter_code(&app, &mut browser).await;
     assert_eq!(page.status, 200, "{}", page.body);
     page.assert_contains("data-autosubmit");
+    // The answer may post to Entra (and follow Entra's redirects onwards), nowhere else on http.
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains(&format!("form-action 'self' {} https:;", entra.base)),
+        "{csp}"
+    );
     let (action, answer) = answer_form(&page.body);
     assert_eq!(
         answer.iter().find(|(k, _)| k == "state").unwrap().1,

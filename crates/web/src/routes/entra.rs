@@ -216,9 +216,13 @@ fn answer_page(
         "entra_answer.html",
         context! { success, message, form, auto },
     )?;
-    response
-        .extensions_mut()
-        .insert(FormTargets(target.into_iter().collect()));
+    // Browsers apply form-action to the redirects after the post too, and where Microsoft
+    // sends the browser next (the application the student signs in to) is not known here.
+    // The page's one form goes to a checked Microsoft address; other https places are allowed
+    // only for what follows it.
+    let mut targets: Vec<String> = target.into_iter().collect();
+    targets.push("https:".into());
+    response.extensions_mut().insert(FormTargets(targets));
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         "no-store".parse().expect("static header"),
