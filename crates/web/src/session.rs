@@ -236,6 +236,20 @@ impl Session {
         Ok(())
     }
 
+    /// Ends an Entra sign-in's session (its cookie goes) and becomes the browser's own.
+    pub async fn leave_external(&mut self, app: &AppState, ctx: &Ctx) -> Result<(), WebError> {
+        if !self.entra {
+            self.record.external = None;
+            return Ok(());
+        }
+        self.destroy(app).await?;
+        let for_get = self.for_get;
+        *self = Session::named_by_main_cookie(app, ctx).await?;
+        self.for_get = for_get;
+        self.clear_entra_cookie = true;
+        Ok(())
+    }
+
     /// The hash of this session's id: what the database knows it by.
     pub fn id_hash(&self) -> &str {
         &self.record.id_hash

@@ -141,8 +141,9 @@ pub async fn post_sign_in(
         );
     }
     // A password typed here is a sign-in to tweestap itself, not an answer to Entra (which
-    // named its own account): an Entra request this session still held is dropped.
-    session.record.external = None;
+    // named its own account): an Entra sign-in this browser was in ends, and the browser's
+    // own session carries on.
+    session.leave_external(&app, &ctx).await?;
     let mut rc = request_context(&ctx);
     // A sign-in that must verify a real second factor ("confirm it's you", prompt=login,
     // max_age): a remembered device does not stand in for it.
