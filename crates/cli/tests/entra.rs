@@ -56,7 +56,7 @@ async fn a_linked_student_answers_entra_with_an_sms_code() {
     let cookie = page
         .set_cookie("tweestap_entra=")
         .expect("the cross-site post starts a session");
-    assert!(cookie.contains("Path=/sign-in"), "{cookie}");
+    assert!(cookie.contains("Path=/;"), "{cookie}");
     assert!(
         page.set_cookie("tweestap_session").is_none(),
         "the browser's own stays"
@@ -373,6 +373,32 @@ async fn the_five_minutes_passed_is_a_clear_page_and_an_error_for_entra() {
 }
 
 #[tokio::test]
+async fn an_abandoned_entra_sign_in_is_forgotten_ten_minutes_after_entra_gave_up() {
+    let Some((app, entra)) = spawn_with_entra(|_| {}).await else {
+        return;
+    };
+    linked_jan(&app).await;
+    let (mut browser, _, _) = arrive(&app, &entra, json!({})).await;
+    app.clock.advance(301);
+    browser
+        .get("/sign-in/code")
+        .await
+        .assert_contains("zijn voorbij");
+    app.clock.advance(600);
+    let page = browser.get("/sign-in/code").await;
+    page.assert_redirect("/sign-in");
+    let gone = page
+        .set_cookie("tweestap_entra=")
+        .expect("the Entra cookie is removed");
+    assert!(gone.contains("Max-Age=0"), "{gone}");
+    browser
+        .get("/sign-in")
+        .await
+        .assert_contains("Gebruikersnaam");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_discovery_document_is_exact_and_the_keys_rotate_in_view_of_entra() {
     let Some((app, entra)) = spawn_with_entra(|_| {}).await else {
         return;
@@ -495,6 +521,8 @@ async fn entras_sign_in_leaves_the_browsers_own_sign_in_alone() {
     assert_eq!(browser.get("/security-info").await.status, 200);
     let (page, _) = arrive_in(&mut browser, &app, &entra, json!({})).await;
     page.assert_redirect("/sign-in/code");
+    // Off the sign-in pages the browser is still its own signed-in self meanwhile.
+    assert_eq!(browser.get("/security-info").await.status, 200);
     app.wait_for_sms(2).await;
     browser.get("/sign-in/code").await;
     let page = browser

@@ -35,24 +35,12 @@ pub fn append_cookie(
     value: &str,
     same_site: &str,
 ) {
-    append_cookie_at(app, response, name, value, "/", same_site);
-}
-
-/// Like [`append_cookie`], for the pages under `path` only.
-pub fn append_cookie_at(
-    app: &AppState,
-    response: &mut Response,
-    name: &str,
-    value: &str,
-    path: &str,
-    same_site: &str,
-) {
     let secure = if app.config.secure_cookies() {
         "; Secure"
     } else {
         ""
     };
-    let cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}{secure}");
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

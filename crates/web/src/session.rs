@@ -32,20 +32,28 @@ pub struct Session {
     clear_entra_cookie: bool,
 }
 
-/// An Entra sign-in (external MFA method) lives under its own cookie, sent only to the
+/// An Entra sign-in (external MFA method) lives under its own cookie, read only on the
 /// sign-in pages: Entra's cross-site form post must set a cookie, and with the ordinary one
 /// it would replace (sign out) the browser's own tweestap sign-in, which anyone holding an
-/// unused hint could then do to someone else.
+/// unused hint could then do to someone else. `__Host-` like the main cookie, so no sibling
+/// subdomain can plant one.
 pub fn entra_cookie_name(app: &AppState) -> &'static str {
-    // __Secure- (not __Host-): the cookie has a path.
     if app.config.secure_cookies() {
-        "__Secure-tweestap-entra"
+        "__Host-tweestap-entra"
     } else {
         "tweestap_entra"
     }
 }
 
-const ENTRA_COOKIE_PATH: &str = "/sign-in";
+/// The pages an Entra sign-in's steps are on (the only ones that read its cookie).
+fn on_sign_in_pages(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    path == "/sign-in" || path.starts_with("/sign-in/")
+}
+
+/// How long after Entra stopped waiting its sign-in's page still says so (then the browser
+/// is back to its own session).
+const ENTRA_GRACE_SECS: i64 = 600;
 
 pub(crate) fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
@@ -80,10 +88,17 @@ impl Session {
         if let Some(id) = ctx
             .cookies
             .get(entra_cookie_name(app))
-            .filter(|id| is_session_id(id))
+            .filter(|id| is_session_id(id) && on_sign_in_pages(&ctx.path))
         {
+            let now = app.clock.now();
             match app.store.session_get(&hash(id)).await? {
-                Some(record) if record.external.is_some() && within_limits(app, &record) => {
+                Some(record)
+                    if within_limits(app, &record)
+                        && record
+                            .external
+                            .as_ref()
+                            .is_some_and(|p| now.0 < p.deadline.0 + ENTRA_GRACE_SECS) =>
+                {
                     return Ok(Session::stored(app, id, record, true));
                 }
                 _ => entra_cookie_stale = true,
@@ -238,12 +253,8 @@ impl Session {
 
     /// Ends an Entra sign-in's session (its cookie goes) and becomes the browser's own.
     pub async fn leave_external(&mut self, app: &AppState, ctx: &Ctx) -> Result<(), WebError> {
-        if !self.entra {
-            self.record.external = None;
-            return Ok(());
-        }
-        self.destroy(app).await?;
         let for_get = self.for_get;
+        self.destroy(app).await?;
         *self = Session::named_by_main_cookie(app, ctx).await?;
         self.for_get = for_get;
         self.clear_entra_cookie = true;
@@ -270,38 +281,24 @@ impl Session {
 
     /// Adds the cookie to a response when the browser does not have the current id yet.
     pub fn finish(&self, app: &AppState, response: impl IntoResponse) -> Response {
-        use crate::security::append_cookie_at;
+        use crate::security::append_cookie;
         let mut response = response.into_response();
-        let entra = entra_cookie_name(app);
         if self.clear_entra_cookie {
-            append_cookie_at(
+            append_cookie(
                 app,
                 &mut response,
-                entra,
+                entra_cookie_name(app),
                 "",
-                ENTRA_COOKIE_PATH,
                 "Lax; Max-Age=0",
             );
         }
         if self.send_cookie {
-            if self.entra {
-                append_cookie_at(
-                    app,
-                    &mut response,
-                    entra,
-                    &self.id,
-                    ENTRA_COOKIE_PATH,
-                    "Lax",
-                );
+            let name = if self.entra {
+                entra_cookie_name(app)
             } else {
-                crate::security::append_cookie(
-                    app,
-                    &mut response,
-                    cookie_name(app),
-                    &self.id,
-                    "Lax",
-                );
-            }
+                cookie_name(app)
+            };
+            append_cookie(app, &mut response, name, &self.id, "Lax");
         }
         response
     }

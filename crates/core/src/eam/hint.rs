@@ -12,9 +12,12 @@ use crate::domain::Timestamp;
 /// How far Entra's clock and ours may disagree.
 pub const CLOCK_SKEW_SECS: i64 = 120;
 
-/// A hint this old is refused: Entra has stopped waiting for its answer (a step cannot be
-/// finished in time, so no text is sent for it).
-pub const MAX_AGE_SECS: i64 = ENTRA_PATIENCE_SECS;
+/// The least time a step needs: a hint is refused when Entra would stop waiting sooner (no
+/// text is sent for a step that cannot be finished).
+pub const MIN_TIME_LEFT_SECS: i64 = 60;
+
+/// A hint this old is refused.
+pub const MAX_AGE_SECS: i64 = ENTRA_PATIENCE_SECS - MIN_TIME_LEFT_SECS;
 
 /// What a checked hint says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::ENTRA_PATIENCE_SECS;
 use super::answer::{self, Factor, FormPost};
 use super::config::{EamConfig, UnknownUsers, keys_url};
-use super::hint::{self, Hint, MAX_AGE_SECS};
+use super::hint::{self, Hint};
 use super::refusal::Refusal;
 use super::request::{self, Checked, EamParams, Pending, ReplyTo};
 use crate::audit::AuditKind;
@@ -139,7 +139,8 @@ impl EamService {
             .keys
             .audit
             .sign(&format!("entra-hint:{}", checked.hint));
-        let expires = hint.issued_at.plus_secs(MAX_AGE_SECS);
+        // Kept past the last moment the hint is accepted (its age below MAX_AGE_SECS).
+        let expires = hint.issued_at.plus_secs(ENTRA_PATIENCE_SECS);
         match signin.store.entra_hint_use(&hash, expires, now).await {
             Ok(true) => Ok(hint),
             Ok(false) => Err(Refusal::Replayed),

@@ -141,9 +141,13 @@ pub async fn post_sign_in(
         );
     }
     // A password typed here is a sign-in to tweestap itself, not an answer to Entra (which
-    // named its own account): an Entra sign-in this browser was in ends, and the browser's
-    // own session carries on.
-    session.leave_external(&app, &ctx).await?;
+    // named its own account). The Entra sign-in ends and the form comes back under the
+    // browser's own session, with its own token: nothing typed into one session is carried
+    // into the other.
+    if session.record.external.is_some() {
+        session.leave_external(&app, &ctx).await?;
+        return Ok(see_other(&app, &session, "/sign-in"));
+    }
     let mut rc = request_context(&ctx);
     // A sign-in that must verify a real second factor ("confirm it's you", prompt=login,
     // max_age): a remembered device does not stand in for it.
