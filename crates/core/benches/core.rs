@@ -21,6 +21,17 @@ fn argon2(c: &mut Criterion) {
             )
         })
     });
+    let mut workspace = password::Workspace::new(&policy);
+    group.bench_function("verify in a reused, wiped workspace", |b| {
+        b.iter(|| {
+            password::verify_in(
+                black_box("correct horse battery"),
+                black_box(&hash),
+                &policy,
+                &mut workspace,
+            )
+        })
+    });
     group.bench_function("hash", |b| {
         b.iter(|| password::hash(black_box("correct horse battery"), &[9; 16], &policy))
     });

@@ -95,17 +95,137 @@ pub fn verify(password: &str, phc: &str, policy: &PasswordPolicy) -> (bool, bool
     let ok = Argon2::default()
         .verify_password(normalise(password).as_bytes(), &parsed)
         .is_ok();
-    let current = Params::try_from(&parsed).ok();
-    let stale = match current {
-        Some(p) => {
+    (ok, ok && stale(&parsed, policy))
+}
+
+/// Argon2's working memory (one block per KiB of `argon2_memory_kib`), owned by one hashing
+/// thread and reused for every hash it runs, so a sign-in does not allocate and fault in
+/// 19 MiB of fresh pages. Wiped after each use: nothing derived from a password stays behind.
+pub struct Workspace {
+    blocks: Vec<argon2::Block>,
+}
+
+impl Workspace {
+    pub fn new(policy: &PasswordPolicy) -> Workspace {
+        let count = argon2(policy)
+            .map(|a| a.params().block_count())
+            .unwrap_or_default();
+        Workspace {
+            blocks: vec![argon2::Block::default(); count],
+        }
+    }
+
+    /// Runs `f` on `count` blocks of memory: this workspace's own when it is big enough (a
+    /// hash with the policy's parameters), else a temporary one (an older or imported hash
+    /// that asks for more). Either way the memory is wiped afterwards.
+    fn with_blocks<T>(&mut self, count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+        use zeroize::Zeroize;
+        if count <= self.blocks.len() {
+            let blocks = &mut self.blocks[..count];
+            let result = f(blocks);
+            blocks.iter_mut().for_each(Zeroize::zeroize);
+            result
+        } else {
+            let mut blocks = vec![argon2::Block::default(); count];
+            let result = f(&mut blocks);
+            blocks.iter_mut().for_each(Zeroize::zeroize);
+            result
+        }
+    }
+
+    /// Whether every block is zero (nothing of the last hash is left).
+    pub fn is_wiped(&self) -> bool {
+        self.blocks
+            .iter()
+            .all(|b| AsRef::<[u64]>::as_ref(b).iter().all(|w| *w == 0))
+    }
+}
+
+/// [`hash`], in `workspace`'s memory.
+pub fn hash_in(
+    password: &str,
+    salt: &[u8; 16],
+    policy: &PasswordPolicy,
+    workspace: &mut Workspace,
+) -> Result<String, PasswordError> {
+    let bad = |e: &dyn std::fmt::Display| PasswordError::BadParams(e.to_string());
+    let argon = argon2(policy)?;
+    let params = argon.params().clone();
+    let salt_string = SaltString::encode_b64(salt).map_err(|e| bad(&e))?;
+    let mut out = zeroize::Zeroizing::new(vec![
+        0u8;
+        params
+            .output_len()
+            .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
+    ]);
+    let password = normalise(password);
+    workspace
+        .with_blocks(params.block_count(), |blocks| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, blocks)
+        })
+        .map_err(|e| bad(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::ParamsString::try_from(&params).map_err(|e| bad(&e))?,
+        salt: Some(salt_string.as_salt()),
+        hash: Some(argon2::password_hash::Output::new(&out).map_err(|e| bad(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// [`verify`], in `workspace`'s memory.
+pub fn verify_in(
+    password: &str,
+    phc: &str,
+    policy: &PasswordPolicy,
+    workspace: &mut Workspace,
+) -> (bool, bool) {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return (false, false);
+    };
+    let ok = matches_in(normalise(password).as_bytes(), &parsed, workspace).unwrap_or(false);
+    (ok, ok && stale(&parsed, policy))
+}
+
+/// Hashes `password` with the algorithm, version, parameters and salt `parsed` names, and
+/// compares with its hash in constant time. `None`: `parsed` is not a usable Argon2 hash.
+fn matches_in(
+    password: &[u8],
+    parsed: &PasswordHash<'_>,
+    workspace: &mut Workspace,
+) -> Option<bool> {
+    use subtle::ConstantTimeEq;
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(parsed).ok()?;
+    let expected = parsed.hash?;
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    workspace
+        .with_blocks(params.block_count(), |blocks| {
+            argon.hash_password_into_with_memory(password, salt, &mut out, blocks)
+        })
+        .ok()?;
+    Some(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+}
+
+/// A hash made with other parameters (or another algorithm) than the policy's.
+fn stale(parsed: &PasswordHash<'_>, policy: &PasswordPolicy) -> bool {
+    match Params::try_from(parsed) {
+        Ok(p) => {
             parsed.algorithm.as_str() != "argon2id"
                 || p.m_cost() != policy.argon2_memory_kib
                 || p.t_cost() != policy.argon2_iterations
                 || p.p_cost() != policy.argon2_parallelism
         }
-        None => true,
-    };
-    (ok, ok && stale)
+        Err(_) => true,
+    }
 }
 
 #[cfg(test)]
@@ -176,5 +296,46 @@ mod tests {
             parse_phc("$2b$12$abcdefghijklmnopqrstuuB1ZbS8Xw7yQ8q8rC7M1tC1H1K1H1K1H"),
             Err(PasswordError::BadHash)
         );
+    }
+
+    #[test]
+    fn the_workspace_gives_the_same_answers_and_is_wiped_after_each() {
+        let p = cheap();
+        let mut ws = Workspace::new(&p);
+        let phc = hash_in("correct horse", &[1; 16], &p, &mut ws).unwrap();
+        assert_eq!(phc, hash("correct horse", &[1; 16], &p).unwrap());
+        assert!(ws.is_wiped(), "nothing of the hash stays in memory");
+        assert_eq!(verify_in("correct horse", &phc, &p, &mut ws), (true, false));
+        assert!(ws.is_wiped());
+        assert_eq!(
+            verify_in("correct horsE", &phc, &p, &mut ws),
+            (false, false)
+        );
+        assert_eq!(verify_in("x", "not a hash", &p, &mut ws), (false, false));
+        // Other parameters (more memory than the workspace has, another algorithm) verify too,
+        // and ask for a rehash.
+        let bigger = PasswordPolicy {
+            argon2_memory_kib: 2048,
+            ..p.clone()
+        };
+        let old = hash("correct horse", &[2; 16], &bigger).unwrap();
+        assert_eq!(verify_in("correct horse", &old, &p, &mut ws), (true, true));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse", &SaltString::encode_b64(&[3; 16]).unwrap())
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            verify_in("correct horse", &argon2i, &p, &mut ws),
+            verify("correct horse", &argon2i, &p)
+        );
+        assert_eq!(
+            verify_in("correct horse", &argon2i, &p, &mut ws),
+            (true, true)
+        );
+        assert!(ws.is_wiped());
     }
 }
