@@ -226,6 +226,61 @@ test('an application signs a user in through tweestap, with the page CSP in forc
   }
 });
 
+test('in a rush the sign-in says so and tries again by itself with the password already typed', async () => {
+  // Three students: an attempt that happens to find the thread free proves nothing, so the
+  // next student tries, until one was told to wait.
+  const users = [1, 2, 3].map((n) => ({ username: `drukte${n}`, name: `Daan Drukte ${n}`, password: 'geheim-wachtwoord', phone: `06 1212129${n}` }));
+  const server = await startServe(users, [
+    // Slow hashes (t=20) keep the one thread taken nearly all the time while others rush.
+    '[policy.password]', 'max_concurrent_hashes = 1', 'max_wait_ms = 0', 'argon2_iterations = 20',
+    '[policy.throttle]', 'password_failures_per_ip = 1000000', 'password_failures_per_username_total = 1000000']);
+  // Others keep the one hashing thread busy: sign-ins with names that are not accounts.
+  let rushing = true;
+  const rush = async () => {
+    while (rushing) {
+      const page = await fetch(server.base + '/sign-in');
+      const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0];
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())[1];
+      await fetch(server.base + '/sign-in', { method: 'POST', redirect: 'manual',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf, username: `niemand-${Math.random()}`, password: 'fout' }) });
+    }
+  };
+  const rushers = Array.from({ length: 6 }, rush);
+  try {
+    let waited = false;
+    for (const user of users) {
+      const ctx = await browser.newContext({ ...PHONE, locale: 'nl-NL', bypassCSP: true });
+      const page = await ctx.newPage();
+      await page.goto(server.base + '/sign-in');
+      await page.getByLabel('Gebruikersnaam').fill(user.username);
+      await page.getByLabel('Wachtwoord', { exact: true }).fill(user.password);
+      await page.getByRole('button', { name: 'Inloggen' }).click();
+      const notice = page.getByText('We proberen het over een paar seconden vanzelf opnieuw');
+      const first = await Promise.race([
+        notice.waitFor({ timeout: 15000 }).then(() => 'busy'),
+        page.waitForURL('**/sign-in/code', { timeout: 15000 }).then(() => 'in'),
+      ]);
+      if (first === 'busy') {
+        waited = true;
+        await assertAccessible(page);
+        await shot(page, 'nl-busy-retrying');
+        rushing = false;
+        await Promise.all(rushers);
+        // The page sends the form again by itself, password and all.
+        await page.waitForURL('**/sign-in/code', { timeout: 15000 });
+        await ctx.close();
+        break;
+      }
+      await ctx.close();
+    }
+    assert.ok(waited, 'one of the students was asked to wait');
+  } finally {
+    rushing = false;
+    server.stop();
+  }
+});
+
 /** Reads a QR code from a screenshot of it, as a phone camera would (zbarimg, zbar-tools). */
 function scanQr(png) {
   const dir = mkdtempSync(join(tmpdir(), 'tweestap-qr-'));

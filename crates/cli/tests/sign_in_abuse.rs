@@ -854,3 +854,78 @@ async fn opening_a_page_writes_nothing() {
         .assert_redirect("/sign-in/phone");
     app.stop().await;
 }
+
+/// A rush larger than the hashing threads can serve in time: the extra attempts are told to
+/// try again in a moment (503, Retry-After, in the person's language), none fails or waits
+/// without end, none is counted as a wrong password, and a retry gets in.
+#[tokio::test]
+async fn in_a_rush_the_attempts_that_cannot_be_served_in_time_are_asked_to_retry() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.password.max_concurrent_hashes = 1;
+        c.policy.0.password.max_wait_ms = 0;
+    })
+    .await;
+    for i in 0..12 {
+        let phone = format!("06123456{i:02}");
+        app.add_user(&format!("leerling{i}"), Some(&phone)).await;
+    }
+    let mut browsers = Vec::new();
+    for _ in 0..12 {
+        let mut b = app.browser();
+        b.open("/sign-in").await;
+        browsers.push(b);
+    }
+    // All at once, each its own browser.
+    let tasks: Vec<_> = browsers
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut b)| {
+            tokio::spawn(async move {
+                let name = format!("leerling{i}");
+                let page = b
+                    .post("/sign-in", &[("username", &name), ("password", PASSWORD)])
+                    .await;
+                (b, page)
+            })
+        })
+        .collect();
+    let mut browsers = Vec::new();
+    let mut pages = Vec::new();
+    for task in tasks {
+        let (b, page) = task.await.unwrap();
+        browsers.push(b);
+        pages.push(page);
+    }
+    let mut busy = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        match page.status {
+            StatusCode::SEE_OTHER => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(page.headers["retry-after"], "2");
+                page.assert_contains("heel druk met inloggen");
+                busy.push(i);
+            }
+            other => panic!("attempt {i}: {other} {}", page.body),
+        }
+    }
+    assert!(
+        !busy.is_empty(),
+        "one hashing thread, no waiting: some were asked to retry"
+    );
+    assert!(busy.len() < 12, "the thread served some");
+    let audit = app.audit().await;
+    assert!(
+        !audit.iter().any(|e| e.outcome == "bad_credentials"),
+        "a busy answer is not a wrong password"
+    );
+    // Retried one at a time, every one gets in.
+    for i in busy {
+        let name = format!("leerling{i}");
+        let b = &mut browsers[i];
+        b.open("/sign-in").await;
+        b.post("/sign-in", &[("username", &name), ("password", PASSWORD)])
+            .await
+            .assert_redirect("/sign-in/code");
+    }
+    app.stop().await;
+}

@@ -192,6 +192,10 @@ pub struct PasswordPolicy {
     /// How many hashes may run at once (each takes `argon2_memory_kib` of memory);
     /// 0 means one per CPU core.
     pub max_concurrent_hashes: usize,
+    /// The longest a password check may wait in line for a hashing thread (milliseconds).
+    /// Beyond that the person is asked to try again in a moment, instead of waiting without
+    /// end while the line grows. 0: never wait for more than the threads can start now.
+    pub max_wait_ms: u64,
     pub min_length: usize,
 }
 
@@ -202,6 +206,7 @@ impl Default for PasswordPolicy {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             max_concurrent_hashes: 0,
+            max_wait_ms: 1000,
             min_length: 8,
         }
     }

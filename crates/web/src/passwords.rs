@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -22,6 +23,20 @@ pub struct Argon2Pool {
     /// long, so hashes with other (older, cheaper) parameters or unreadable ones do not answer
     /// faster than an unknown user does.
     floor: std::time::Duration,
+    /// Checks handed to the threads and not finished yet (running or in line).
+    in_flight: Arc<AtomicUsize>,
+    /// Beyond this many in flight a check would wait longer than `max_wait_ms`: it is refused
+    /// as busy instead.
+    max_in_flight: usize,
+}
+
+/// One check in flight; dropping it frees the place.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 enum Work {
@@ -113,13 +128,27 @@ impl Argon2Pool {
                 .spawn(move || worker(policy, queue))
                 .map_err(|e| PasswordError::BadParams(format!("no hashing thread: {e}")))?;
         }
+        // Each thread finishes about one check per `floor`: that many per thread can be
+        // served within the wait allowed, beside the ones running.
+        let per_thread = (policy.max_wait_ms as u128 / floor.as_millis().max(1)) as usize;
+        let max_in_flight = threads + threads * per_thread;
         Ok(Argon2Pool {
             policy,
             jobs,
             entropy,
             dummy,
             floor,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight,
         })
+    }
+
+    /// A place in line, or `None` when the line is as long as can be served in time. Setting a
+    /// password (`hash`) always waits: it is an administrator's or the user's own change.
+    fn slot(&self) -> Option<Slot> {
+        let taken = self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let slot = Slot(self.in_flight.clone());
+        (taken < self.max_in_flight).then_some(slot)
     }
 
     /// Hands `work` to a hashing thread and waits for it (`None`: the pool has stopped).
@@ -133,6 +162,13 @@ impl Argon2Pool {
 #[async_trait]
 impl PasswordHashing for Argon2Pool {
     async fn verify(&self, phc: Option<String>, secret: Secret) -> PasswordCheck {
+        let Some(_slot) = self.slot() else {
+            return PasswordCheck {
+                ok: false,
+                needs_rehash: false,
+                busy: true,
+            };
+        };
         let started = tokio::time::Instant::now();
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
@@ -142,10 +178,12 @@ impl PasswordHashing for Argon2Pool {
             Some(Done::Verified(ok, needs_rehash)) => PasswordCheck {
                 ok: ok && known,
                 needs_rehash,
+                busy: false,
             },
             _ => PasswordCheck {
                 ok: false,
                 needs_rehash: false,
+                busy: false,
             },
         }
     }

@@ -20,6 +20,37 @@
     }, 1000);
   });
 
+  // The password form is sent in the background, so that in a rush ("busy", 503) it can be
+  // sent again by itself after Retry-After, with the password the person already typed. Any
+  // other answer is shown as if the form had been sent the usual way.
+  each("form[data-sign-in]", function (form) {
+    var notice = document.querySelector("[data-busy-notice]");
+    var sending = false;
+    function send() {
+      fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin", headers: { "x-tweestap-fetch": "1" } })
+        .then(function (r) {
+          if (r.status === 503 && r.headers.get("retry-after")) {
+            if (notice) { notice.hidden = false; }
+            setTimeout(send, 1000 * Math.max(1, parseInt(r.headers.get("retry-after"), 10) || 2));
+            return;
+          }
+          if ((r.headers.get("content-type") || "").indexOf("application/json") === 0) {
+            return r.json().then(function (j) { window.location.assign(j.location); });
+          }
+          return r.text().then(function (html) { document.open(); document.write(html); document.close(); });
+        })
+        .catch(function () { sending = false; form.submit(); });
+    }
+    form.addEventListener("submit", function (e) {
+      if (!window.fetch || !window.URLSearchParams) { return; }
+      e.preventDefault();
+      if (sending) { return; }
+      sending = true;
+      send();
+    });
+  });
+
   // "Show password" toggle.
   each("[data-show-password]", function (box) {
     var input = document.getElementById(box.getAttribute("data-show-password"));

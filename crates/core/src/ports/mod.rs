@@ -286,6 +286,8 @@ pub struct PasswordCheck {
     pub ok: bool,
     /// The hash uses other parameters than configured: store a new one.
     pub needs_rehash: bool,
+    /// Nothing was checked: more checks wait than can be served in time. Try again soon.
+    pub busy: bool,
 }
 
 /// Argon2id is deliberately expensive: the adapter runs it off the async runtime and bounds how

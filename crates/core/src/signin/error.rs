@@ -37,6 +37,9 @@ pub enum SignInError {
     BadCredentials,
     #[error("too many attempts; retry after {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
+    /// Every password check is taken (a rush): nothing was checked or counted; try again.
+    #[error("busy; retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: i64 },
     /// The request does not fit the step this sign-in is at (a skipped step, an old tab).
     #[error("this step is not available now")]
     WrongStep,

@@ -144,7 +144,10 @@ impl SignInService {
     }
 
     /// An attempt refused before its password was checked: it counts nowhere.
-    async fn give_back_partly(&self, budget: &PasswordBudget) -> Result<(), SignInError> {
+    pub(super) async fn give_back_partly(
+        &self,
+        budget: &PasswordBudget,
+    ) -> Result<(), SignInError> {
         for (key, at) in budget.ladders.iter().chain(&budget.ip) {
             self.store.failure_unreserve(key, *at).await?;
         }

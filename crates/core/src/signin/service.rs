@@ -7,6 +7,9 @@ use crate::ports::{Clock, Entropy, PasswordHashing, QueueWaker, Store, random_he
 
 use super::{CodeTarget, RequestContext, SignInError, SignInState};
 
+/// How long a person is asked to wait when every password check is taken.
+const BUSY_RETRY_SECS: i64 = 2;
+
 /// The sign-in use cases. Each takes the current state and returns the next one; the caller
 /// stores it. None of them trusts the caller to have checked the step: each matches the state.
 pub struct SignInService {
@@ -65,6 +68,13 @@ impl SignInService {
 
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let check = self.passwords.verify(stored_hash, password.clone()).await;
+        if check.busy {
+            // Not checked, so not counted: the person tries again in a moment.
+            self.give_back_partly(&budget).await?;
+            return Err(SignInError::Busy {
+                retry_after_secs: BUSY_RETRY_SECS,
+            });
+        }
         let user = match user {
             Some(user) if check.ok => user,
             Some(user) => {

@@ -350,3 +350,7 @@ eam-refused-unknown-user = Your account isn't set up for this way of signing in 
 eam-refused-username-taken = There is already an account with your username, but it isn't linked to your Microsoft account. Ask the helpdesk to link it.
 eam-refused-denied = You declined the sign-in. Microsoft is told that this sign-in won't go ahead. If it wasn't you, change your password.
 eam-refused-method = Your organisation doesn't accept this way of confirming. Go back to Microsoft, sign in again and choose another way.
+
+## A rush: every password check is taken
+error-busy = Lots of people are signing in right now. Try again in a few seconds: type your password once more and choose Sign in.
+sign-in-busy-retrying = Lots of people are signing in right now. We'll try again by ourselves in a few seconds…

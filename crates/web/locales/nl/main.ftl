@@ -351,3 +351,7 @@ eam-refused-unknown-user = Je account is nog niet ingesteld voor deze manier van
 eam-refused-username-taken = Er is al een account met jouw gebruikersnaam, maar het is niet aan je Microsoft-account gekoppeld. Vraag de helpdesk om het te koppelen.
 eam-refused-denied = Je hebt de aanmelding geweigerd. Microsoft hoort dat deze aanmelding niet doorgaat. Was jij het niet? Verander dan je wachtwoord.
 eam-refused-method = Je organisatie accepteert deze manier van bevestigen niet. Ga terug naar Microsoft, meld je opnieuw aan en kies een andere manier.
+
+## A rush: every password check is taken
+error-busy = Het is nu heel druk met inloggen. Probeer het over een paar seconden opnieuw: typ je wachtwoord nog een keer en kies Inloggen.
+sign-in-busy-retrying = Het is nu heel druk met inloggen. We proberen het over een paar seconden vanzelf opnieuw…

@@ -414,6 +414,7 @@ pub fn describe(lang: Lang, error: &SignInError) -> Result<(StatusCode, String),
     let too_many = StatusCode::TOO_MANY_REQUESTS;
     Ok(match error {
         E::BadCredentials => (unprocessable, t(lang, "error-bad-credentials", &[])),
+        E::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, t(lang, "error-busy", &[])),
         E::Throttled { retry_after_secs } => (
             too_many,
             t(

@@ -73,8 +73,39 @@ pub struct SignInForm {
     strict: Option<String>,
 }
 
+/// The password form. Its script sends it in the background (header `X-Tweestap-Fetch`), so
+/// that in a rush it can send it again with the password already typed: such a request gets
+/// the way on as `{"location": …}` (a script cannot read a redirect), everything else as is.
 pub async fn post_sign_in(
     State(app): State<AppState>,
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    form: Form<SignInForm>,
+) -> Result<Response, WebError> {
+    let response = sign_in(app, ctx, form).await?;
+    let location = response
+        .headers()
+        .get(axum::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_string);
+    match location {
+        Some(location) if headers.contains_key("x-tweestap-fetch") => {
+            let (mut parts, _) = response.into_parts();
+            parts.status = StatusCode::OK;
+            parts.headers.remove(axum::http::header::LOCATION);
+            parts.headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            let body = serde_json::json!({ "location": location }).to_string();
+            Ok(Response::from_parts(parts, axum::body::Body::from(body)))
+        }
+        _ => Ok(response),
+    }
+}
+
+async fn sign_in(
+    app: AppState,
     ctx: Ctx,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, WebError> {
@@ -163,7 +194,16 @@ pub async fn post_sign_in(
         Err(SignInError::Store(e)) => return Err(e.into()),
         Err(e) => {
             let (status, message) = describe(ctx.lang, &e)?;
-            return again(status, message, &session);
+            let mut page = again(status, message, &session)?;
+            if let SignInError::Busy { retry_after_secs } = e {
+                // The page's script sends the same form again after this (the typed password
+                // never comes back in a page); without it the person presses the button.
+                page.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(retry_after_secs),
+                );
+            }
+            return Ok(page);
         }
     };
     session.record.state = next;
