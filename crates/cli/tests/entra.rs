@@ -452,6 +452,10 @@ async fn the_discovery_document_is_exact_and_the_keys_rotate_in_view_of_entra() 
         .rotate(tweestap_core::SigningAlg::Rs256, 48 * 3600, 48 * 3600)
         .await
         .unwrap();
+    // Rotated by another process (as `tweestap keys rotate` is): the server serves its keys
+    // from memory and reads them again within a minute.
+    let reread = tweestap_oidc::keyring::REREAD_SECS;
+    app.clock.advance(reread);
     let kids: Vec<String> = jwks(&app).await["keys"]
         .as_array()
         .unwrap()
@@ -461,13 +465,13 @@ async fn the_discovery_document_is_exact_and_the_keys_rotate_in_view_of_entra() 
     assert!(kids.contains(&new) && kids.contains(&old), "{kids:?}");
     linked_jan(&app).await;
     assert_eq!(
-        signing_kid(&app, &entra, 0).await,
+        signing_kid(&app, &entra, reread).await,
         old,
         "the old key still signs"
     );
     app.clock.advance(48 * 3600 + 1);
     assert_eq!(
-        signing_kid(&app, &entra, 48 * 3600 + 1).await,
+        signing_kid(&app, &entra, reread + 48 * 3600 + 1).await,
         new,
         "then the new one"
     );
@@ -502,7 +506,9 @@ async fn signing_kid(app: &TestApp, entra: &FakeEntra, ahead: i64) -> String {
         .unwrap()
         .1
         .clone();
-    if ahead == 0 {
+    // Entra's stand-in runs on the real clock: it can judge answers from a server clock that
+    // is at most a few minutes ahead.
+    if ahead < 300 {
         let verdict = entra.answer(&action, &answer).await;
         assert_eq!(verdict["outcome"], "accepted", "{verdict}");
     }

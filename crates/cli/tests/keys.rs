@@ -9,6 +9,7 @@ use support::spawn_app;
 use tweestap_core::SigningAlg;
 use tweestap_core::ports::{Clock, Store};
 use tweestap_oidc::Keyring;
+use tweestap_oidc::keyring::REREAD_SECS;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Claims {
@@ -75,6 +76,8 @@ async fn keys_are_published_rotated_with_an_overlap_and_sealed_at_rest() {
         })
         .unwrap();
     let second = keyring.rotate(SigningAlg::Es256, 0, 3600).await.unwrap();
+    // The server (another key ring, as after `tweestap keys rotate`) reads again within a minute.
+    app.clock.advance(REREAD_SECS);
     assert_eq!(
         keyring.current(SigningAlg::Es256).await.unwrap().kid,
         second
@@ -120,10 +123,14 @@ async fn a_next_key_is_published_before_it_signs_and_a_leaked_key_is_withdrawn_a
         .unwrap()
         .kid
         .clone();
+    jwks(&app.base).await;
     let next = keyring
         .rotate(SigningAlg::Rs256, 48 * 3600, 48 * 3600)
         .await
         .unwrap();
+    // The running server serves its keys from memory: it sees the new one within a minute.
+    assert!(!jwks(&app.base).await.to_string().contains(&next));
+    app.clock.advance(REREAD_SECS);
     let published = jwks(&app.base).await.to_string();
     assert!(published.contains(&next) && published.contains(&first));
     assert_eq!(keyring.current(SigningAlg::Rs256).await.unwrap().kid, first);
@@ -149,6 +156,7 @@ async fn a_next_key_is_published_before_it_signs_and_a_leaked_key_is_withdrawn_a
     }
     // Leaked: the replacement signs now and nothing else of that algorithm is published.
     let fresh = keyring.replace_now(SigningAlg::Rs256).await.unwrap();
+    app.clock.advance(REREAD_SECS);
     assert_eq!(keyring.current(SigningAlg::Rs256).await.unwrap().kid, fresh);
     let published = jwks(&app.base).await.to_string();
     assert!(published.contains(&fresh));

@@ -36,7 +36,19 @@ pub struct Keyring {
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     opened: Mutex<HashMap<String, Arc<SigningKey>>>,
+    /// The published keys as last read, and until when that reading holds: every JWKS request
+    /// and signature is served from memory, not the database.
+    cached: Mutex<Option<Published>>,
 }
+
+struct Published {
+    records: Vec<SigningKeyRecord>,
+    until: tweestap_core::Timestamp,
+}
+
+/// Keys changed by another process (`tweestap keys rotate` beside a running server) are seen
+/// within this long.
+pub const REREAD_SECS: i64 = 60;
 
 impl Keyring {
     pub fn new(
@@ -51,6 +63,7 @@ impl Keyring {
             clock,
             entropy,
             opened: Mutex::new(HashMap::new()),
+            cached: Mutex::new(None),
         }
     }
 
@@ -87,6 +100,7 @@ impl Keyring {
                 self.store
                     .signing_key_set_public_jwk(&record.kid, &jwk.to_string())
                     .await?;
+                self.forget();
             }
         }
         Ok(())
@@ -152,6 +166,7 @@ impl Keyring {
         self.store
             .signing_keys_retire_others(&kid, others_until)
             .await?;
+        self.forget();
         Ok(kid)
     }
 
@@ -175,8 +190,36 @@ impl Keyring {
         Ok(serde_json::json!({ "keys": keys }))
     }
 
+    /// The published keys, from memory while the last reading holds: until another process
+    /// may have changed them (`REREAD_SECS`) or a key's activation or retirement comes due.
     pub async fn published(&self) -> Result<Vec<SigningKeyRecord>, KeyringError> {
-        Ok(self.store.signing_keys_published(self.clock.now()).await?)
+        let now = self.clock.now();
+        if let Some(cached) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|c| now < c.until)
+        {
+            return Ok(cached.records.clone());
+        }
+        let records = self.store.signing_keys_published(now).await?;
+        let until = records
+            .iter()
+            .flat_map(|k| [Some(k.activate_at), k.retire_at])
+            .flatten()
+            .filter(|t| *t > now)
+            .fold(now.plus_secs(REREAD_SECS), std::cmp::min);
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(Published {
+            records: records.clone(),
+            until,
+        });
+        Ok(records)
+    }
+
+    /// Keys were changed here: the next reading goes to the database.
+    fn forget(&self) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     fn open(&self, record: &SigningKeyRecord) -> Result<Arc<SigningKey>, KeyringError> {
