@@ -96,6 +96,9 @@ pub struct Inner {
     pub templates: Templates,
     /// Entra's external MFA method, when tenants are configured.
     pub eam: Option<Arc<tweestap_core::eam::EamService>>,
+    /// The discovery documents, made once (they depend on the configuration only).
+    pub discovery: std::sync::OnceLock<String>,
+    pub entra_discovery: std::sync::OnceLock<String>,
     /// When the warning about forwarding headers from an untrusted peer was last logged
     /// (Unix seconds): at most once an hour, so one stranger's header cannot use it up.
     pub warned_untrusted_proxy: std::sync::atomic::AtomicI64,
@@ -124,6 +127,8 @@ impl AppState {
             config,
             templates: Templates::new(),
             eam: eam.map(Arc::new),
+            discovery: std::sync::OnceLock::new(),
+            entra_discovery: std::sync::OnceLock::new(),
             warned_untrusted_proxy: std::sync::atomic::AtomicI64::new(i64::MIN),
         }))
     }

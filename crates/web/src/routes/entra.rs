@@ -55,8 +55,13 @@ fn document(body: String, content_type: &'static str) -> Response {
 
 /// The discovery document Entra reads (and caches for a day): only what this profile uses.
 pub async fn get_discovery(State(app): State<AppState>) -> Result<Response, WebError> {
-    let issuer = &eam(&app)?.config.issuer;
-    let body = json!({
+    let issuer = eam(&app)?.config.issuer.clone();
+    let body = app.entra_discovery.get_or_init(|| discovery(&issuer));
+    Ok(document(body.clone(), "application/json"))
+}
+
+fn discovery(issuer: &str) -> String {
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "jwks_uri": format!("{issuer}/jwks"),
@@ -73,8 +78,8 @@ pub async fn get_discovery(State(app): State<AppState>) -> Result<Response, WebE
             "possessionorinherence", "knowledgeorpossession",
             "knowledgeorpossessionorinherence", "possession"
         ],
-    });
-    Ok(document(body.to_string(), "application/json"))
+    })
+    .to_string()
 }
 
 /// The RS256 keys, each with its certificate (`x5c`, `x5t`): what Entra can use. The next key

@@ -43,6 +43,11 @@ pub async fn get_jwks(State(app): State<AppState>) -> Result<Response, WebError>
 
 /// OpenID Connect Discovery 1.0 §3 (and RFC 8414's additions).
 pub async fn get_discovery(State(app): State<AppState>) -> Response {
+    let document = app.discovery.get_or_init(|| discovery(&app));
+    public_json(document.clone(), "application/json")
+}
+
+fn discovery(app: &AppState) -> String {
     let issuer = app.config.issuer();
     let at = |path: &str| format!("{issuer}{path}");
     let document = json!({
@@ -74,7 +79,7 @@ pub async fn get_discovery(State(app): State<AppState>) -> Response {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
     });
-    public_json(document.to_string(), "application/json")
+    document.to_string()
 }
 
 /// A JSON answer that must never be cached (tokens, userinfo; RFC 6749 §5.1). Readable from
