@@ -420,6 +420,7 @@ impl Wiring {
             }),
             webauthn: None,
             push: None,
+            sms_progress: Some(dispatcher.progress()),
         };
         let mut web = web;
         web.webauthn = match tweestap_webauthn::WebAuthn::new(&web.public_url, &web.organisation) {

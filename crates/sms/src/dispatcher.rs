@@ -51,6 +51,9 @@ pub struct Dispatcher {
     metrics: Arc<Metrics>,
     settings: DispatchSettings,
     notify: Arc<Notify>,
+    /// Told each time a message's outcome (sent, retrying, failed) has been recorded: a
+    /// sign-in waiting to hear whether its text went out is woken instead of polling.
+    progress: Arc<Notify>,
     stopping: std::sync::atomic::AtomicBool,
     /// Until when each gateway counts as down: a message skips a gateway that just failed
     /// (while another is up) instead of waiting for its timeout again.
@@ -83,6 +86,7 @@ impl Dispatcher {
             metrics,
             settings,
             notify: Arc::new(Notify::new()),
+            progress: Arc::new(Notify::new()),
             stopping: std::sync::atomic::AtomicBool::new(false),
             down_until: std::sync::Mutex::new(vec![None; count]),
         }
@@ -91,6 +95,11 @@ impl Dispatcher {
     /// What the sign-in uses to say "a message is waiting".
     pub fn waker(&self) -> Arc<dyn QueueWaker> {
         Arc::new(Waker(self.notify.clone()))
+    }
+
+    /// Notified after every recorded outcome (see the field).
+    pub fn progress(&self) -> Arc<Notify> {
+        self.progress.clone()
     }
 
     /// Asks `run` to finish: it claims nothing more and returns once the messages it is
@@ -135,6 +144,7 @@ impl Dispatcher {
                 if let Err(e) = me.process(message).await {
                     tracing::error!(error = %e, "recording an SMS outcome failed");
                 }
+                me.progress.notify_waiters();
             });
         }
         while tasks.join_next().await.is_some() {}

@@ -40,6 +40,8 @@ pub struct WebConfig {
     pub webauthn: Option<Arc<tweestap_webauthn::WebAuthn>>,
     /// Web Push to the tweestap app on phones.
     pub push: Option<Arc<PushNotifier>>,
+    /// Notified by the SMS worker each time it recorded a message's outcome.
+    pub sms_progress: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Sends the "approve this sign-in?" notification.

@@ -182,6 +182,8 @@ async fn send_first_code(
 
 /// Waits briefly for the first answer from a gateway, so a user hears straight away when no
 /// text message can go out, instead of waiting for one that never comes. `true`: it failed.
+/// The SMS worker says when it recorded an outcome; without one in this process (or should a
+/// signal be missed) the status is looked at again every quarter second.
 pub async fn delivery_failed(
     app: &AppState,
     state: &tweestap_core::signin::SignInState,
@@ -189,7 +191,13 @@ pub async fn delivery_failed(
     use tweestap_core::ports::SmsState;
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_millis(app.policy.sms.wait_for_send_ms);
+    let progress = app.config.sms_progress.clone();
     loop {
+        // Listening before looking: an outcome recorded in between still wakes us.
+        let mut woken = progress.as_ref().map(|p| Box::pin(p.notified()));
+        if let Some(woken) = woken.as_mut() {
+            woken.as_mut().enable();
+        }
         match app.signin.message_status(state).await.map_err(internal)? {
             None => return Ok(false),
             Some(m) => match m.state {
@@ -200,9 +208,16 @@ pub async fn delivery_failed(
                 SmsState::Queued | SmsState::Sending => {}
             },
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(false);
+        let signal = async {
+            match woken {
+                Some(woken) => woken.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = signal => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            _ = tokio::time::sleep_until(deadline) => return Ok(false),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
