@@ -515,3 +515,43 @@ async fn used_codes_do_not_use_up_the_hourly_budget() {
         .assert_redirect("/sign-in/code?problem=account-budget");
     app.stop().await;
 }
+
+/// An import hashes its plain passwords side by side, a window at a time: each account still
+/// gets its own password, across the windows.
+#[tokio::test]
+async fn an_imports_passwords_hashed_side_by_side_each_belong_to_their_account() {
+    use tweestap_core::Secret;
+    use tweestap_core::admin::{PasswordInput, UserInput};
+    let app = spawn_app().await;
+    let inputs: Vec<_> = (0..70)
+        .map(|i| {
+            app.admin
+                .validate(&UserInput {
+                    username: format!("leerling{i}"),
+                    display_name: format!("Leerling {i}"),
+                    email: None,
+                    phone: Some(format!("06123457{i:02}")),
+                    password: Some(PasswordInput::Plain(Secret::new(&format!(
+                        "wachtwoord-van-{i}"
+                    )))),
+                })
+                .unwrap()
+        })
+        .collect();
+    app.admin.create(inputs, &|| {}).await.unwrap();
+    for i in [0, 63, 64, 69] {
+        let mut own = app.browser();
+        own.sign_in(&format!("leerling{i}"), &format!("wachtwoord-van-{i}"))
+            .await
+            .assert_redirect("/sign-in/code");
+        let mut other = app.browser();
+        let page = other
+            .sign_in(
+                &format!("leerling{i}"),
+                &format!("wachtwoord-van-{}", (i + 1) % 70),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    app.stop().await;
+}

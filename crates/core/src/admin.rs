@@ -192,24 +192,30 @@ impl AdminService {
         progress: &(dyn Fn() + Sync),
     ) -> Result<Vec<UserId>, AdminError> {
         let mut rows = Vec::with_capacity(users.len());
-        for user in users {
-            let password_hash = match user.password {
-                Some(PasswordInput::Plain(secret)) => Some(self.passwords.hash(secret).await?),
-                Some(PasswordInput::Hash(phc)) => Some(phc),
-                None => None,
-            };
-            progress();
-            let subject = random_hex(self.entropy.as_ref(), 16);
-            rows.push((
-                NewUser {
-                    username: user.username,
-                    display_name: user.display_name,
-                    email: user.email,
-                    password_hash,
-                    phone: user.phone,
-                },
-                subject,
-            ));
+        let mut users = users.into_iter().peekable();
+        while users.peek().is_some() {
+            // Plain passwords are hashed side by side, a window at a time, so every hashing
+            // thread (one per core) has work and memory stays flat.
+            let window: Vec<ValidUser> = users.by_ref().take(HASH_WINDOW).collect();
+            let hashes = join_all(window.iter().map(|user| {
+                let passwords = self.passwords.clone();
+                let password = user.password.clone();
+                async move {
+                    match password {
+                        Some(PasswordInput::Plain(secret)) => {
+                            passwords.hash(secret).await.map(Some)
+                        }
+                        Some(PasswordInput::Hash(phc)) => Ok(Some(phc)),
+                        None => Ok(None),
+                    }
+                }
+            }))
+            .await;
+            for (user, password_hash) in window.into_iter().zip(hashes) {
+                let password_hash = password_hash?;
+                progress();
+                rows.push(self.new_row(user, password_hash));
+            }
         }
         let now = self.clock.now();
         let ids = self.store.create_users(&rows, now).await?;
@@ -223,6 +229,21 @@ impl AdminService {
                 .await?;
         }
         Ok(ids)
+    }
+
+    /// The account row for `user`, with its subject (random, as applications see it).
+    fn new_row(&self, user: ValidUser, password_hash: Option<String>) -> (NewUser, String) {
+        let subject = random_hex(self.entropy.as_ref(), 16);
+        (
+            NewUser {
+                username: user.username,
+                display_name: user.display_name,
+                email: user.email,
+                password_hash,
+                phone: user.phone,
+            },
+            subject,
+        )
     }
 
     pub async fn find(&self, username: &str) -> Result<(User, Vec<Method>), AdminError> {
@@ -502,4 +523,32 @@ impl AdminService {
             .await?;
         Ok(())
     }
+}
+
+/// How many plain passwords of an import are hashed side by side.
+const HASH_WINDOW: usize = 64;
+
+/// Awaits the futures side by side (in this task; the work itself runs on the hashing
+/// threads) and returns their outputs in order.
+async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (future, slot) in pending.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(output) => *slot = Some(output),
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
 }
