@@ -531,7 +531,7 @@ async fn an_imports_passwords_hashed_side_by_side_each_belong_to_their_account()
                     display_name: format!("Leerling {i}"),
                     email: None,
                     phone: Some(format!("06123457{i:02}")),
-                    password: Some(PasswordInput::Plain(Secret::new(&format!(
+                    password: Some(PasswordInput::Plain(Secret::new(format!(
                         "wachtwoord-van-{i}"
                     )))),
                 })
