@@ -904,11 +904,13 @@ fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
     let file = dir.path().join("phones.csv");
     std::fs::write(&file, format!("{header}{bad}")).unwrap();
     let f = file.to_str().unwrap();
-    let out = tweestap(
-        dir.path(),
-        &["--config", c, "entra", "import-phones", f],
-        None,
-    );
+    let import = |extra: &[&str]| {
+        let mut args = vec!["--config", c, "entra", "import-phones"];
+        args.extend_from_slice(extra);
+        args.push(f);
+        tweestap(dir.path(), &args, None)
+    };
+    let out = import(&[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("phones.csv:6: number"), "{err}");
@@ -922,11 +924,7 @@ fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
     assert!(!out.status.success(), "nothing half-written");
 
     std::fs::write(&file, format!("{header}{good}")).unwrap();
-    let stdout = ok(&tweestap(
-        dir.path(),
-        &["--config", c, "entra", "import-phones", f],
-        None,
-    ));
+    let stdout = ok(&import(&[]));
     assert!(stdout.contains("phones.csv:3: repeats line 2"), "{stdout}");
     assert!(
         stdout.contains("phones.csv:4: jan@school.nl: office numbers are for calls only"),
@@ -941,18 +939,7 @@ fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
         stdout.contains("1 new account(s), 0 number(s) added, 0 unchanged, 0 kept their own methods, 1 not linked"),
         "{stdout}"
     );
-    let stdout = ok(&tweestap(
-        dir.path(),
-        &[
-            "--config",
-            c,
-            "entra",
-            "import-phones",
-            "--link-existing",
-            f,
-        ],
-        None,
-    ));
+    let stdout = ok(&import(&["--link-existing"]));
     assert!(
         stdout.contains("phones.csv:5: piet@school.nl has sign-in methods of its own"),
         "{stdout}"
@@ -965,18 +952,7 @@ fn entras_mobile_numbers_are_imported_all_or_nothing_and_once() {
         "{piet}"
     );
     // A re-run changes nothing.
-    let stdout = ok(&tweestap(
-        dir.path(),
-        &[
-            "--config",
-            c,
-            "entra",
-            "import-phones",
-            "--link-existing",
-            f,
-        ],
-        None,
-    ));
+    let stdout = ok(&import(&["--link-existing"]));
     assert!(
         stdout.contains("0 new account(s), 0 number(s) added, 1 unchanged, 1 kept their own methods, 0 not linked"),
         "{stdout}"

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{Value, json};
 use tweestap::config::{Config, EntraConfig, EntraTenant};
 
-use super::{TestApp, spawn_app_at};
+use super::{TestApp, free_port, spawn_app_at};
 
 pub const TENANT: &str = "5c3a1f7e-2b4d-4e6f-8a9b-0c1d2e3f4a5b";
 pub const OTHER_TENANT: &str = "0f0f0f0f-1111-4222-8333-444455556666";
@@ -152,14 +152,6 @@ impl FakeEntra {
             .unwrap()
             .to_string()
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub fn now() -> i64 {

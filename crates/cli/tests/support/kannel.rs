@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::free_port;
+
 pub const USER: &str = "tweestap";
 pub const PASSWORD: &str = "kannel-test-secret";
 const FAKESMSC: &str = "/usr/lib/kannel/test/fakesmsc";
@@ -15,14 +17,6 @@ pub struct Kannel {
     pub fakesmsc_log: PathBuf,
     children: Vec<Child>,
     _dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_port(port: u16, what: &str) {

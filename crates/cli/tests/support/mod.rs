@@ -446,3 +446,12 @@ pub fn python_with(modules: &str, requirements: &str) -> Option<String> {
     eprintln!("skipped: {python} cannot import {modules} (see {requirements})");
     None
 }
+
+/// A port nobody listens on now (for a service the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
