@@ -13,6 +13,7 @@ mod oidc;
 mod outbox;
 mod rows;
 mod sqlite;
+mod tallies;
 
 pub use sqlite::SqliteStore;
 

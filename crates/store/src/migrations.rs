@@ -105,6 +105,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "entra external method",
         include_str!("../migrations/sqlite/0020_entra.sql"),
     ),
+    (
+        21,
+        "sms tallies",
+        include_str!("../migrations/sqlite/0021_sms_tallies.sql"),
+    ),
 ];
 
 pub fn sqlite() -> Migrator {

@@ -5,13 +5,14 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row, Sqlite, Transaction};
 use tweestap_core::ports::{
-    ChallengeId, NewQueuedSms, QueuedSms, SendCounts, SendCountsQuery, SmsId, SmsOutbox, SmsState,
-    SmsStatus, StoreError,
+    ChallengeId, NewQueuedSms, QueuedSms, ResendState, SendCounts, SendCountsQuery, SmsId,
+    SmsOutbox, SmsState, SmsStatus, StoreError,
 };
 use tweestap_core::{PhoneNumber, Timestamp, UserId};
 
 use crate::SqliteStore;
 use crate::rows::backend;
+use crate::tallies::{self, Scope, Window};
 
 const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
                               created_at, sent_at, delivered_at";
@@ -71,153 +72,114 @@ pub(crate) async fn enqueue(
     .map_err(backend)?
     .try_get("id")
     .map_err(backend)?;
+    tallies::count_message(tx, sms, true).await?;
     Ok(SmsId(id))
 }
 
-async fn count(
+/// The account's resend state: its newest code and the codes nobody used since its last
+/// successful one (within a day), from the account's running total.
+pub(crate) async fn resend_state(
     conn: &mut SqliteConnection,
-    sql: &str,
-    bind: Option<&str>,
+    user: UserId,
+    now: Timestamp,
+) -> Result<ResendState, StoreError> {
+    let last_success: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(used_at) FROM sms_challenges WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let since_success = Timestamp(last_success.unwrap_or(0).max(now.minus_secs(86_400).0));
+    let key = tallies::account_key(user);
+    Ok(ResendState {
+        last_sent: tallies::latest(conn, Scope::Account, &key).await?,
+        // Strictly after: the used code's own message may carry the same second.
+        sent_since_success: tallies::since(
+            conn,
+            Scope::Account,
+            &key,
+            Window::After(since_success),
+        )
+        .await?,
+    })
+}
+
+/// Whose unused codes to count.
+enum Owner<'a> {
+    Account(UserId),
+    Number(&'a PhoneNumber),
+}
+
+/// Codes to an account or a number since `since` that nobody used. Walks that account's or
+/// number's own messages only, which its hourly cap keeps to a handful.
+async fn unused_since(
+    conn: &mut SqliteConnection,
+    owner: Owner<'_>,
     since: Timestamp,
 ) -> Result<u64, StoreError> {
-    let mut query = sqlx::query(sql);
-    if let Some(value) = bind {
-        query = query.bind(value);
-    }
+    let column = match owner {
+        Owner::Account(_) => "user_id",
+        Owner::Number(_) => "phone",
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM sms_outbox o JOIN sms_challenges c ON c.id = o.challenge_id
+         WHERE o.{column} = ? AND o.created_at >= ? AND c.used_at IS NULL"
+    );
+    let query = sqlx::query_scalar(&sql);
+    let query = match owner {
+        Owner::Account(user) => query.bind(user.0),
+        Owner::Number(phone) => query.bind(phone.e164()),
+    };
     let n: i64 = query
         .bind(since.0)
-        .fetch_one(conn)
+        .fetch_one(&mut *conn)
         .await
-        .map_err(backend)?
-        .try_get("n")
         .map_err(backend)?;
     Ok(n as u64)
 }
 
 /// Every requested code counts, whatever became of it: a failing gateway must not turn the
-/// budgets off.
+/// budgets off. The installation's, network's and country's counts come from running totals
+/// kept as messages are queued, never from counting an hour of rows.
 pub(crate) async fn send_counts(
     conn: &mut SqliteConnection,
     q: &SendCountsQuery<'_>,
 ) -> Result<SendCounts, StoreError> {
-    let hour = q.now.minus_secs(3600);
-    let day = q.now.minus_secs(86_400);
-    let user = q.user.0.to_string();
-    let last_success: Option<i64> =
-        sqlx::query("SELECT MAX(used_at) AS t FROM sms_challenges WHERE user_id = ?")
+    let hour = Window::AtOrAfter(q.now.minus_secs(3600));
+    let day = Window::AtOrAfter(q.now.minus_secs(86_400));
+    let resend = resend_state(conn, q.user, q.now).await?;
+    let blocked_until: Option<i64> =
+        sqlx::query_scalar("SELECT until FROM sms_blocks WHERE user_id = ?")
             .bind(q.user.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let (failures, oldest_failure): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(at) FROM auth_failures WHERE key = ? AND at >= ?")
+            .bind(q.failure_key)
+            .bind(q.failure_since.0)
             .fetch_one(&mut *conn)
             .await
-            .map_err(backend)?
-            .try_get("t")
             .map_err(backend)?;
-    let since_success = Timestamp(last_success.unwrap_or(0).max(day.0));
-    let last_sent: Option<i64> =
-        sqlx::query("SELECT MAX(created_at) AS t FROM sms_outbox WHERE user_id = ? AND challenge_id IS NOT NULL")
-            .bind(q.user.0)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(backend)?
-            .try_get("t")
-            .map_err(backend)?;
-    let blocked_until: Option<i64> = sqlx::query("SELECT until FROM sms_blocks WHERE user_id = ?")
-        .bind(q.user.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?
-        .map(|r| r.try_get("until"))
-        .transpose()
-        .map_err(backend)?;
-    // The account's and the number's budgets are against pumping: they count codes nobody
-    // used. A notice of a changed method (which needs a second factor to cause) and a code
-    // that signed someone in cost a pumper nothing, so a teacher who signs in six times in an
-    // hour is not refused a code.
-    let by_user = "SELECT COUNT(*) AS n FROM sms_outbox
-                   WHERE user_id = ? AND created_at >= ? AND challenge_id IN
-                         (SELECT id FROM sms_challenges WHERE used_at IS NULL)";
+    let account = tallies::account_key(q.user);
+    let hour_start = q.now.minus_secs(3600);
+    // The account's and the number's unused-code budgets are against pumping: a notice of a
+    // changed method (which needs a second factor to cause) and a code that signed someone in
+    // cost a pumper nothing, so a teacher who signs in six times in an hour is not refused.
     Ok(SendCounts {
-        last_sent_to_account: last_sent.map(Timestamp),
-        // Strictly after: the used code's own message may carry the same second.
-        sent_to_account_since_success: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox
-             WHERE user_id = ? AND challenge_id IS NOT NULL AND created_at > ?",
-            Some(&user),
-            since_success,
-        )
-        .await?,
-        sent_to_account_last_hour: count(conn, by_user, Some(&user), hour).await?,
-        all_to_account_last_hour: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox
-             WHERE user_id = ? AND created_at >= ? AND challenge_id IS NOT NULL",
-            Some(&user),
-            hour,
-        )
-        .await?,
-        all_to_number_last_hour: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox
-             WHERE phone = ? AND created_at >= ? AND challenge_id IS NOT NULL",
-            Some(q.phone.e164()),
-            hour,
-        )
-        .await?,
-        sent_to_number_last_hour: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox
-             WHERE phone = ? AND created_at >= ? AND challenge_id IN
-                   (SELECT id FROM sms_challenges WHERE used_at IS NULL)",
-            Some(q.phone.e164()),
-            hour,
-        )
-        .await?,
-        sent_from_network_last_hour: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE network = ? AND created_at >= ?",
-            Some(q.network),
-            hour,
-        )
-        .await?,
-        sent_to_country_last_hour: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE country = ? AND created_at >= ?",
-            Some(q.phone.country()),
-            hour,
-        )
-        .await?,
-        sent_last_hour: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE created_at >= ?",
-            None,
-            hour,
-        )
-        .await?,
-        sent_last_day: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE created_at >= ?",
-            None,
-            day,
-        )
-        .await?,
-        account_failures_in_window: count(
-            conn,
-            "SELECT COUNT(*) AS n FROM auth_failures WHERE key = ? AND at >= ?",
-            Some(q.failure_key),
-            q.failure_since,
-        )
-        .await?,
-        oldest_failure_in_window: sqlx::query(
-            "SELECT MIN(at) AS t FROM auth_failures WHERE key = ? AND at >= ?",
-        )
-        .bind(q.failure_key)
-        .bind(q.failure_since.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(backend)?
-        .try_get::<Option<i64>, _>("t")
-        .map_err(backend)?
-        .map(Timestamp),
+        last_sent_to_account: resend.last_sent,
+        sent_to_account_since_success: resend.sent_since_success,
+        sent_to_account_last_hour: unused_since(conn, Owner::Account(q.user), hour_start).await?,
+        sent_to_number_last_hour: unused_since(conn, Owner::Number(q.phone), hour_start).await?,
+        all_to_account_last_hour: tallies::since(conn, Scope::Account, &account, hour).await?,
+        all_to_number_last_hour: tallies::since(conn, Scope::Number, q.phone.e164(), hour).await?,
+        sent_from_network_last_hour: tallies::since(conn, Scope::Network, q.network, hour).await?,
+        sent_to_country_last_hour: tallies::since(conn, Scope::Country, q.phone.country(), hour)
+            .await?,
+        sent_last_hour: tallies::since(conn, Scope::All, "", hour).await?,
+        sent_last_day: tallies::since(conn, Scope::All, "", day).await?,
+        account_failures_in_window: failures as u64,
+        oldest_failure_in_window: oldest_failure.map(Timestamp),
         blocked_until: blocked_until.map(Timestamp),
     })
 }
@@ -441,24 +403,28 @@ impl SmsOutbox for SqliteStore {
         send_counts(&mut conn, query).await
     }
 
-    async fn sms_conversion_since(&self, since: Timestamp) -> Result<(u64, u64), StoreError> {
+    async fn sms_resend_state(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<ResendState, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        let sent = count(
-            &mut conn,
-            // Handed over, whatever the delivery report said later: those were paid for, and
-            // pumped numbers often end "undelivered".
-            "SELECT COUNT(*) AS n FROM sms_outbox WHERE sent_at IS NOT NULL AND created_at >= ?",
-            None,
-            since,
+        resend_state(&mut conn, user, now).await
+    }
+
+    async fn sms_conversion_since(&self, since: Timestamp) -> Result<(u64, u64), StoreError> {
+        // The background alert's look at the hour, not the sign-in's: rows are counted.
+        // Handed over, whatever the delivery report said later: those were paid for, and
+        // pumped numbers often end "undelivered".
+        let (sent, verified): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM sms_outbox WHERE sent_at IS NOT NULL AND created_at >= ?1),
+                    (SELECT COUNT(*) FROM sms_challenges WHERE used_at >= ?1)",
         )
-        .await?;
-        let verified = count(
-            &mut conn,
-            "SELECT COUNT(*) AS n FROM sms_challenges WHERE used_at >= ?",
-            None,
-            since,
-        )
-        .await?;
+        .bind(since.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let (sent, verified) = (sent as u64, verified as u64);
         Ok((sent, verified))
     }
 
@@ -527,6 +493,7 @@ impl SmsOutbox for SqliteStore {
     }
 
     async fn sms_enqueue_notice(&self, sms: &NewQueuedSms) -> Result<SmsId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let id: i64 = sqlx::query(
             "INSERT INTO sms_outbox (reference, user_id, phone, country, network, sealed_text,
                                      next_attempt_at, created_at, expires_at)
@@ -541,11 +508,13 @@ impl SmsOutbox for SqliteStore {
         .bind(sms.created_at.0)
         .bind(sms.created_at.0)
         .bind(sms.expires_at.0)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(backend)?
         .try_get("id")
         .map_err(backend)?;
+        tallies::count_message(&mut tx, sms, false).await?;
+        tx.commit().await.map_err(backend)?;
         Ok(SmsId(id))
     }
 }

@@ -648,6 +648,7 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
+        let tallies = crate::tallies::purge(&mut tx, before).await?;
         // Used codes and refresh tokens stay until they expire, so a replay is still recognised.
         let grants = sqlx::query("DELETE FROM oidc_grants WHERE expires_at < ?")
             .bind(before.0)
@@ -670,7 +671,7 @@ impl Store for SqliteStore {
                 .rows_affected();
         }
         tx.commit().await.map_err(backend)?;
-        Ok(failures + messages + codes + grants + webauthn)
+        Ok(failures + messages + codes + tallies + grants + webauthn)
     }
 
     async fn client_add(&self, c: &Client) -> Result<(), StoreError> {

@@ -187,6 +187,14 @@ pub struct SendCounts {
     pub blocked_until: Option<Timestamp>,
 }
 
+/// How soon an account may ask for another code: its newest code and the codes nobody used
+/// since its last successful one (within a day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResendState {
+    pub last_sent: Option<Timestamp>,
+    pub sent_since_success: u64,
+}
+
 /// What to count for one send decision.
 #[derive(Debug, Clone)]
 pub struct SendCountsQuery<'a> {
@@ -259,6 +267,12 @@ pub trait SmsOutbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<SmsStatus>, StoreError>;
     async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError>;
+    /// The account's resend state alone, for the code page's countdown.
+    async fn sms_resend_state(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<ResendState, StoreError>;
     /// Codes sent and codes verified since `since`, for the conversion alert.
     async fn sms_conversion_since(&self, since: Timestamp) -> Result<(u64, u64), StoreError>;
 

@@ -67,26 +67,14 @@ async fn render_code_page(
     };
     // How long until a new code may be asked for, for the button's countdown.
     let now = app.clock.now();
-    let network = request_context(ctx).network();
-    let failure_key = format!("code:user:{}", user_id.0);
-    let counts = app
-        .store
-        .sms_send_counts(&tweestap_core::ports::SendCountsQuery {
-            user: *user_id,
-            phone: target.phone(),
-            network: &network,
-            now,
-            failure_key: &failure_key,
-            failure_since: now,
-        })
-        .await?;
+    let resend = app.store.sms_resend_state(*user_id, now).await?;
     let wait = tweestap_core::signin::resend_wait(
-        counts.sent_to_account_since_success,
+        resend.sent_since_success,
         &app.policy.code,
         &app.policy.sms,
     );
-    let wait_secs = counts
-        .last_sent_to_account
+    let wait_secs = resend
+        .last_sent
         .map(|last| now.secs_until(last.plus_secs(wait)))
         .filter(|s| *s > 0);
     // Where the text message is: still on its way, or given up.
