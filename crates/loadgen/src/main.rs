@@ -1,0 +1,309 @@
+//! tweestap-load: the morning rush, measured from outside. Browser-like sign-ins (page,
+//! password, code page, the code from tweestap's outbox file, code, arrival) at a fixed arrival
+//! rate, open loop: a slow server gets the same arrivals, so waiting shows up as latency and
+//! errors instead of a politely slowing client. Reports latency per step and per sign-in, errors
+//! by kind, the server's CPU per sign-in and its memory (from /proc), and the Argon2id ceiling of
+//! the same cores. See docs/benchmarks.md and `tools/bench-rush.sh`.
+
+mod browser;
+mod ceiling;
+mod outbox;
+mod procfs;
+mod signin;
+mod stats;
+mod students;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "tweestap-load",
+    about = "Load generator for tweestap's sign-in"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write an import file of students with 06 numbers, for `tweestap user import`.
+    Students {
+        #[arg(long, default_value_t = 20_000)]
+        count: u32,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign students in at a fixed arrival rate (or all at once) and report.
+    Rush(RushArgs),
+    /// Only measure what the cores can hash (Argon2id verifications per second).
+    Ceiling {
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+}
+
+#[derive(clap::Args)]
+struct RushArgs {
+    /// tweestap's base URL.
+    #[arg(long)]
+    url: String,
+    /// The import file the students were created from.
+    #[arg(long)]
+    students: PathBuf,
+    /// The password of rows that hold a hash.
+    #[arg(long)]
+    password: Option<String>,
+    /// The file tweestap's `outbox` SMS gateway writes.
+    #[arg(long)]
+    outbox: PathBuf,
+    /// Sign-ins arriving per second.
+    #[arg(long, default_value_t = 33.0)]
+    rate: f64,
+    /// For how long sign-ins arrive.
+    #[arg(long, default_value_t = 30.0)]
+    seconds: f64,
+    /// Instead of a rate: this many sign-ins arriving at the same moment.
+    #[arg(long)]
+    burst: Option<u32>,
+    /// The first student to use (rounds can take different students).
+    #[arg(long, default_value_t = 0)]
+    first: usize,
+    /// The server's process id, for its CPU time and memory.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Measure the Argon2id ceiling of this machine for so many seconds before the load.
+    #[arg(long, default_value_t = 0.0)]
+    ceiling_secs: f64,
+    /// Seconds to wait after the load before reading the server's memory again.
+    #[arg(long, default_value_t = 5.0)]
+    settle_secs: f64,
+    /// How long a sign-in waits for its code to appear in the outbox.
+    #[arg(long, default_value_t = 60.0)]
+    sms_timeout_secs: f64,
+}
+
+#[tokio::main]
+async fn main() {
+    let result = match Cli::parse().command {
+        Command::Students {
+            count,
+            password,
+            out,
+        } => students::write(&out, count, &password)
+            .map(|()| println!("wrote {count} students to {}", out.display())),
+        Command::Ceiling { seconds } => {
+            let threads = cores();
+            let rate = ceiling::measure(threads, Duration::from_secs_f64(seconds));
+            println!("argon2id ceiling: {rate:.1} verifications/s on {threads} threads");
+            Ok(())
+        }
+        Command::Rush(args) => rush(args).await,
+    };
+    if let Err(e) = result {
+        eprintln!("tweestap-load: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+async fn rush(args: RushArgs) -> Result<(), String> {
+    let students = students::read(&args.students, args.password.as_deref())?;
+    let ceiling = (args.ceiling_secs > 0.0).then(|| {
+        let threads = cores();
+        (
+            threads,
+            ceiling::measure(threads, Duration::from_secs_f64(args.ceiling_secs)),
+        )
+    });
+    let outbox = outbox::Outbox::follow(args.outbox.clone()).await?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(120))
+        .pool_max_idle_per_host(256)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (count, interval) = match args.burst {
+        Some(n) => (n as usize, Duration::ZERO),
+        None => (
+            (args.rate * args.seconds).round() as usize,
+            Duration::from_secs_f64(1.0 / args.rate),
+        ),
+    };
+    if count > students.len() {
+        return Err(format!(
+            "{count} sign-ins need as many students; the file has {}",
+            students.len()
+        ));
+    }
+    let base: &'static str = Box::leak(args.url.clone().into_boxed_str());
+    let outbox: &'static outbox::Outbox = Box::leak(Box::new(outbox));
+    let run = Arc::new(signin::Run {
+        client,
+        base,
+        outbox,
+        sms_timeout: Duration::from_secs_f64(args.sms_timeout_secs),
+    });
+    let server_cpu_before = args.pid.and_then(procfs::cpu_secs);
+    let own_cpu_before = procfs::cpu_secs(std::process::id());
+    let rss_before = args.pid.and_then(procfs::rss_kib);
+    let peak = args.pid.map(procfs::PeakMemory::watch);
+
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        // Open loop: each arrival has its moment, whatever became of the earlier ones.
+        tokio::time::sleep_until((started + interval * i as u32).into()).await;
+        let run = run.clone();
+        let student = students[(args.first + i) % students.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let outcome = run.sign_in(&student).await;
+            (outcome, Instant::now())
+        }));
+    }
+    let offered_for = started.elapsed();
+    let mut outcomes = Vec::with_capacity(count);
+    let mut last_done = started;
+    for task in tasks {
+        let (outcome, done) = task.await.map_err(|e| e.to_string())?;
+        last_done = last_done.max(done);
+        outcomes.push(outcome);
+    }
+    let wall = last_done - started;
+    let server_cpu = args
+        .pid
+        .and_then(procfs::cpu_secs)
+        .zip(server_cpu_before)
+        .map(|(after, before)| after - before);
+    let own_cpu = procfs::cpu_secs(std::process::id())
+        .zip(own_cpu_before)
+        .map(|(after, before)| after - before);
+    let peak = peak.map(procfs::PeakMemory::stop);
+    tokio::time::sleep(Duration::from_secs_f64(args.settle_secs)).await;
+    let rss_after = args.pid.and_then(procfs::rss_kib);
+
+    let report = Report {
+        offered: match args.burst {
+            Some(n) => format!("a burst of {n} sign-ins at once"),
+            None => format!(
+                "{:.1} sign-ins/s for {:.1} s ({count} sign-ins)",
+                args.rate,
+                offered_for.as_secs_f64()
+            ),
+        },
+        outcomes,
+        wall,
+        server_cpu,
+        own_cpu,
+        memory: (rss_before, peak, rss_after),
+        ceiling,
+    };
+    report.print();
+    Ok(())
+}
+
+struct Report {
+    offered: String,
+    outcomes: Vec<signin::Outcome>,
+    wall: Duration,
+    server_cpu: Option<f64>,
+    own_cpu: Option<f64>,
+    memory: (Option<u64>, Option<u64>, Option<u64>),
+    ceiling: Option<(usize, f64)>,
+}
+
+impl Report {
+    fn print(&self) {
+        let done: Vec<&signin::Outcome> =
+            self.outcomes.iter().filter(|o| o.total.is_some()).collect();
+        let throughput = done.len() as f64 / self.wall.as_secs_f64();
+        println!("offered:   {}", self.offered);
+        println!(
+            "completed: {} of {} in {:.1} s ({throughput:.1} sign-ins/s)",
+            done.len(),
+            self.outcomes.len(),
+            self.wall.as_secs_f64()
+        );
+        let errors = stats::by_kind(self.outcomes.iter().filter_map(|o| o.error.as_ref()));
+        if errors.is_empty() {
+            println!("errors:    none");
+        }
+        for (kind, n) in &errors {
+            println!("error:     {n} × {kind}");
+        }
+        println!("latency of the completed sign-ins:");
+        for step in signin::STEPS {
+            let times: Vec<Duration> = done
+                .iter()
+                .flat_map(|o| o.steps.iter().filter(|(s, _)| *s == step).map(|(_, d)| *d))
+                .collect();
+            println!("{}", stats::line(step, &times));
+        }
+        let totals: Vec<Duration> = done.iter().filter_map(|o| o.total).collect();
+        println!("{}", stats::line("whole sign-in", &totals));
+        let served: Vec<Duration> = self
+            .outcomes
+            .iter()
+            .flat_map(|o| o.served_password.iter().copied())
+            .collect();
+        let busy: Vec<Duration> = self
+            .outcomes
+            .iter()
+            .flat_map(|o| o.busy.iter().copied())
+            .collect();
+        println!("password requests:");
+        println!("{}", stats::line("served", &served));
+        println!("{}", stats::line("busy (told to retry)", &busy));
+        if let Some(cpu) = self.server_cpu {
+            println!(
+                "server CPU: {cpu:.2} s, {:.1} ms per completed sign-in",
+                cpu * 1000.0 / done.len().max(1) as f64
+            );
+        }
+        if let Some(cpu) = self.own_cpu {
+            println!("load generator CPU: {cpu:.2} s");
+        }
+        let mib =
+            |k: Option<u64>| k.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        if self.memory.0.is_some() {
+            println!(
+                "server memory (RSS): before {}, peak {}, after settling {}",
+                mib(self.memory.0),
+                mib(self.memory.1),
+                mib(self.memory.2)
+            );
+        }
+        if let Some((threads, rate)) = self.ceiling {
+            println!(
+                "argon2id ceiling: {rate:.1} verifications/s on {threads} threads; completed ÷ ceiling = {:.2}",
+                throughput / rate
+            );
+        }
+        let summary = serde_json::json!({
+            "completed": done.len(),
+            "offered": self.outcomes.len(),
+            "errors": errors.values().sum::<usize>(),
+            "throughput": throughput,
+            "whole_p50_ms": stats::summary(&totals).map(|s| s.p50),
+            "whole_p99_ms": stats::summary(&totals).map(|s| s.p99),
+            "served_password_p99_ms": stats::summary(&served).map(|s| s.p99),
+            "served_password_max_ms": stats::summary(&served).map(|s| s.max),
+            "busy_answers": busy.len(),
+            "server_cpu_ms_per_sign_in": self.server_cpu.map(|c| c * 1000.0 / done.len().max(1) as f64),
+            "rss_before_kib": self.memory.0,
+            "rss_peak_kib": self.memory.1,
+            "rss_after_kib": self.memory.2,
+            "ceiling": self.ceiling.map(|(_, r)| r),
+        });
+        println!("RESULT {summary}");
+    }
+}
