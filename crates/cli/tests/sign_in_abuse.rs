@@ -929,3 +929,45 @@ async fn in_a_rush_the_attempts_that_cannot_be_served_in_time_are_asked_to_retry
     }
     app.stop().await;
 }
+
+/// A school's whole morning comes from one address. Attempts counted against that address in
+/// the last moments may still be waiting for the hashing threads, and most turn out right:
+/// while only those fill the address's limit, the next person is asked to try again in a moment
+/// (nothing is checked), not told to wait until tomorrow. Settled wrong passwords still
+/// throttle the address as before.
+#[tokio::test]
+async fn an_address_full_of_attempts_still_in_line_is_asked_to_retry_not_throttled() {
+    let app = spawn_app_with(|c| {
+        c.policy.0.throttle.password_failures_per_ip = 3;
+    })
+    .await;
+    app.add_user("leerling", Some("0612345600")).await;
+    // Three wrong passwords for three names, just now: as far as the address's count can tell,
+    // they may still be on their way.
+    for name in ["a", "b", "c"] {
+        let mut b = app.browser();
+        let page = b.sign_in(name, "wrong-password-1").await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
+    }
+    let mut b = app.browser();
+    let page = b.sign_in("leerling", PASSWORD).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert_eq!(page.headers["retry-after"], "2");
+    page.assert_contains("heel druk met inloggen");
+    // Once they have settled as wrong passwords, the address's limit holds.
+    app.clock.advance(10);
+    let mut b = app.browser();
+    let page = b.sign_in("leerling", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    app.stop().await;
+}

@@ -16,7 +16,9 @@ async fn main() {
     let sends: i64 = args.next().map_or(10_800, |a| a.parse().unwrap());
     let lookups: usize = args.next().map_or(2_000, |a| a.parse().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("bench.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("bench.db"))
+        .await
+        .unwrap();
     let people: Vec<_> = (0..200)
         .map(|i| {
             (

@@ -1,11 +1,11 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tweestap_core::Secret;
 use tweestap_core::password::{self, PasswordError, Workspace};
 use tweestap_core::policy::PasswordPolicy;
-use tweestap_core::ports::{Entropy, PasswordCheck, PasswordHashing};
+use tweestap_core::ports::{Entropy, HashTicket, PasswordCheck, PasswordHashing};
 
 /// Argon2id on a few threads of its own (one per core unless the policy says otherwise), each
 /// with its own working memory, reused for every hash and wiped after each
@@ -25,9 +25,11 @@ pub struct Argon2Pool {
     floor: std::time::Duration,
     /// Checks handed to the threads and not finished yet (running or in line).
     in_flight: Arc<AtomicUsize>,
-    /// Beyond this many in flight a check would wait longer than `max_wait_ms`: it is refused
-    /// as busy instead.
-    max_in_flight: usize,
+    threads: usize,
+    /// How long one hash takes on its thread lately (µs, smoothed), measured on the threads: a
+    /// busy machine (the rest of each sign-in shares the cores) hashes slower than the quiet
+    /// start-up measurement, and the line must be judged by what the threads do now.
+    pace_us: Arc<AtomicU64>,
 }
 
 /// One check in flight; dropping it frees the place.
@@ -57,7 +59,11 @@ struct Job {
 /// A hashing thread keeps its memory this long after its last hash.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn worker(policy: Arc<PasswordPolicy>, jobs: Arc<Mutex<std::sync::mpsc::Receiver<Job>>>) {
+fn worker(
+    policy: Arc<PasswordPolicy>,
+    jobs: Arc<Mutex<std::sync::mpsc::Receiver<Job>>>,
+    pace_us: Arc<AtomicU64>,
+) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut workspace: Option<Workspace> = None;
     loop {
@@ -74,6 +80,7 @@ fn worker(policy: Arc<PasswordPolicy>, jobs: Arc<Mutex<std::sync::mpsc::Receiver
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let ws = workspace.get_or_insert_with(|| Workspace::new(&policy));
+        let started = std::time::Instant::now();
         let done = match job.work {
             Work::Verify { phc, secret } => {
                 let (ok, rehash) = password::verify_in(secret.expose(), &phc, &policy, ws);
@@ -83,6 +90,10 @@ fn worker(policy: Arc<PasswordPolicy>, jobs: Arc<Mutex<std::sync::mpsc::Receiver
                 Done::Hashed(password::hash_in(secret.expose(), &salt, &policy, ws))
             }
         };
+        let took = started.elapsed().as_micros() as u64;
+        // Smoothed over about eight hashes; a lost race between threads only loses a sample.
+        let old = pace_us.load(Ordering::Relaxed);
+        pace_us.store(old - old / 8 + took / 8, Ordering::Relaxed);
         let _ = job.reply.send(done);
     }
 }
@@ -119,19 +130,16 @@ impl Argon2Pool {
             "password check time floor"
         );
         let policy = Arc::new(policy);
+        let pace_us = Arc::new(AtomicU64::new(floor.as_micros().max(1) as u64));
         let (jobs, queue) = std::sync::mpsc::channel();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads {
-            let (policy, queue) = (policy.clone(), queue.clone());
+            let (policy, queue, pace_us) = (policy.clone(), queue.clone(), pace_us.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(policy, queue))
+                .spawn(move || worker(policy, queue, pace_us))
                 .map_err(|e| PasswordError::BadParams(format!("no hashing thread: {e}")))?;
         }
-        // Each thread finishes about one check per `floor`: that many per thread can be
-        // served within the wait allowed, beside the ones running.
-        let per_thread = (policy.max_wait_ms as u128 / floor.as_millis().max(1)) as usize;
-        let max_in_flight = threads + threads * per_thread;
         Ok(Argon2Pool {
             policy,
             jobs,
@@ -139,8 +147,17 @@ impl Argon2Pool {
             dummy,
             floor,
             in_flight: Arc::new(AtomicUsize::new(0)),
-            max_in_flight,
+            threads,
+            pace_us,
         })
+    }
+
+    /// How many checks may be in flight: the ones running, and as many in line as the threads
+    /// finish within the wait allowed at their present pace.
+    fn max_in_flight(&self) -> usize {
+        let pace = self.pace_us.load(Ordering::Relaxed).max(1);
+        let per_thread = (self.policy.max_wait_ms.saturating_mul(1000) / pace) as usize;
+        self.threads + self.threads * per_thread
     }
 
     /// A place in line, or `None` when the line is as long as can be served in time. Setting a
@@ -148,7 +165,7 @@ impl Argon2Pool {
     fn slot(&self) -> Option<Slot> {
         let taken = self.in_flight.fetch_add(1, Ordering::SeqCst);
         let slot = Slot(self.in_flight.clone());
-        (taken < self.max_in_flight).then_some(slot)
+        (taken < self.max_in_flight()).then_some(slot)
     }
 
     /// Hands `work` to a hashing thread and waits for it (`None`: the pool has stopped).
@@ -161,14 +178,16 @@ impl Argon2Pool {
 
 #[async_trait]
 impl PasswordHashing for Argon2Pool {
-    async fn verify(&self, phc: Option<String>, secret: Secret) -> PasswordCheck {
-        let Some(_slot) = self.slot() else {
-            return PasswordCheck {
-                ok: false,
-                needs_rehash: false,
-                busy: true,
-            };
-        };
+    fn admit(&self) -> Option<HashTicket> {
+        self.slot().map(|slot| HashTicket(Box::new(slot)))
+    }
+
+    async fn verify(
+        &self,
+        _ticket: HashTicket,
+        phc: Option<String>,
+        secret: Secret,
+    ) -> PasswordCheck {
         let started = tokio::time::Instant::now();
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.clone());
@@ -178,12 +197,10 @@ impl PasswordHashing for Argon2Pool {
             Some(Done::Verified(ok, needs_rehash)) => PasswordCheck {
                 ok: ok && known,
                 needs_rehash,
-                busy: false,
             },
             _ => PasswordCheck {
                 ok: false,
                 needs_rehash: false,
-                busy: false,
             },
         }
     }

@@ -286,16 +286,27 @@ pub struct PasswordCheck {
     pub ok: bool,
     /// The hash uses other parameters than configured: store a new one.
     pub needs_rehash: bool,
-    /// Nothing was checked: more checks wait than can be served in time. Try again soon.
-    pub busy: bool,
 }
+
+/// A place in the hashing line, taken before an attempt is counted anywhere and held until its
+/// check ends: when the line is full, the attempt is turned away before it costs a write.
+/// Dropping it frees the place.
+pub struct HashTicket(pub Box<dyn Send + Sync>);
 
 /// Argon2id is deliberately expensive: the adapter runs it off the async runtime and bounds how
 /// many run at once, so a storm of sign-ins queues instead of exhausting memory.
 #[async_trait]
 pub trait PasswordHashing: Send + Sync {
+    /// A place in line for a [`verify`](Self::verify), or `None` when more checks wait than
+    /// can be served in time (the person is asked to try again in a moment).
+    fn admit(&self) -> Option<HashTicket>;
     /// Checks `password` against `phc`. With `None` it checks against a dummy hash, so an unknown
     /// user costs the same time as a known one.
-    async fn verify(&self, phc: Option<String>, password: Secret) -> PasswordCheck;
+    async fn verify(
+        &self,
+        ticket: HashTicket,
+        phc: Option<String>,
+        password: Secret,
+    ) -> PasswordCheck;
     async fn hash(&self, password: Secret) -> Result<String, crate::password::PasswordError>;
 }

@@ -34,6 +34,12 @@ pub fn password_wait(
     now.secs_until(last.plus_secs(delay)).max(0)
 }
 
+/// How long a counted attempt may still be on its way through the hashing line: the longest
+/// wait in line, and a few seconds for the hash and the database around it.
+fn in_flight_secs(policy: &crate::policy::PasswordPolicy) -> i64 {
+    (policy.max_wait_ms / 1000) as i64 + 5
+}
+
 /// A device-cookie entry: 16 hex of nonce, then 32 hex of signature over user and nonce.
 const NONCE_HEX: usize = 16;
 const ENTRY_HEX: usize = NONCE_HEX + 32;
@@ -124,6 +130,22 @@ impl SignInService {
             .await?
         {
             self.give_back_partly(&budget).await?;
+            // A school's whole morning arrives from one address: attempts counted in the last
+            // moments may still be in line for the hashing threads, and most will turn out
+            // right and be given back. While the settled ones alone stay under the limit, the
+            // address is told to try again in a moment (nothing is checked meanwhile), not to
+            // wait until tomorrow.
+            let recent = now.minus_secs(in_flight_secs(&self.policy.password));
+            let settled = self
+                .store
+                .failure_count_since(&ip, since)
+                .await?
+                .saturating_sub(self.store.failure_count_since(&ip, recent).await?);
+            if settled < u64::from(policy.password_failures_per_ip) {
+                return Err(SignInError::Busy {
+                    retry_after_secs: super::service::BUSY_RETRY_SECS,
+                });
+            }
             let oldest = self.store.failure_oldest_since(&ip, since).await?;
             let until = oldest.unwrap_or(now).plus_secs(policy.window_secs);
             return Ok(Err(now.secs_until(until)));

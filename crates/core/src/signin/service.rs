@@ -8,7 +8,7 @@ use crate::ports::{Clock, Entropy, PasswordHashing, QueueWaker, Store, random_he
 use super::{CodeTarget, RequestContext, SignInError, SignInState};
 
 /// How long a person is asked to wait when every password check is taken.
-const BUSY_RETRY_SECS: i64 = 2;
+pub(super) const BUSY_RETRY_SECS: i64 = 2;
 
 /// The sign-in use cases. Each takes the current state and returns the next one; the caller
 /// stores it. None of them trusts the caller to have checked the step: each matches the state.
@@ -48,6 +48,13 @@ impl SignInService {
             None => None,
         };
         let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        // A place in the hashing line first: a rush beyond what the threads can serve in time
+        // is turned away before it is counted anywhere or costs a write.
+        let Some(ticket) = self.passwords.admit() else {
+            return Err(SignInError::Busy {
+                retry_after_secs: BUSY_RETRY_SECS,
+            });
+        };
         let budget = match self.take_password_budget(&typed_name, phc, ctx).await? {
             Ok(budget) => budget,
             Err(secs) => {
@@ -67,14 +74,10 @@ impl SignInService {
         };
 
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let check = self.passwords.verify(stored_hash, password.clone()).await;
-        if check.busy {
-            // Not checked, so not counted: the person tries again in a moment.
-            self.give_back_partly(&budget).await?;
-            return Err(SignInError::Busy {
-                retry_after_secs: BUSY_RETRY_SECS,
-            });
-        }
+        let check = self
+            .passwords
+            .verify(ticket, stored_hash, password.clone())
+            .await;
         let user = match user {
             Some(user) if check.ok => user,
             Some(user) => {
