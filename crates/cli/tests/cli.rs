@@ -287,6 +287,14 @@ fn import_creates_every_account_or_none() {
         "+31611111111"
     );
     assert_eq!(show(dir.path(), c, "hans")["password_set"], true);
+    // Every account has its own line in the audit trail, written together.
+    for name in ["anna", "bob", "hans"] {
+        assert_eq!(
+            show(dir.path(), c, name)["events"][0]["event"],
+            "admin.users_imported",
+            "{name}"
+        );
+    }
 
     // Importing the same file again clashes with the existing accounts, and changes nothing.
     let out = tweestap(

@@ -224,10 +224,12 @@ impl AdminService {
         } else {
             AuditKind::UsersImported
         };
-        for ((user, _), id) in rows.iter().zip(&ids) {
-            self.audit(kind, Some(*id), Some(user.username.as_str()), None)
-                .await?;
-        }
+        let events: Vec<AuditEvent> = rows
+            .iter()
+            .zip(&ids)
+            .map(|((user, _), id)| self.event(kind, Some(*id), Some(user.username.as_str()), None))
+            .collect();
+        self.store.audit_all(&events).await?;
         Ok(ids)
     }
 
@@ -509,19 +511,29 @@ impl AdminService {
         detail: Option<String>,
     ) -> Result<(), AdminError> {
         self.store
-            .audit(&AuditEvent {
-                at: self.clock.now(),
-                kind,
-                outcome: "ok",
-                user_id,
-                username: username.map(str::to_string),
-                actor: Actor::Admin(self.actor.clone()),
-                ip: None,
-                detail,
-                user_agent: None,
-            })
+            .audit(&self.event(kind, user_id, username, detail))
             .await?;
         Ok(())
+    }
+
+    fn event(
+        &self,
+        kind: AuditKind,
+        user_id: Option<UserId>,
+        username: Option<&str>,
+        detail: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.clock.now(),
+            kind,
+            outcome: "ok",
+            user_id,
+            username: username.map(str::to_string),
+            actor: Actor::Admin(self.actor.clone()),
+            ip: None,
+            detail,
+            user_agent: None,
+        }
     }
 }
 

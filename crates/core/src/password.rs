@@ -120,6 +120,14 @@ fn own_mapping(count: usize) -> Vec<argon2::Block> {
     blocks
 }
 
+/// Zeroes the blocks at memset speed (one volatile write per word, `Zeroize`'s way, took about
+/// 1.2 ms of every check), then lets the compiler assume the memory is read, so the writes
+/// cannot be dropped as dead: zeroize's own documented pattern for bulk data.
+fn wipe(blocks: &mut [argon2::Block]) {
+    blocks.fill(argon2::Block::default());
+    zeroize::optimization_barrier(blocks);
+}
+
 impl Workspace {
     pub fn new(policy: &PasswordPolicy) -> Workspace {
         let count = argon2(policy)
@@ -134,16 +142,15 @@ impl Workspace {
     /// hash with the policy's parameters), else a temporary one (an older or imported hash
     /// that asks for more). Either way the memory is wiped afterwards.
     fn with_blocks<T>(&mut self, count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
-        use zeroize::Zeroize;
         if count <= self.blocks.len() {
             let blocks = &mut self.blocks[..count];
             let result = f(blocks);
-            blocks.iter_mut().for_each(Zeroize::zeroize);
+            wipe(blocks);
             result
         } else {
             let mut blocks = own_mapping(count);
             let result = f(&mut blocks);
-            blocks.iter_mut().for_each(Zeroize::zeroize);
+            wipe(&mut blocks);
             result
         }
     }

@@ -90,6 +90,26 @@ impl SqliteStore {
     }
 }
 
+async fn insert_audit(conn: &mut sqlx::SqliteConnection, e: &AuditEvent) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail, user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.at.0)
+    .bind(e.kind.as_str())
+    .bind(e.outcome)
+    .bind(e.user_id.map(|u| u.0))
+    .bind(&e.username)
+    .bind(e.actor.as_string())
+    .bind(&e.ip)
+    .bind(&e.detail)
+    .bind(&e.user_agent)
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn external_json(s: &SessionRecord) -> Result<Option<String>, StoreError> {
     s.external
         .as_ref()
@@ -813,23 +833,16 @@ impl Store for SqliteStore {
     }
 
     async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail, user_agent)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.at.0)
-        .bind(e.kind.as_str())
-        .bind(e.outcome)
-        .bind(e.user_id.map(|u| u.0))
-        .bind(&e.username)
-        .bind(e.actor.as_string())
-        .bind(&e.ip)
-        .bind(&e.detail)
-        .bind(&e.user_agent)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        insert_audit(&mut conn, e).await
+    }
+
+    async fn audit_all(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for e in events {
+            insert_audit(&mut tx, e).await?;
+        }
+        tx.commit().await.map_err(backend)
     }
 
     async fn audit_list(

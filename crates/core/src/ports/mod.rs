@@ -273,6 +273,8 @@ pub trait Store:
 
     // Audit trail.
     async fn audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Many events in one transaction (an import's line per account).
+    async fn audit_all(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
     async fn audit_list(
         &self,
         user: Option<UserId>,
