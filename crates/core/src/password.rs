@@ -105,21 +105,6 @@ pub struct Workspace {
     blocks: Vec<argon2::Block>,
 }
 
-/// glibc gives an allocation above its largest dynamic mmap threshold (32 MiB on 64-bit, see
-/// mallopt(3)) a mapping of its own, handed back to the system when freed. Below it, once one
-/// such buffer has been freed, glibc raises the threshold and later buffers come from the heap
-/// and stay there: about 1 GiB after a burst of sign-ins, never returned. So the blocks are
-/// allocated with at least that much capacity and only `count` are used: the pages beyond are
-/// never touched, costing address space, not memory. Other allocators are unaffected.
-const OWN_MAPPING_BYTES: usize = 33 << 20;
-
-fn own_mapping(count: usize) -> Vec<argon2::Block> {
-    let capacity = count.max(OWN_MAPPING_BYTES / std::mem::size_of::<argon2::Block>());
-    let mut blocks = Vec::with_capacity(capacity);
-    blocks.resize(count, argon2::Block::default());
-    blocks
-}
-
 /// Zeroes the blocks at memset speed (one volatile write per word, `Zeroize`'s way, took about
 /// 1.2 ms of every check), then lets the compiler assume the memory is read, so the writes
 /// cannot be dropped as dead: zeroize's own documented pattern for bulk data.
@@ -134,7 +119,7 @@ impl Workspace {
             .map(|a| a.params().block_count())
             .unwrap_or_default();
         Workspace {
-            blocks: own_mapping(count),
+            blocks: vec![argon2::Block::default(); count],
         }
     }
 
@@ -148,7 +133,7 @@ impl Workspace {
             wipe(blocks);
             result
         } else {
-            let mut blocks = own_mapping(count);
+            let mut blocks = vec![argon2::Block::default(); count];
             let result = f(&mut blocks);
             wipe(&mut blocks);
             result

@@ -87,6 +87,10 @@ struct RushArgs {
     /// How long a sign-in waits for its code to appear in the outbox.
     #[arg(long, default_value_t = 60.0)]
     sms_timeout_secs: f64,
+    /// Measure the code check alone: bring every sign-in to its code page first, then enter
+    /// the codes at the same rate and report the server's CPU per code.
+    #[arg(long)]
+    code_cpu: bool,
 }
 
 #[tokio::main]
@@ -153,31 +157,31 @@ async fn rush(args: RushArgs) -> Result<(), String> {
         outbox,
         sms_timeout: Duration::from_secs_f64(args.sms_timeout_secs),
     });
+    let chosen: Vec<_> = (0..count)
+        .map(|i| students[(args.first + i) % students.len()].clone())
+        .collect();
+    if args.code_cpu {
+        let pid = args.pid.ok_or("--code-cpu needs --pid")?;
+        return code_cpu(run, chosen, interval, pid).await;
+    }
     let server_cpu_before = args.pid.and_then(procfs::cpu_secs);
     let own_cpu_before = procfs::cpu_secs(std::process::id());
     let rss_before = args.pid.and_then(procfs::rss_kib);
     let peak = args.pid.map(procfs::PeakMemory::watch);
 
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(count);
-    for i in 0..count {
-        // Open loop: each arrival has its moment, whatever became of the earlier ones.
-        tokio::time::sleep_until((started + interval * i as u32).into()).await;
-        let run = run.clone();
-        let student = students[(args.first + i) % students.len()].clone();
-        tasks.push(tokio::spawn(async move {
-            let outcome = run.sign_in(&student).await;
-            (outcome, Instant::now())
-        }));
-    }
-    let offered_for = started.elapsed();
-    let mut outcomes = Vec::with_capacity(count);
-    let mut last_done = started;
-    for task in tasks {
-        let (outcome, done) = task.await.map_err(|e| e.to_string())?;
-        last_done = last_done.max(done);
-        outcomes.push(outcome);
-    }
+    // Open loop: each arrival has its moment, whatever became of the earlier ones.
+    let finished = paced(&run, chosen, interval, |run, student| async move {
+        let outcome = run.sign_in(&student).await;
+        (outcome, Instant::now())
+    })
+    .await?;
+    let last_done = finished
+        .iter()
+        .map(|(_, done)| *done)
+        .max()
+        .unwrap_or(started);
+    let outcomes: Vec<signin::Outcome> = finished.into_iter().map(|(o, _)| o).collect();
     let wall = last_done - started;
     let server_cpu = args
         .pid
@@ -196,8 +200,7 @@ async fn rush(args: RushArgs) -> Result<(), String> {
             Some(n) => format!("a burst of {n} sign-ins at once"),
             None => format!(
                 "{:.1} sign-ins/s for {:.1} s ({count} sign-ins)",
-                args.rate,
-                offered_for.as_secs_f64()
+                args.rate, args.seconds
             ),
         },
         outcomes,
@@ -209,6 +212,77 @@ async fn rush(args: RushArgs) -> Result<(), String> {
     };
     report.print();
     Ok(())
+}
+
+/// Every sign-in to its code page first (at the arrival rate), then, on a quiet server, the
+/// codes at the same rate: the server's CPU time over the second phase is the code check's.
+async fn code_cpu(
+    run: Arc<signin::Run<'static>>,
+    students: Vec<students::Student>,
+    interval: Duration,
+    pid: u32,
+) -> Result<(), String> {
+    let at_code = paced(&run, students, interval, |run, student| async move {
+        let mut outcome = signin::Outcome::default();
+        run.until_code(&student, &mut outcome).await
+    })
+    .await?;
+    let ready: Vec<signin::AtCode> = at_code.into_iter().filter_map(Result::ok).collect();
+    // Let the SMS worker and the hashing threads fall quiet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = procfs::cpu_secs(pid).ok_or("cannot read the server's CPU time")?;
+    let entered = paced(&run, ready, interval, |run, at| async move {
+        let mut outcome = signin::Outcome::default();
+        run.enter_code(at, &mut outcome, false)
+            .await
+            .map(|()| outcome.steps)
+    })
+    .await?;
+    let cpu = procfs::cpu_secs(pid).ok_or("cannot read the server's CPU time")? - before;
+    let errors = stats::by_kind(entered.iter().filter_map(|r| r.as_ref().err()));
+    let times: Vec<Duration> = entered
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .flat_map(|steps| steps.iter().map(|(_, d)| *d))
+        .collect();
+    println!("code checks: {} entered", times.len());
+    for (kind, n) in &errors {
+        println!("error:     {n} × {kind}");
+    }
+    println!("{}", stats::line("code", &times));
+    println!(
+        "server CPU: {:.3} s, {:.2} ms per code check",
+        cpu,
+        cpu * 1000.0 / times.len().max(1) as f64
+    );
+    Ok(())
+}
+
+/// Runs `job` for each item at its own moment, `interval` apart (open loop), and collects the
+/// results in order.
+async fn paced<T, R, F, Fut>(
+    run: &Arc<signin::Run<'static>>,
+    items: Vec<T>,
+    interval: Duration,
+    job: F,
+) -> Result<Vec<R>, String>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Arc<signin::Run<'static>>, T) -> Fut,
+    Fut: std::future::Future<Output = R> + Send + 'static,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        tokio::time::sleep_until((started + interval * i as u32).into()).await;
+        tasks.push(tokio::spawn(job(run.clone(), item)));
+    }
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.map_err(|e| e.to_string())?);
+    }
+    Ok(results)
 }
 
 struct Report {

@@ -32,19 +32,31 @@ pub struct Run<'a> {
     pub sms_timeout: Duration,
 }
 
+/// A sign-in that has reached the code page with its code in hand.
+pub struct AtCode {
+    browser: Browser,
+    code_page: String,
+    code: String,
+}
+
 impl Run<'_> {
     pub async fn sign_in(&self, student: &Student) -> Outcome {
         let mut outcome = Outcome::default();
         let started = Instant::now();
-        if let Err(e) = self.steps(student, &mut outcome).await {
-            outcome.error = Some(e);
-        } else {
-            outcome.total = Some(started.elapsed());
+        let result = match self.until_code(student, &mut outcome).await {
+            Ok(at) => self.enter_code(at, &mut outcome, true).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => outcome.total = Some(started.elapsed()),
+            Err(e) => outcome.error = Some(e),
         }
         outcome
     }
 
-    async fn steps(&self, student: &Student, out: &mut Outcome) -> Result<(), String> {
+    /// The page, the password (again after each "busy" answer's Retry-After, as the page's
+    /// script does), the code page, and the code from the outbox.
+    pub async fn until_code(&self, student: &Student, out: &mut Outcome) -> Result<AtCode, String> {
         let mut browser = Browser::new(self.client.clone(), self.base);
         let page = browser
             .get("/sign-in")
@@ -92,15 +104,34 @@ impl Run<'_> {
             .map_err(|_| "sms: no code in the outbox in time".to_string())?
             .map_err(|_| "sms: a newer sign-in of the same number took the code".to_string())?;
         out.steps.push(("sms", waiting.elapsed()));
+        Ok(AtCode {
+            browser,
+            code_page,
+            code,
+        })
+    }
 
+    /// The code, and (when `arrive`) the page it leads to, through any further redirects.
+    pub async fn enter_code(
+        &self,
+        at: AtCode,
+        out: &mut Outcome,
+        arrive: bool,
+    ) -> Result<(), String> {
+        let AtCode {
+            mut browser,
+            code_page,
+            code,
+        } = at;
         let answer = browser
             .post(&code_page, &[("code", &code)])
             .await
             .map_err(|e| format!("code: {e}"))?;
         let mut next = redirected("code", &answer)?;
         out.steps.push(("code", answer.took));
-
-        // The page they arrive on, through any further redirects.
+        if !arrive {
+            return Ok(());
+        }
         let mut took = Duration::ZERO;
         for _ in 0..5 {
             let page = browser

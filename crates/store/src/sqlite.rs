@@ -66,7 +66,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // SQLite's own page cache is 2 MiB per connection by default, kept for good once a
+            // rush has used every connection; the operating system caches the file anyway.
+            .pragma("cache_size", "-512");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

@@ -59,41 +59,58 @@ struct Job {
 /// A hashing thread keeps its memory this long after its last hash.
 const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn worker(
+/// What the hashing threads share: the line of jobs, the workspaces not in use, and the pace.
+struct Shared {
     policy: Arc<PasswordPolicy>,
-    jobs: Arc<Mutex<std::sync::mpsc::Receiver<Job>>>,
+    jobs: Mutex<std::sync::mpsc::Receiver<Job>>,
+    /// Workspaces between hashes. Shared, not one per thread: the thread that waits on the
+    /// line holds its lock, so only it can notice the end of a rush, and it frees them all.
+    spare: Mutex<Vec<Workspace>>,
     pace_us: Arc<AtomicU64>,
-) {
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn worker(shared: Arc<Shared>) {
     use std::sync::mpsc::RecvTimeoutError;
-    let mut workspace: Option<Workspace> = None;
     loop {
-        let next = jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .recv_timeout(IDLE);
+        let next = lock(&shared.jobs).recv_timeout(IDLE);
         let job = match next {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
-                workspace = None;
+                // The end of a rush: the workspaces go, and so does what the requests around
+                // them left in the allocator's heaps.
+                let freed = std::mem::take(&mut *lock(&shared.spare));
+                if !freed.is_empty() {
+                    drop(freed);
+                    tweestap_malloc::give_back();
+                }
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let ws = workspace.get_or_insert_with(|| Workspace::new(&policy));
+        let policy = &shared.policy;
+        let spare = lock(&shared.spare).pop();
+        let mut ws = spare.unwrap_or_else(|| Workspace::new(policy));
         let started = std::time::Instant::now();
         let done = match job.work {
             Work::Verify { phc, secret } => {
-                let (ok, rehash) = password::verify_in(secret.expose(), &phc, &policy, ws);
+                let (ok, rehash) = password::verify_in(secret.expose(), &phc, policy, &mut ws);
                 Done::Verified(ok, rehash)
             }
             Work::Hash { secret, salt } => {
-                Done::Hashed(password::hash_in(secret.expose(), &salt, &policy, ws))
+                Done::Hashed(password::hash_in(secret.expose(), &salt, policy, &mut ws))
             }
         };
+        lock(&shared.spare).push(ws);
         let took = started.elapsed().as_micros() as u64;
         // Smoothed over about eight hashes; a lost race between threads only loses a sample.
-        let old = pace_us.load(Ordering::Relaxed);
-        pace_us.store(old - old / 8 + took / 8, Ordering::Relaxed);
+        let old = shared.pace_us.load(Ordering::Relaxed);
+        shared
+            .pace_us
+            .store(old - old / 8 + took / 8, Ordering::Relaxed);
         let _ = job.reply.send(done);
     }
 }
@@ -132,12 +149,17 @@ impl Argon2Pool {
         let policy = Arc::new(policy);
         let pace_us = Arc::new(AtomicU64::new(floor.as_micros().max(1) as u64));
         let (jobs, queue) = std::sync::mpsc::channel();
-        let queue = Arc::new(Mutex::new(queue));
+        let shared = Arc::new(Shared {
+            policy: policy.clone(),
+            jobs: Mutex::new(queue),
+            spare: Mutex::new(Vec::new()),
+            pace_us: pace_us.clone(),
+        });
         for i in 0..threads {
-            let (policy, queue, pace_us) = (policy.clone(), queue.clone(), pace_us.clone());
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(policy, queue, pace_us))
+                .spawn(move || worker(shared))
                 .map_err(|e| PasswordError::BadParams(format!("no hashing thread: {e}")))?;
         }
         Ok(Argon2Pool {
