@@ -222,6 +222,7 @@ async fn code_cpu(
     interval: Duration,
     pid: u32,
 ) -> Result<(), String> {
+    let offered = students.len();
     let at_code = paced(&run, students, interval, |run, student| async move {
         let mut outcome = signin::Outcome::default();
         run.until_code(&student, &mut outcome).await
@@ -250,11 +251,16 @@ async fn code_cpu(
         println!("error:     {n} × {kind}");
     }
     println!("{}", stats::line("code", &times));
-    println!(
-        "server CPU: {:.3} s, {:.2} ms per code check",
-        cpu,
-        cpu * 1000.0 / times.len().max(1) as f64
-    );
+    let per_code = cpu * 1000.0 / times.len().max(1) as f64;
+    println!("server CPU: {cpu:.3} s, {per_code:.2} ms per code check");
+    let summary = serde_json::json!({
+        "offered": offered,
+        "completed": times.len(),
+        "errors": errors.values().sum::<usize>(),
+        "code_p50_ms": stats::summary(&times).map(|s| s.p50),
+        "server_cpu_ms_per_code": per_code,
+    });
+    println!("RESULT {summary}");
     Ok(())
 }
 
