@@ -918,6 +918,12 @@ async fn in_a_rush_the_attempts_that_cannot_be_served_in_time_are_asked_to_retry
         !audit.iter().any(|e| e.outcome == "bad_credentials"),
         "a busy answer is not a wrong password"
     );
+    // Not audited (nothing was checked) but counted, for the operator's dashboards.
+    let metrics = app.browser().get("/metrics").await.body;
+    assert!(
+        metrics.contains(&format!("tweestap_password_busy_total {}\n", busy.len())),
+        "{metrics}"
+    );
     // Retried one at a time, every one gets in.
     for i in busy {
         let name = format!("leerling{i}");

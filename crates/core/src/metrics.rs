@@ -21,6 +21,8 @@ pub struct Metrics {
     pub push_approved: AtomicU64,
     pub push_denied: AtomicU64,
     pub push_reported: AtomicU64,
+    /// Password attempts answered "busy, trying again in a moment" (nothing checked).
+    pub password_busy: AtomicU64,
 }
 
 impl Metrics {
@@ -91,6 +93,11 @@ impl Metrics {
                 "tweestap_push_reported_total",
                 "Push approval requests reported as 'this wasn't me' (MFA fatigue?).",
                 get(&self.push_reported),
+            ),
+            (
+                "tweestap_password_busy_total",
+                "Password attempts asked to retry in a moment: the hashing line was full, or an address's limit held only attempts still in line.",
+                get(&self.password_busy),
             ),
         ] {
             out.push_str(&format!(

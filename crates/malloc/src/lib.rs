@@ -64,7 +64,7 @@ mod tests {
         let held: Vec<Vec<u8>> = (0..20_000).map(|i| vec![(i % 251) as u8; 4000]).collect();
         // One allocation after them keeps the heap's top in place, so freeing alone cannot
         // shrink the heap from the end: only giving back returns the pages below it.
-        let pin = vec![1u8; 64];
+        let pin = Box::new([1u8; 64]);
         let full = rss_kib();
         drop(held);
         super::give_back();

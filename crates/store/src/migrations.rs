@@ -241,4 +241,57 @@ mod tests {
             .get("n");
         assert_eq!(left, 0);
     }
+
+    /// The running SMS totals start from the messages already queued: codes count for their
+    /// account, number, network, country and the installation; a notice (no code, no network)
+    /// for its country and the installation only.
+    #[tokio::test]
+    async fn upgrading_to_tallies_counts_the_queued_messages_notices_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        super::sqlite_until(20).run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO users (id, username, display_name, subject, created_at) VALUES (1, 'jan', 'Jan', 's1', 1)",
+            "INSERT INTO sms_challenges (id, flow, user_id, phone, code_hash, created_at, expires_at) VALUES (1, 'f', 1, '+31612345678', x'00', 100, 700)",
+            "INSERT INTO sms_outbox (reference, challenge_id, user_id, phone, country, network, next_attempt_at, created_at, expires_at)
+             VALUES ('code', 1, 1, '+31612345678', 'NL', '192.0.2.1', 100, 100, 700)",
+            "INSERT INTO sms_outbox (reference, user_id, phone, country, network, next_attempt_at, created_at, expires_at)
+             VALUES ('notice', 1, '+31612345678', 'NL', NULL, 105, 105, 700)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        super::sqlite().run(&pool).await.unwrap();
+        let rows = sqlx::query("SELECT scope, key, at, total FROM sms_tallies ORDER BY scope, at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let seen: Vec<(String, String, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.get("scope"), r.get("key"), r.get("at"), r.get("total")))
+            .collect();
+        let row = |scope: &str, key: &str, at: i64, total: i64| {
+            (scope.to_string(), key.to_string(), at, total)
+        };
+        assert_eq!(
+            seen,
+            vec![
+                row("account", "1", 100, 1),
+                row("all", "", 100, 1),
+                row("all", "", 105, 2),
+                row("country", "NL", 100, 1),
+                row("country", "NL", 105, 2),
+                row("network", "192.0.2.1", 100, 1),
+                row("number", "+31612345678", 100, 1),
+            ]
+        );
+    }
 }

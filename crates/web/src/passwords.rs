@@ -177,7 +177,10 @@ impl Argon2Pool {
     /// How many checks may be in flight: the ones running, and as many in line as the threads
     /// finish within the wait allowed at their present pace.
     fn max_in_flight(&self) -> usize {
-        let pace = self.pace_us.load(Ordering::Relaxed).max(1);
+        // Never faster than a hash with the policy's parameters on a quiet machine: checks
+        // against unreadable or cheap imported hashes end at once and must not widen the line.
+        let floor = self.floor.as_micros().max(1) as u64;
+        let pace = self.pace_us.load(Ordering::Relaxed).max(floor);
         let per_thread = (self.policy.max_wait_ms.saturating_mul(1000) / pace) as usize;
         self.threads + self.threads * per_thread
     }
@@ -200,6 +203,10 @@ impl Argon2Pool {
 
 #[async_trait]
 impl PasswordHashing for Argon2Pool {
+    fn has_room(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) < self.max_in_flight()
+    }
+
     fn admit(&self) -> Option<HashTicket> {
         self.slot().map(|slot| HashTicket(Box::new(slot)))
     }

@@ -10,14 +10,15 @@ CREATE TABLE sms_tallies (
     PRIMARY KEY (scope, key, at)
 ) WITHOUT ROWID;
 
--- The messages already queued keep counting after the upgrade.
+-- The messages already queued keep counting after the upgrade. A message without a network
+-- (a notice of a changed method) was in no network's count and is in no network's total.
 INSERT INTO sms_tallies (scope, key, at, total)
 SELECT 'all', '', created_at, SUM(COUNT(*)) OVER (ORDER BY created_at)
 FROM sms_outbox GROUP BY created_at;
 INSERT INTO sms_tallies (scope, key, at, total)
 SELECT 'network', network, created_at,
        SUM(COUNT(*)) OVER (PARTITION BY network ORDER BY created_at)
-FROM sms_outbox GROUP BY network, created_at;
+FROM sms_outbox WHERE network IS NOT NULL GROUP BY network, created_at;
 INSERT INTO sms_tallies (scope, key, at, total)
 SELECT 'country', country, created_at,
        SUM(COUNT(*)) OVER (PARTITION BY country ORDER BY created_at)

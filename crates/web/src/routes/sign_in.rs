@@ -196,6 +196,8 @@ async fn sign_in(
             let (status, message) = describe(ctx.lang, &e)?;
             let mut page = again(status, message, &session)?;
             if let SignInError::Busy { retry_after_secs } = e {
+                // Not audited (nothing was checked, and a rush makes thousands): counted.
+                tweestap_core::metrics::Metrics::inc(&app.metrics.password_busy);
                 // The page's script sends the same form again after this (the typed password
                 // never comes back in a page); without it the person presses the button.
                 page.headers_mut().insert(
