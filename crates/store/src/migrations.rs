@@ -146,12 +146,11 @@ mod tests {
     use std::str::FromStr;
 
     use sqlx::Row;
+    use sqlx::SqlitePool;
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-    /// A database with methods made before passkeys (migration 14) keeps them, their ids, the
-    /// default, and AUTOINCREMENT's promise through the rebuild in migration 15.
-    #[tokio::test]
-    async fn upgrading_to_passkeys_keeps_methods_and_never_reuses_an_id() {
+    /// A database as an older version left it: migrated up to `version`.
+    async fn database_of_version(version: i64) -> (tempfile::TempDir, SqlitePool) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("old.db").display());
         let options = SqliteConnectOptions::from_str(&url)
@@ -163,7 +162,15 @@ mod tests {
             .connect_with(options)
             .await
             .unwrap();
-        super::sqlite_until(14).run(&pool).await.unwrap();
+        super::sqlite_until(version).run(&pool).await.unwrap();
+        (dir, pool)
+    }
+
+    /// A database with methods made before passkeys (migration 14) keeps them, their ids, the
+    /// default, and AUTOINCREMENT's promise through the rebuild in migration 15.
+    #[tokio::test]
+    async fn upgrading_to_passkeys_keeps_methods_and_never_reuses_an_id() {
+        let (_dir, pool) = database_of_version(14).await;
         for sql in [
             "INSERT INTO users (id, username, display_name, subject, created_at) VALUES (1, 'jan', 'Jan', 's1', 1)",
             "INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at, is_default) VALUES (1, 'sms', '+31612345678', 1, 1, 0)",
@@ -247,18 +254,7 @@ mod tests {
     /// for its country and the installation only.
     #[tokio::test]
     async fn upgrading_to_tallies_counts_the_queued_messages_notices_included() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("old.db").display());
-        let options = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .unwrap();
-        super::sqlite_until(20).run(&pool).await.unwrap();
+        let (_dir, pool) = database_of_version(20).await;
         for sql in [
             "INSERT INTO users (id, username, display_name, subject, created_at) VALUES (1, 'jan', 'Jan', 's1', 1)",
             "INSERT INTO sms_challenges (id, flow, user_id, phone, code_hash, created_at, expires_at) VALUES (1, 'f', 1, '+31612345678', x'00', 100, 700)",
