@@ -203,10 +203,6 @@ impl Argon2Pool {
 
 #[async_trait]
 impl PasswordHashing for Argon2Pool {
-    fn has_room(&self) -> bool {
-        self.in_flight.load(Ordering::SeqCst) < self.max_in_flight()
-    }
-
     fn admit(&self) -> Option<HashTicket> {
         self.slot().map(|slot| HashTicket(Box::new(slot)))
     }

@@ -297,12 +297,9 @@ pub struct HashTicket(pub Box<dyn Send + Sync>);
 /// many run at once, so a storm of sign-ins queues instead of exhausting memory.
 #[async_trait]
 pub trait PasswordHashing: Send + Sync {
-    /// Whether the line has room now (nothing is taken): checked before an attempt is counted,
-    /// so a rush beyond what can be served in time costs no write.
-    fn has_room(&self) -> bool;
     /// A place in line for a [`verify`](Self::verify), or `None` when more checks wait than
-    /// can be served in time (the person is asked to try again in a moment). Taken only once
-    /// the attempt is counted, so attempts refused by the throttles never hold a place.
+    /// can be served in time (the person is asked to try again in a moment). Taken before the
+    /// attempt is counted, so a full line costs no write.
     fn admit(&self) -> Option<HashTicket>;
     /// Checks `password` against `phc`. With `None` it checks against a dummy hash, so an unknown
     /// user costs the same time as a known one.

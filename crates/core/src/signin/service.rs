@@ -48,18 +48,21 @@ impl SignInService {
             None => None,
         };
         let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        // A rush beyond what the hashing threads can serve in time is turned away before it is
-        // counted anywhere or costs a write. The place itself is taken only after the
-        // budgets, so attempts the throttles refuse (their writes may queue behind others)
-        // never hold one.
-        if !self.passwords.has_room() {
+        // A place in the hashing line first: a rush beyond what the threads can serve in time
+        // is turned away before it is counted anywhere or costs a write. (Taking the place only
+        // after the budgets, so that attempts the throttles refuse never hold one, was tried
+        // and measured: at 130/s every refused place had cost six writes first, and served
+        // requests got slower; see docs/benchmarks.md.)
+        let Some(ticket) = self.passwords.admit() else {
             return Err(SignInError::Busy {
                 retry_after_secs: BUSY_RETRY_SECS,
             });
-        }
+        };
         let budget = match self.take_password_budget(&typed_name, phc, ctx).await? {
             Ok(budget) => budget,
             Err(secs) => {
+                // Refused: the place goes back before the audit line is written.
+                drop(ticket);
                 self.audit(
                     AuditKind::PasswordChecked,
                     "throttled",
@@ -73,14 +76,6 @@ impl SignInService {
                     retry_after_secs: secs.max(1),
                 });
             }
-        };
-
-        let Some(ticket) = self.passwords.admit() else {
-            // The line filled meanwhile: not checked, so not counted.
-            self.give_back_partly(&budget).await?;
-            return Err(SignInError::Busy {
-                retry_after_secs: BUSY_RETRY_SECS,
-            });
         };
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let check = self
