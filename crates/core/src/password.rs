@@ -98,8 +98,8 @@ pub fn verify(password: &str, phc: &str, policy: &PasswordPolicy) -> (bool, bool
     (ok, ok && stale(&parsed, policy))
 }
 
-/// Argon2's working memory (one block per KiB of `argon2_memory_kib`), owned by one hashing
-/// thread and reused for every hash it runs, so a sign-in does not allocate and fault in
+/// Argon2's working memory (one block per KiB of `argon2_memory_kib`), used by one hashing
+/// thread at a time and reused for every hash, so a sign-in does not allocate and fault in
 /// 19 MiB of fresh pages. Wiped after each use: nothing derived from a password stays behind.
 pub struct Workspace {
     blocks: Vec<argon2::Block>,

@@ -139,13 +139,14 @@ async fn unused_since(
 }
 
 /// Every requested code counts, whatever became of it: a failing gateway must not turn the
-/// budgets off. The installation's, network's and country's counts come from running totals
-/// kept as messages are queued, never from counting an hour of rows.
+/// budgets off. Sends in a window come from running totals kept as messages are queued, never
+/// from counting an hour of rows; only the unused codes walk the account's or number's own.
 pub(crate) async fn send_counts(
     conn: &mut SqliteConnection,
     q: &SendCountsQuery<'_>,
 ) -> Result<SendCounts, StoreError> {
-    let hour = Window::AtOrAfter(q.now.minus_secs(3600));
+    let hour_start = q.now.minus_secs(3600);
+    let hour = Window::AtOrAfter(hour_start);
     let day = Window::AtOrAfter(q.now.minus_secs(86_400));
     let resend = resend_state(conn, q.user, q.now).await?;
     let blocked_until: Option<i64> =
@@ -162,7 +163,6 @@ pub(crate) async fn send_counts(
             .await
             .map_err(backend)?;
     let account = tallies::account_key(q.user);
-    let hour_start = q.now.minus_secs(3600);
     // The account's and the number's unused-code budgets are against pumping: a notice of a
     // changed method (which needs a second factor to cause) and a code that signed someone in
     // cost a pumper nothing, so a teacher who signs in six times in an hour is not refused.

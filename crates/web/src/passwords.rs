@@ -7,13 +7,13 @@ use tweestap_core::password::{self, PasswordError, Workspace};
 use tweestap_core::policy::PasswordPolicy;
 use tweestap_core::ports::{Entropy, HashTicket, PasswordCheck, PasswordHashing};
 
-/// Argon2id on a few threads of its own (one per core unless the policy says otherwise), each
-/// with its own working memory, reused for every hash and wiped after each
-/// ([`password::Workspace`]): a login storm waits in line for them instead of starting
-/// hundreds of hashes at once, and no hash allocates and faults in 19 MiB of fresh memory. A
-/// thread that has been idle for a while gives its memory back.
+/// Argon2id on a few threads of its own (one per core unless the policy says otherwise), with
+/// working memory reused for every hash and wiped after each ([`password::Workspace`]): a
+/// login storm waits in line for them instead of starting hundreds of hashes at once, and no
+/// hash allocates and faults in 19 MiB of fresh memory. When the threads fall idle, the
+/// memory goes back to the system.
 pub struct Argon2Pool {
-    policy: Arc<PasswordPolicy>,
+    shared: Arc<Shared>,
     jobs: std::sync::mpsc::Sender<Job>,
     entropy: Arc<dyn Entropy>,
     /// A real hash of a random password, verified when the user does not exist, so unknown
@@ -26,10 +26,6 @@ pub struct Argon2Pool {
     /// Checks handed to the threads and not finished yet (running or in line).
     in_flight: Arc<AtomicUsize>,
     threads: usize,
-    /// How long one hash takes on its thread lately (µs, smoothed), measured on the threads: a
-    /// busy machine (the rest of each sign-in shares the cores) hashes slower than the quiet
-    /// start-up measurement, and the line must be judged by what the threads do now.
-    pace_us: Arc<AtomicU64>,
 }
 
 /// One check in flight; dropping it frees the place.
@@ -66,7 +62,10 @@ struct Shared {
     /// Workspaces between hashes. Shared, not one per thread: the thread that waits on the
     /// line holds its lock, so only it can notice the end of a rush, and it frees them all.
     spare: Mutex<Vec<Workspace>>,
-    pace_us: Arc<AtomicU64>,
+    /// How long one hash takes on its thread lately (µs, smoothed), measured on the threads: a
+    /// busy machine (the rest of each sign-in shares the cores) hashes slower than the quiet
+    /// start-up measurement, and the line must be judged by what the threads do now.
+    pace_us: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -146,14 +145,12 @@ impl Argon2Pool {
             floor_ms = floor.as_secs_f64() * 1000.0,
             "password check time floor"
         );
-        let policy = Arc::new(policy);
-        let pace_us = Arc::new(AtomicU64::new(floor.as_micros().max(1) as u64));
         let (jobs, queue) = std::sync::mpsc::channel();
         let shared = Arc::new(Shared {
-            policy: policy.clone(),
+            policy: Arc::new(policy),
             jobs: Mutex::new(queue),
             spare: Mutex::new(Vec::new()),
-            pace_us: pace_us.clone(),
+            pace_us: AtomicU64::new(floor.as_micros().max(1) as u64),
         });
         for i in 0..threads {
             let shared = shared.clone();
@@ -163,14 +160,13 @@ impl Argon2Pool {
                 .map_err(|e| PasswordError::BadParams(format!("no hashing thread: {e}")))?;
         }
         Ok(Argon2Pool {
-            policy,
+            shared,
             jobs,
             entropy,
             dummy,
             floor,
             in_flight: Arc::new(AtomicUsize::new(0)),
             threads,
-            pace_us,
         })
     }
 
@@ -180,8 +176,8 @@ impl Argon2Pool {
         // Never faster than a hash with the policy's parameters on a quiet machine: checks
         // against unreadable or cheap imported hashes end at once and must not widen the line.
         let floor = self.floor.as_micros().max(1) as u64;
-        let pace = self.pace_us.load(Ordering::Relaxed).max(floor);
-        let per_thread = (self.policy.max_wait_ms.saturating_mul(1000) / pace) as usize;
+        let pace = self.shared.pace_us.load(Ordering::Relaxed).max(floor);
+        let per_thread = (self.shared.policy.max_wait_ms.saturating_mul(1000) / pace) as usize;
         self.threads + self.threads * per_thread
     }
 
@@ -231,7 +227,7 @@ impl PasswordHashing for Argon2Pool {
     }
 
     async fn hash(&self, secret: Secret) -> Result<String, PasswordError> {
-        password::check_new(secret.expose(), &self.policy)?;
+        password::check_new(secret.expose(), &self.shared.policy)?;
         let mut salt = [0u8; 16];
         self.entropy.fill(&mut salt);
         match self.run(Work::Hash { secret, salt }).await {
