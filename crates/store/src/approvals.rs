@@ -67,7 +67,7 @@ impl SqliteStore {
         .bind(token_hash)
         .bind(now.0)
         .bind(used)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| r.try_get::<i64, _>("user_id").map(UserId))
@@ -86,7 +86,8 @@ impl ApprovalStore for SqliteStore {
         state: &str,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO webauthn_ceremonies (id, user_id, purpose, state, expires_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -128,7 +129,7 @@ impl ApprovalStore for SqliteStore {
             "DELETE FROM webauthn_ceremonies WHERE id = ? RETURNING user_id, purpose, state, expires_at",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
@@ -167,7 +168,8 @@ impl ApprovalStore for SqliteStore {
                 ));
             }
         };
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let id: i64 = sqlx::query(
             "INSERT INTO mfa_methods (user_id, kind, label, credential_id, credential, device_token_hash, created_at, confirmed_at, replaces_method)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -199,7 +201,7 @@ impl ApprovalStore for SqliteStore {
         sqlx::query("UPDATE mfa_methods SET credential = ? WHERE id = ?")
             .bind(credential)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -211,7 +213,7 @@ impl ApprovalStore for SqliteStore {
             rows::METHOD_COLUMNS
         ))
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .as_ref()
@@ -220,7 +222,8 @@ impl ApprovalStore for SqliteStore {
     }
 
     async fn push_method_confirm(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         // The phone's earlier link (same account) gives way only now that the new one works,
         // handing on "asked first". It goes first: it may hold the same credential.
         // The earlier link is the one the phone's cookie named, or any of this account's
@@ -263,7 +266,7 @@ impl ApprovalStore for SqliteStore {
         sqlx::query("UPDATE mfa_methods SET subscription = ? WHERE id = ? AND kind = 'push'")
             .bind(subscription)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -276,7 +279,8 @@ impl ApprovalStore for SqliteStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         // A new link replaces unfinished ones: their phones (linked but never approved) and
         // their unused links stop working.
         sqlx::query(
@@ -321,7 +325,7 @@ impl ApprovalStore for SqliteStore {
         .bind(now.0)
         .bind(token_hash)
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -355,7 +359,7 @@ impl ApprovalStore for SqliteStore {
         .bind(user.0)
         .bind(now.0)
         .bind(failure_window_secs)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         let count = |c: &str| -> Result<u32, StoreError> {
@@ -405,7 +409,7 @@ impl ApprovalStore for SqliteStore {
         .bind(a.status.as_str())
         .bind(max_per_hour.map(i64::from))
         .bind(a.confirmed)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -416,7 +420,7 @@ impl ApprovalStore for SqliteStore {
             "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = ?"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .as_ref()
@@ -435,7 +439,7 @@ impl ApprovalStore for SqliteStore {
         ))
         .bind(method.0)
         .bind(now.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .iter()
@@ -452,7 +456,7 @@ impl ApprovalStore for SqliteStore {
              WHERE user_id = ? AND purpose = 'link' ORDER BY created_at DESC, rowid DESC LIMIT 1"
         ))
         .bind(user.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .as_ref()
@@ -473,7 +477,7 @@ impl ApprovalStore for SqliteStore {
         .bind(status.as_str())
         .bind(now.0)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -487,7 +491,8 @@ impl ApprovalStore for SqliteStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         // Yes (once, in time): the phone may answer now, with time to walk between the
         // screens. No (also after a yes, while nothing was answered): closed, and the phone
         // that was linking is dropped.
@@ -541,7 +546,7 @@ impl ApprovalStore for SqliteStore {
         )
         .bind(now.0)
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected())
@@ -562,7 +567,7 @@ impl ApprovalStore for SqliteStore {
         .bind(id)
         .bind(now.0)
         .bind(until.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -576,7 +581,7 @@ impl ApprovalStore for SqliteStore {
         )
         .bind(now.0)
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .rows_affected())
@@ -596,7 +601,7 @@ impl ApprovalStore for SqliteStore {
         .bind(now.0)
         .bind(flag_reason)
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -606,7 +611,7 @@ impl ApprovalStore for SqliteStore {
         Ok(
             sqlx::query("SELECT push_blocked_until FROM users WHERE id = ?")
                 .bind(user.0)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.db.acquire().await?)
                 .await
                 .map_err(backend)?
                 .map(|r| r.try_get::<Option<i64>, _>("push_blocked_until"))
@@ -620,7 +625,7 @@ impl ApprovalStore for SqliteStore {
     async fn user_flag(&self, user: UserId) -> Result<Option<(Timestamp, String)>, StoreError> {
         let row = sqlx::query("SELECT flagged_at, flag_reason FROM users WHERE id = ?")
             .bind(user.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
@@ -635,7 +640,7 @@ impl ApprovalStore for SqliteStore {
              WHERE id = ? AND (flagged_at IS NOT NULL OR push_blocked_until IS NOT NULL)",
         )
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)

@@ -23,7 +23,7 @@ impl EmailOutbox for SqliteStore {
         .bind(e.created_at.0)
         .bind(e.created_at.0)
         .bind(e.expires_at.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -48,7 +48,7 @@ impl EmailOutbox for SqliteStore {
         .bind(now.0)
         .bind(now.0)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         rows.iter()
@@ -78,7 +78,7 @@ impl EmailOutbox for SqliteStore {
         )
         .bind(now.0)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -98,7 +98,7 @@ impl EmailOutbox for SqliteStore {
         .bind(next_at.0)
         .bind(error)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -112,7 +112,7 @@ impl EmailOutbox for SqliteStore {
         )
         .bind(error)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -130,7 +130,7 @@ impl EmailOutbox for SqliteStore {
         .bind(user.map(|u| u.0))
         .bind(user.map(|u| u.0))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         rows.iter()

@@ -55,7 +55,8 @@ impl EntraStore for SqliteStore {
         tenant_id: &str,
         object_id: &str,
     ) -> Result<Option<UserId>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         linked(&mut tx, tenant_id, object_id).await
     }
 
@@ -66,7 +67,8 @@ impl EntraStore for SqliteStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let done = link(&mut tx, tenant_id, object_id, user, now).await?;
         tx.commit().await.map_err(backend)?;
         Ok(done)
@@ -80,7 +82,8 @@ impl EntraStore for SqliteStore {
         subject: &str,
         now: Timestamp,
     ) -> Result<UserId, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let id = insert_user(&mut tx, user, subject, now).await?;
         if !link(&mut tx, tenant_id, object_id, id, now).await? {
             // Another request linked this Entra user meanwhile: theirs stands.
@@ -96,7 +99,8 @@ impl EntraStore for SqliteStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         sqlx::query("DELETE FROM entra_hints_used WHERE expires_at < ?")
             .bind(now.0)
             .execute(&mut *tx)
@@ -120,7 +124,8 @@ impl EntraStore for SqliteStore {
         link_existing: bool,
         now: Timestamp,
     ) -> Result<Vec<PhoneImported>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let mut outcomes = Vec::with_capacity(rows.len());
         for (row, subject) in rows {
             let conflict = |why: &str| StoreError::Conflict(format!("line {}: {why}", row.line));

@@ -5,6 +5,7 @@
 //! added beside this one with its own migrations folder.
 
 mod approvals;
+mod connections;
 mod email;
 mod entra;
 mod methods;
@@ -23,4 +24,6 @@ pub enum OpenError {
     Open { path: String, source: sqlx::Error },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database migration failed: {0}")]
+    Store(tweestap_core::ports::StoreError),
 }

@@ -17,7 +17,8 @@ impl MethodStore for SqliteStore {
         sealed_secret: &[u8],
         now: Timestamp,
     ) -> Result<MethodId, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         sqlx::query(
             "DELETE FROM mfa_methods WHERE user_id = ? AND kind = 'totp' AND confirmed_at IS NULL",
         )
@@ -53,7 +54,7 @@ impl MethodStore for SqliteStore {
         ))
         .bind(user.0)
         .bind(since.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| rows::method(&r))
@@ -78,7 +79,7 @@ impl MethodStore for SqliteStore {
         .bind(now.0)
         .bind(id.0)
         .bind(only_if_first)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -98,7 +99,7 @@ impl MethodStore for SqliteStore {
         .bind(now.0)
         .bind(id.0)
         .bind(step)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -119,7 +120,7 @@ impl MethodStore for SqliteStore {
         .bind(user.0)
         .bind(keep_one)
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -138,14 +139,15 @@ impl MethodStore for SqliteStore {
         .bind(label)
         .bind(id.0)
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn method_set_default(&self, user: UserId, id: MethodId) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         sqlx::query(
             "UPDATE mfa_methods SET is_default = (id = ?) WHERE user_id = ? AND confirmed_at IS NOT NULL",
         )
@@ -182,7 +184,7 @@ impl MethodStore for SqliteStore {
         .bind(&d.user_agent)
         .bind(d.created_at.0)
         .bind(d.expires_at.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -202,7 +204,7 @@ impl MethodStore for SqliteStore {
         .bind(token_hash)
         .bind(user.0)
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -215,7 +217,7 @@ impl MethodStore for SqliteStore {
         )
         .bind(user.0)
         .bind(now.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .iter()
@@ -238,7 +240,7 @@ impl MethodStore for SqliteStore {
         let done = sqlx::query("DELETE FROM remembered_devices WHERE id = ? AND user_id = ?")
             .bind(id)
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -247,7 +249,7 @@ impl MethodStore for SqliteStore {
     async fn devices_remove_user(&self, user: UserId) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM remembered_devices WHERE user_id = ?")
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
@@ -256,7 +258,7 @@ impl MethodStore for SqliteStore {
     async fn app_invite_skips(&self, user: UserId) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query("SELECT app_invite_skips FROM users WHERE id = ?")
             .bind(user.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?
             .map(|r| r.try_get("app_invite_skips"))
@@ -269,7 +271,7 @@ impl MethodStore for SqliteStore {
     async fn app_invite_skip(&self, user: UserId) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET app_invite_skips = app_invite_skips + 1 WHERE id = ?")
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -288,7 +290,7 @@ impl MethodStore for SqliteStore {
         .bind(user.0)
         .bind(state)
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -302,7 +304,7 @@ impl MethodStore for SqliteStore {
         sqlx::query("SELECT state FROM phone_additions WHERE user_id = ? AND created_at >= ?")
             .bind(user.0)
             .bind(since.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?
             .map(|r| r.try_get("state").map_err(backend))
@@ -312,7 +314,7 @@ impl MethodStore for SqliteStore {
     async fn phone_addition_delete(&self, user: UserId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM phone_additions WHERE user_id = ?")
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -334,7 +336,7 @@ impl MethodStore for SqliteStore {
         .bind(now.0)
         .bind(expires_at.0)
         .bind(once)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -347,7 +349,7 @@ impl MethodStore for SqliteStore {
         )
         .bind(user.0)
         .bind(now.0)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .try_get("n")
@@ -369,7 +371,7 @@ impl MethodStore for SqliteStore {
         .bind(user.0)
         .bind(pass_hash)
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)

@@ -79,7 +79,7 @@ async fn insert(conn: &mut sqlx::SqliteConnection, r: &GrantRecord) -> Result<()
 #[async_trait]
 impl OidcStore for SqliteStore {
     async fn grant_put(&self, record: &GrantRecord) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
         insert(&mut conn, record).await
     }
 
@@ -90,7 +90,8 @@ impl OidcStore for SqliteStore {
         now: Timestamp,
         issue: &IssueFn<'_>,
     ) -> Result<Redeemed, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         // Claiming first takes the write lock: two requests with the same token are
         // serialised here, and exactly one of them sees it unused.
         let claimed = sqlx::query(
@@ -165,7 +166,7 @@ impl OidcStore for SqliteStore {
         .bind(token_hash)
         .bind(kind.as_str())
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         row.map(|r| grant_row(&r).map(|g| g.record)).transpose()
@@ -177,7 +178,8 @@ impl OidcStore for SqliteStore {
         client: &ClientId,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let done = sqlx::query(
             "UPDATE oidc_grants SET revoked_at = COALESCE(revoked_at, ?) WHERE token_hash = ? AND client_id = ?",
         )
@@ -213,7 +215,7 @@ impl OidcStore for SqliteStore {
         )
         .bind(now.0)
         .bind(user.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected())
@@ -224,7 +226,8 @@ impl OidcStore for SqliteStore {
         client: &ClientId,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let done = sqlx::query(
             "UPDATE oidc_grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
         )
@@ -251,7 +254,7 @@ impl OidcStore for SqliteStore {
             sqlx::query("SELECT scopes FROM oidc_consents WHERE user_id = ? AND client_id = ?")
                 .bind(user.0)
                 .bind(client.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.db.acquire().await?)
                 .await
                 .map_err(backend)?;
         row.map(|r| {
@@ -276,7 +279,7 @@ impl OidcStore for SqliteStore {
         .bind(client.as_str())
         .bind(serde_json::to_string(scopes).map_err(|e| StoreError::Backend(e.to_string()))?)
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())

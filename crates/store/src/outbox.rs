@@ -192,7 +192,8 @@ impl SmsOutbox for SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<QueuedSms>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         // A message still "sending" after its lease ran out belonged to a worker that died.
         sqlx::query(
             "UPDATE sms_outbox SET interrupted = 1, state = CASE WHEN cancelled = 1 THEN 'failed' ELSE 'queued' END,
@@ -261,7 +262,7 @@ impl SmsOutbox for SqliteStore {
         .bind(provider_id)
         .bind(now.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -290,7 +291,7 @@ impl SmsOutbox for SqliteStore {
         .bind(error)
         .bind(avoid.join(","))
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -310,7 +311,7 @@ impl SmsOutbox for SqliteStore {
         .bind(state.as_str())
         .bind(reason)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -335,7 +336,7 @@ impl SmsOutbox for SqliteStore {
             .bind(now.0)
             .bind(reference)
             .bind(gateway)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
         } else {
             sqlx::query(
@@ -345,7 +346,7 @@ impl SmsOutbox for SqliteStore {
             .bind(format!("delivery failed: {detail}"))
             .bind(reference)
             .bind(gateway)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
         }
         .map_err(backend)?;
@@ -358,7 +359,7 @@ impl SmsOutbox for SqliteStore {
     ) -> Result<Option<SmsStatus>, StoreError> {
         sqlx::query(&format!("SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE challenge_id = ? ORDER BY id DESC LIMIT 1"))
             .bind(challenge.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?
             .map(|r| status(&r))
@@ -370,7 +371,7 @@ impl SmsOutbox for SqliteStore {
             "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE reference = ?"
         ))
         .bind(reference)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| status(&r))
@@ -392,14 +393,14 @@ impl SmsOutbox for SqliteStore {
         };
         let rows = query
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         rows.iter().map(status).collect()
     }
 
     async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
         send_counts(&mut conn, query).await
     }
 
@@ -408,7 +409,7 @@ impl SmsOutbox for SqliteStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<ResendState, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
         resend_state(&mut conn, user, now).await
     }
 
@@ -421,7 +422,7 @@ impl SmsOutbox for SqliteStore {
                     (SELECT COUNT(*) FROM sms_challenges WHERE used_at >= ?1)",
         )
         .bind(since.0)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         let (sent, verified) = (sent as u64, verified as u64);
@@ -433,7 +434,7 @@ impl SmsOutbox for SqliteStore {
             "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE report_token_hash = ? AND report_used_at IS NULL"
         ))
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| status(&r))
@@ -447,7 +448,8 @@ impl SmsOutbox for SqliteStore {
         token_hash: Option<&str>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO sms_blocks (user_id, until, reason) VALUES (?, ?, ?)
              ON CONFLICT (user_id) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason",
@@ -486,14 +488,15 @@ impl SmsOutbox for SqliteStore {
     async fn sms_unblock(&self, user: UserId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM sms_blocks WHERE user_id = ?")
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn sms_enqueue_notice(&self, sms: &NewQueuedSms) -> Result<SmsId, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let id: i64 = sqlx::query(
             "INSERT INTO sms_outbox (reference, user_id, phone, country, network, sealed_text,
                                      next_attempt_at, created_at, expires_at)

@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tweestap_core::audit::{AuditEvent, AuditRecord};
 use tweestap_core::ports::{
     Challenge, ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCounts, SendCountsQuery,
@@ -18,13 +16,14 @@ use tweestap_core::{
     User, UserId, Username,
 };
 
+use crate::connections::Connections;
 use crate::rows::{self, backend};
 use crate::{OpenError, migrations};
 
 /// SQLite in WAL mode: readers never wait for the writer, and a crash loses nothing committed.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pub(crate) pool: SqlitePool,
+    pub(crate) db: std::sync::Arc<Connections>,
 }
 
 const USER_COLUMNS: &str =
@@ -46,7 +45,7 @@ impl SqliteStore {
         ))
         .bind(key)
         .bind(since.0)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .try_get("at")
@@ -70,46 +69,54 @@ impl SqliteStore {
             // SQLite's own page cache is 2 MiB per connection by default, kept for good once a
             // rush has used every connection; the operating system caches the file anyway.
             .pragma("cache_size", "-512");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let db = Connections::open(options, 8)
             .await
             .map_err(|source| OpenError::Open {
                 path: path.display().to_string(),
                 source,
             })?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { db: db.into() };
         store.migrate().await?;
         Ok(store)
     }
 
     pub async fn migrate(&self) -> Result<(), OpenError> {
-        migrations::sqlite().run(&self.pool).await?;
+        let mut conn = self.db.acquire().await.map_err(OpenError::Store)?;
+        migrations::sqlite().run(&mut *conn).await?;
         Ok(())
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.db.close().await;
     }
 }
 
-async fn insert_audit(conn: &mut sqlx::SqliteConnection, e: &AuditEvent) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.at.0)
-    .bind(e.kind.as_str())
-    .bind(e.outcome)
-    .bind(e.user_id.map(|u| u.0))
-    .bind(&e.username)
-    .bind(e.actor.as_string())
-    .bind(&e.ip)
-    .bind(&e.detail)
-    .bind(&e.user_agent)
-    .execute(conn)
-    .await
-    .map_err(backend)?;
+/// Audit lines per statement: nine values each, well inside SQLite's limit of bound values.
+const AUDIT_LINES_PER_STATEMENT: usize = 500;
+
+/// Writes audit lines, several to a statement: each statement is a hand-off to the
+/// connection's thread and back, which costs more than SQLite's own work.
+async fn insert_audits(
+    conn: &mut sqlx::SqliteConnection,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    for chunk in events.chunks(AUDIT_LINES_PER_STATEMENT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit_events (at, kind, outcome, user_id, username, actor, ip, detail, user_agent) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(e.at.0)
+                .push_bind(e.kind.as_str())
+                .push_bind(e.outcome)
+                .push_bind(e.user_id.map(|u| u.0))
+                .push_bind(&e.username)
+                .push_bind(e.actor.as_string())
+                .push_bind(&e.ip)
+                .push_bind(&e.detail)
+                .push_bind(&e.user_agent);
+        });
+        insert.build().execute(&mut *conn).await.map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -162,7 +169,8 @@ impl Store for SqliteStore {
         users: &[(NewUser, String)],
         now: Timestamp,
     ) -> Result<Vec<UserId>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let mut ids = Vec::with_capacity(users.len());
         for (user, subject) in users {
             let id = insert_user(&mut tx, user, subject, now).await?.0;
@@ -187,7 +195,7 @@ impl Store for SqliteStore {
             "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
         ))
         .bind(username.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| rows::user(&r))
@@ -197,7 +205,7 @@ impl Store for SqliteStore {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?
             .map(|r| rows::user(&r))
@@ -208,7 +216,7 @@ impl Store for SqliteStore {
         sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY username"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .iter()
@@ -220,7 +228,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(phc)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -231,7 +239,7 @@ impl Store for SqliteStore {
             .bind(language)
             .bind(id.0)
             .bind(language)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -244,7 +252,7 @@ impl Store for SqliteStore {
             rows::METHOD_COLUMNS
         ))
         .bind(user.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .iter()
@@ -287,7 +295,7 @@ impl Store for SqliteStore {
             .bind(secret)
             .bind(now.0)
             .bind(now.0)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?
             .try_get("id")
@@ -301,7 +309,8 @@ impl Store for SqliteStore {
         phone: &PhoneNumber,
         now: Timestamp,
     ) -> Result<MethodId, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         sqlx::query("DELETE FROM mfa_methods WHERE user_id = ? AND kind = 'sms'")
             .bind(user.0)
             .execute(&mut *tx)
@@ -324,7 +333,7 @@ impl Store for SqliteStore {
     async fn remove_methods(&self, user: UserId) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = ?")
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
@@ -334,7 +343,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE mfa_methods SET last_used_at = ? WHERE id = ?")
             .bind(now.0)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -346,7 +355,7 @@ impl Store for SqliteStore {
              FROM sessions WHERE id_hash = ?",
         )
         .bind(id_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| rows::session(&r))
@@ -369,7 +378,7 @@ impl Store for SqliteStore {
         .bind(s.state.user().map(|u| u.0))
         .bind(s.strict)
         .bind(external_json(s)?)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(())
@@ -391,7 +400,35 @@ impl Store for SqliteStore {
         .bind(s.strict)
         .bind(external_json(s)?)
         .bind(&s.id_hash)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn session_rekey(
+        &self,
+        old_id_hash: &str,
+        s: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let state =
+            serde_json::to_string(&s.state).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE sessions SET id_hash = ?, csrf_token = ?, state = ?, return_to = ?, created_at = ?,
+                 last_seen_at = ?, user_id = ?, strict = ?, external = ?
+             WHERE id_hash = ?",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.csrf_token)
+        .bind(state)
+        .bind(&s.return_to)
+        .bind(s.created_at.0)
+        .bind(s.last_seen_at.0)
+        .bind(s.state.user().map(|u| u.0))
+        .bind(s.strict)
+        .bind(external_json(s)?)
+        .bind(old_id_hash)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -400,7 +437,7 @@ impl Store for SqliteStore {
     async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -414,7 +451,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?")
             .bind(user.0)
             .bind(keep)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
@@ -428,7 +465,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?")
             .bind(idle_before.0)
             .bind(created_before.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
@@ -441,7 +478,8 @@ impl Store for SqliteStore {
         counts: &SendCountsQuery<'_>,
         check: &(dyn for<'c> Fn(&'c SendCounts) -> Result<(), SendRefusal> + Sync),
     ) -> Result<Result<ChallengeId, SendRefusal>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         // Writing first takes SQLite's write lock: the counts below cannot change under us.
         sqlx::query("UPDATE sms_challenges SET superseded = 1 WHERE flow = ? AND used_at IS NULL")
             .bind(&c.flow)
@@ -490,7 +528,7 @@ impl Store for SqliteStore {
             "SELECT {CHALLENGE_COLUMNS} FROM sms_challenges WHERE id = ?"
         ))
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| rows::challenge(&r))
@@ -502,7 +540,7 @@ impl Store for SqliteStore {
             "UPDATE sms_challenges SET attempts = attempts + 1 WHERE id = ? RETURNING {CHALLENGE_COLUMNS}"
         ))
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| rows::challenge(&r))
@@ -515,7 +553,8 @@ impl Store for SqliteStore {
         now: Timestamp,
         register: Option<(UserId, &PhoneNumber)>,
     ) -> Result<Consumed, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let done = sqlx::query(
             "UPDATE sms_challenges SET used_at = ? WHERE id = ? AND used_at IS NULL AND superseded = 0",
         )
@@ -564,7 +603,7 @@ impl Store for SqliteStore {
         sqlx::query("INSERT INTO auth_failures (key, at) VALUES (?, ?)")
             .bind(key)
             .bind(at.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -587,7 +626,7 @@ impl Store for SqliteStore {
         .bind(key)
         .bind(since.0)
         .bind(i64::from(limit))
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -597,7 +636,7 @@ impl Store for SqliteStore {
         sqlx::query("DELETE FROM auth_failures WHERE rowid = (SELECT rowid FROM auth_failures WHERE key = ? AND at = ? LIMIT 1)")
             .bind(key)
             .bind(at.0)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -608,7 +647,7 @@ impl Store for SqliteStore {
             sqlx::query("SELECT COUNT(*) AS n FROM auth_failures WHERE key = ? AND at >= ?")
                 .bind(key)
                 .bind(since.0)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.db.acquire().await?)
                 .await
                 .map_err(backend)?
                 .try_get("n")
@@ -636,7 +675,7 @@ impl Store for SqliteStore {
         // substr, not LIKE: the prefix is taken literally.
         sqlx::query("DELETE FROM auth_failures WHERE substr(key, 1, length(?1)) = ?1")
             .bind(prefix)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -645,14 +684,15 @@ impl Store for SqliteStore {
     async fn failure_clear(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM auth_failures WHERE key = ?")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
     }
 
     async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
         let failures = sqlx::query("DELETE FROM auth_failures WHERE at < ?")
             .bind(before.0)
             .execute(&mut *tx)
@@ -718,7 +758,7 @@ impl Store for SqliteStore {
         .bind(c.id_token_alg.as_str())
         .bind(&c.secret_hash)
         .bind(c.created_at.0)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(c.client_id.as_str().to_string()) } else { backend(e) })?;
         Ok(())
@@ -729,7 +769,7 @@ impl Store for SqliteStore {
             "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = ?"
         ))
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .map(|r| rows::client(&r))
@@ -740,7 +780,7 @@ impl Store for SqliteStore {
         sqlx::query(&format!(
             "SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY client_id"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
         .iter()
@@ -751,7 +791,7 @@ impl Store for SqliteStore {
     async fn client_remove(&self, id: &ClientId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM oidc_clients WHERE client_id = ?")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -769,7 +809,7 @@ impl Store for SqliteStore {
         .bind(key.created_at.0)
         .bind(key.activate_at.0)
         .bind(key.retire_at.map(|t| t.0))
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(key.kid.clone()) } else { backend(e) })?;
         Ok(())
@@ -784,7 +824,7 @@ impl Store for SqliteStore {
              WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, alg, activate_at DESC, created_at DESC, rowid DESC",
         )
         .bind(now.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         rows.iter()
@@ -809,7 +849,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE signing_keys SET public_jwk = ? WHERE kid = ?")
             .bind(jwk)
             .bind(kid)
-            .execute(&self.pool)
+            .execute(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
         Ok(())
@@ -829,22 +869,25 @@ impl Store for SqliteStore {
         .bind(kid)
         .bind(at.0)
         .bind(kid)
-        .execute(&self.pool)
+        .execute(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected())
     }
 
     async fn audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        insert_audit(&mut conn, e).await
+        self.audit_all(std::slice::from_ref(e)).await
     }
 
     async fn audit_all(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for e in events {
-            insert_audit(&mut tx, e).await?;
+        if events.len() <= AUDIT_LINES_PER_STATEMENT {
+            // One statement is all or nothing by itself.
+            let mut conn = self.db.acquire().await?;
+            return insert_audits(&mut conn, events).await;
         }
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
+        insert_audits(&mut tx, events).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -867,7 +910,7 @@ impl Store for SqliteStore {
             .bind(None::<i64>),
         }
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?;
         rows.iter().map(rows::audit).collect()

@@ -547,6 +547,30 @@ async fn sessions_round_trip_and_expire() {
     // A request that read it before it ended cannot bring it back.
     assert!(!s.session_update(&seen).await.unwrap());
     assert!(s.session_get("abc").await.unwrap().is_none());
+    assert!(
+        !s.session_rekey("abc", &seen).await.unwrap(),
+        "an ended session does not come back under a new id either"
+    );
+    s.session_insert(&record).await.unwrap();
+    // A new id after a step: the old one stops working, everything else moves along.
+    let rekeyed = SessionRecord {
+        id_hash: "def".into(),
+        csrf_token: "new-csrf".into(),
+        created_at: Timestamp(5),
+        last_seen_at: Timestamp(5),
+        ..record.clone()
+    };
+    assert!(s.session_rekey("abc", &rekeyed).await.unwrap());
+    assert!(s.session_get("abc").await.unwrap().is_none());
+    let moved = s.session_get("def").await.unwrap().unwrap();
+    assert_eq!(moved.csrf_token, "new-csrf");
+    assert_eq!(moved.created_at, Timestamp(5));
+    assert_eq!(moved.state, record.state);
+    assert_eq!(moved.external, record.external);
+    assert_eq!(
+        s.session_purge(Timestamp(6), Timestamp(0)).await.unwrap(),
+        1
+    );
     s.session_insert(&record).await.unwrap();
     assert_eq!(
         s.session_purge(Timestamp(3), Timestamp(0)).await.unwrap(),

@@ -216,19 +216,23 @@ impl Session {
     /// A new id (and so a new CSRF token) for the same session, after each authentication
     /// step, so an id known before a step (session fixation) is worthless after it.
     pub async fn rotate(&mut self, app: &AppState) -> Result<(), WebError> {
-        if self.stored && !app.store.session_delete(&self.record.id_hash).await? {
-            // Ended meanwhile: a step finished in this request must not bring it back.
-            self.ended_meanwhile(app);
-            return Ok(());
-        }
+        let old_id_hash = std::mem::take(&mut self.record.id_hash);
         let fresh = Session::fresh(app);
         self.id = fresh.id;
         self.record.id_hash = fresh.record.id_hash;
         self.record.csrf_token = fresh.record.csrf_token;
         self.record.created_at = fresh.record.created_at;
         self.send_cookie = true;
-        self.stored = false;
-        self.save(app).await
+        if !self.stored {
+            return self.save(app).await;
+        }
+        self.record.last_seen_at = app.clock.now();
+        // One write: the old id stops working as the new one starts.
+        if !app.store.session_rekey(&old_id_hash, &self.record).await? {
+            // Ended meanwhile: a step finished in this request must not bring it back.
+            self.ended_meanwhile(app);
+        }
+        Ok(())
     }
 
     /// Ends the session and starts an empty one in its place (with a new cookie only for a

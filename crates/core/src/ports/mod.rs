@@ -175,6 +175,14 @@ pub trait Store:
     /// out, or its account's methods or password changed). An ended session is never
     /// brought back by a request that read it before it ended.
     async fn session_update(&self, session: &SessionRecord) -> Result<bool, StoreError>;
+    /// Gives a session a new id (and with it everything in `session`) in one write, after an
+    /// authentication step; `false` when the session under `old_id_hash` had ended meanwhile
+    /// (it stays ended).
+    async fn session_rekey(
+        &self,
+        old_id_hash: &str,
+        session: &SessionRecord,
+    ) -> Result<bool, StoreError>;
     /// Ends a session; `false` when it had ended already.
     async fn session_delete(&self, id_hash: &str) -> Result<bool, StoreError>;
     /// Ends every session of a user (after their methods change under them), except `keep`

@@ -402,23 +402,35 @@ impl SignInService {
         ctx: &RequestContext,
         detail: Option<String>,
     ) -> Result<(), SignInError> {
-        self.store
-            .audit(&AuditEvent {
-                at: self.clock.now(),
-                kind,
-                outcome,
-                user_id,
-                username: username.map(str::to_string),
-                actor: Actor::User,
-                ip: Some(ctx.ip.clone()),
-                detail,
-                user_agent: ctx
-                    .user_agent
-                    .as_deref()
-                    .map(|ua| ua.chars().take(200).collect()),
-            })
-            .await?;
+        let event = self.audit_event(kind, outcome, user_id, username, ctx, detail);
+        self.store.audit(&event).await?;
         Ok(())
+    }
+
+    /// An audit line of this request, to be written with others (`Store::audit_all`).
+    pub(crate) fn audit_event(
+        &self,
+        kind: AuditKind,
+        outcome: &'static str,
+        user_id: Option<UserId>,
+        username: Option<&str>,
+        ctx: &RequestContext,
+        detail: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.clock.now(),
+            kind,
+            outcome,
+            user_id,
+            username: username.map(str::to_string),
+            actor: Actor::User,
+            ip: Some(ctx.ip.clone()),
+            detail,
+            user_agent: ctx
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().take(200).collect()),
+        }
     }
 }
 

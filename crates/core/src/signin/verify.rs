@@ -157,19 +157,19 @@ impl SignInService {
         ctx: &RequestContext,
     ) -> Result<SignInState, SignInError> {
         self.store.failure_clear(&code_failure_key(user_id)).await?;
-        self.audit(AuditKind::CodeChecked, "ok", Some(user_id), None, ctx, None)
-            .await?;
+        let code_ok =
+            self.audit_event(AuditKind::CodeChecked, "ok", Some(user_id), None, ctx, None);
+        let mut lines = vec![];
         match target {
             CodeTarget::Register { phone } if registered => {
-                self.audit(
+                lines.push(self.audit_event(
                     AuditKind::MethodRegistered,
                     "ok",
                     Some(user_id),
                     None,
                     ctx,
                     Some(format!("method=sms phone={}", phone.masked())),
-                )
-                .await?;
+                ));
             }
             CodeTarget::Register { .. } => {}
             // When methods other than SMS exist (authenticator apps, passkeys), completing a
@@ -178,19 +178,22 @@ impl SignInService {
             CodeTarget::Method { method_id, .. } => {
                 // The method was removed (reset-mfa) while this code was out: no sign-in with it.
                 if !self.store.touch_method(*method_id, now).await? {
+                    self.store.audit(&code_ok).await?;
                     return Err(SignInError::WrongStep);
                 }
             }
         }
-        self.audit(
+        lines.insert(0, code_ok);
+        lines.push(self.audit_event(
             AuditKind::SignedIn,
             "ok",
             Some(user_id),
             None,
             ctx,
             Some("amr=pwd,sms,mfa".into()),
-        )
-        .await?;
+        ));
+        // The step's audit lines in one write.
+        self.store.audit_all(&lines).await?;
         Ok(SignInState::SignedIn {
             user_id,
             auth_time: now,

@@ -95,8 +95,11 @@ pub async fn signed_in_here(
     registered: bool,
     response: &mut Response,
 ) -> Result<(), WebError> {
-    app.store.user_set_language(user, ctx.lang.code()).await?;
     if let Some(account) = app.store.user_by_id(user).await? {
+        // Written only when it changed: most sign-ins are in the language of the last one.
+        if account.language.as_deref() != Some(ctx.lang.code()) {
+            app.store.user_set_language(user, ctx.lang.code()).await?;
+        }
         remember_known_device(app, ctx, &account, response);
     }
     if registered {

@@ -1,0 +1,197 @@
+//! The SQLite connections, lent out one at a time without sqlx's pool.
+//!
+//! Each sqlx SQLite connection runs on its own thread, and every statement is a hand-off to
+//! that thread and back. sqlx's pool adds a second hand-off to every use: it pings the
+//! connection each time it comes back (and spawns a task to do so). On a sign-in's dozen short
+//! statements those pings cost as much CPU as the statements (measured in docs/benchmarks.md),
+//! and a connection to a local file has nothing a ping would find. So the store keeps its own
+//! small set: opened when first needed, up to a maximum, and handed back as they are.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use tokio::sync::Semaphore;
+use tweestap_core::ports::StoreError;
+
+/// How long a request waits for a free connection before it fails (sqlx's pool default).
+const WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) struct Connections {
+    options: SqliteConnectOptions,
+    /// One permit per connection that may be lent out (open or not yet opened).
+    free: Semaphore,
+    idle: Mutex<Vec<SqliteConnection>>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("free", &self.free.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    /// Opens the first connection now, so a database that cannot be opened fails at start-up.
+    pub(crate) async fn open(
+        options: SqliteConnectOptions,
+        max: usize,
+    ) -> Result<Connections, sqlx::Error> {
+        let first = options.connect().await?;
+        Ok(Connections {
+            options,
+            free: Semaphore::new(max),
+            idle: Mutex::new(vec![first]),
+        })
+    }
+
+    /// A connection of its own until the returned guard is dropped.
+    pub(crate) async fn acquire(&self) -> Result<Conn<'_>, StoreError> {
+        let permit = tokio::time::timeout(WAIT, self.free.acquire())
+            .await
+            .map_err(|_| {
+                StoreError::Backend(format!(
+                    "no database connection became free within {} s",
+                    WAIT.as_secs()
+                ))
+            })?
+            .map_err(|_| StoreError::Backend("the database is closed".into()))?;
+        let idle = self.lock().pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            // Fewer open than allowed: this permit's connection was never opened.
+            None => self
+                .options
+                .connect()
+                .await
+                .map_err(|e| StoreError::Backend(format!("cannot open the database: {e}")))?,
+        };
+        // The guard gives the permit back with the connection.
+        permit.forget();
+        Ok(Conn {
+            conn: Some(conn),
+            owner: self,
+        })
+    }
+
+    /// Closes the idle connections and refuses new loans.
+    pub(crate) async fn close(&self) {
+        self.free.close();
+        let idle = std::mem::take(&mut *self.lock());
+        for conn in idle {
+            // Closing flushes the connection's thread; an error here has nowhere to go.
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SqliteConnection>> {
+        // A panic while holding this lock cannot leave the list half-changed (push and pop).
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A lent connection; dropping it hands it back. A statement or transaction still running on
+/// the connection's thread (its request was dropped) finishes before the next borrower's
+/// commands, which the thread runs in order, and an unfinished transaction is rolled back by
+/// sqlx's own drop first.
+pub(crate) struct Conn<'a> {
+    conn: Option<SqliteConnection>,
+    owner: &'a Connections,
+}
+
+impl Deref for Conn<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn.as_ref().expect("lent until dropped")
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().expect("lent until dropped")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !self.owner.free.is_closed() {
+                self.owner.lock().push(conn);
+            }
+            self.owner.free.add_permits(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::{Connection, Row};
+
+    use super::*;
+
+    async fn two_connections() -> (Connections, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .expect("url")
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let db = Connections::open(options, 2).await.expect("open");
+        let mut conn = db.acquire().await.expect("conn");
+        sqlx::query("CREATE TABLE t (n INTEGER)")
+            .execute(&mut *conn)
+            .await
+            .expect("create");
+        drop(conn);
+        (db, dir)
+    }
+
+    #[tokio::test]
+    async fn lends_no_more_than_the_maximum_and_a_returned_one_is_lent_again() {
+        let (db, _dir) = two_connections().await;
+        let a = db.acquire().await.expect("first");
+        let b = db.acquire().await.expect("second");
+        let waiting = tokio::time::timeout(Duration::from_millis(200), db.acquire()).await;
+        assert!(waiting.is_err(), "a third borrower waits while two are out");
+        drop(a);
+        let c = tokio::time::timeout(Duration::from_secs(5), db.acquire())
+            .await
+            .expect("free again once one came back")
+            .expect("conn");
+        drop((b, c));
+        db.close().await;
+        assert!(db.acquire().await.is_err(), "closed: no more loans");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_half_way_is_rolled_back_before_the_next_borrower() {
+        let (db, _dir) = two_connections().await;
+        {
+            let mut conn = db.acquire().await.expect("conn");
+            let mut tx = conn.begin().await.expect("begin");
+            sqlx::query("INSERT INTO t (n) VALUES (1)")
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            // The request ends here (an error, or the browser went away): no commit.
+        }
+        let mut conn = db.acquire().await.expect("the same connection, lent again");
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(n, 0, "the unfinished insert is gone");
+        let mut tx = conn.begin().await.expect("a new transaction can begin");
+        sqlx::query("INSERT INTO t (n) VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+}
