@@ -5,6 +5,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use tweestap_core::ports::CodeStore;
+use tweestap_core::ports::OidcStore;
+use tweestap_core::ports::SessionStore;
 
 use std::time::Duration;
 use tweestap_core::oidc::OidcService;

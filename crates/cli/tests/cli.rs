@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use tweestap_core::ports::AccountStore;
 
 mod support;
 
@@ -779,7 +780,7 @@ fn the_helpdesk_issues_a_temporary_access_pass() {
 /// break in it cannot forge a line of `user show`, an escape sequence cannot drive the terminal.
 #[test]
 fn user_show_escapes_control_characters() {
-    use tweestap_core::ports::{ApprovalStore, Store};
+    use tweestap_core::ports::ApprovalStore;
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path());
     let c = config.as_str();

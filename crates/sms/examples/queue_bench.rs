@@ -11,12 +11,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tweestap_core::ports::AccountStore;
+use tweestap_core::ports::CodeStore;
 
 use async_trait::async_trait;
 use tweestap_core::metrics::Metrics;
 use tweestap_core::ports::{
     Accepted, Clock, NewChallenge, NewQueuedSms, OutgoingSms, SendCountsQuery, SmsError,
-    SmsGateway, SmsOutbox, Store,
+    SmsGateway, SmsOutbox,
 };
 use tweestap_core::{CodeHash, Keys, NewUser, PhoneNumber, Timestamp, UserId, Username};
 use tweestap_sms::{DispatchSettings, Dispatcher, KannelGateway};

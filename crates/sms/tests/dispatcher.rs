@@ -4,12 +4,14 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tweestap_core::ports::AccountStore;
+use tweestap_core::ports::CodeStore;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tweestap_core::metrics::Metrics;
 use tweestap_core::ports::{
-    Clock, NewChallenge, NewQueuedSms, SendCountsQuery, SmsGateway, SmsOutbox, SmsState, Store,
+    Clock, NewChallenge, NewQueuedSms, SendCountsQuery, SmsGateway, SmsOutbox, SmsState,
 };
 use tweestap_core::{CodeHash, Keys, NewUser, PhoneNumber, Timestamp, UserId, Username};
 use tweestap_sms::{DispatchSettings, Dispatcher, KannelGateway, OutboxGateway, read_outbox};

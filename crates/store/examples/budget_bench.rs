@@ -5,8 +5,10 @@
 //!   cargo run --release -p tweestap-store --example budget_bench -- [sends] [lookups]
 
 use std::time::Instant;
+use tweestap_core::ports::AccountStore;
+use tweestap_core::ports::CodeStore;
 
-use tweestap_core::ports::{NewChallenge, NewQueuedSms, SendCountsQuery, SmsOutbox, Store};
+use tweestap_core::ports::{NewChallenge, NewQueuedSms, SendCountsQuery, SmsOutbox};
 use tweestap_core::{CodeHash, NewUser, PhoneNumber, Timestamp, Username};
 use tweestap_store::SqliteStore;
 

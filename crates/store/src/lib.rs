@@ -4,17 +4,8 @@
 //! The queries use plain `?` placeholders and portable SQL so that a PostgreSQL backend can be
 //! added beside this one with its own migrations folder.
 
-mod approvals;
-mod connections;
-mod email;
-mod entra;
-mod methods;
 mod migrations;
-mod oidc;
-mod outbox;
-mod rows;
 mod sqlite;
-mod tallies;
 
 pub use sqlite::SqliteStore;
 

@@ -1,6 +1,8 @@
 //! Entra links, answered hints and imported numbers against a real SQLite file.
 
-use tweestap_core::ports::{EntraStore, PhoneImport, PhoneImported, Store, StoreError};
+use tweestap_core::ports::AccountStore;
+use tweestap_core::ports::MethodStore;
+use tweestap_core::ports::{EntraStore, PhoneImport, PhoneImported, StoreError};
 use tweestap_core::{NewUser, PhoneNumber, Timestamp, Username};
 use tweestap_store::SqliteStore;
 

@@ -4,9 +4,9 @@
 //! around each hour boundary, and after old rows are purged.
 
 use sqlx::{Row, SqlitePool};
-use tweestap_core::ports::{
-    NewChallenge, NewQueuedSms, SendCounts, SendCountsQuery, SmsOutbox, Store,
-};
+use tweestap_core::ports::AccountStore;
+use tweestap_core::ports::CodeStore;
+use tweestap_core::ports::{NewChallenge, NewQueuedSms, SendCounts, SendCountsQuery, SmsOutbox};
 use tweestap_core::{CodeKey, NewUser, OtpCode, PhoneNumber, Timestamp, UserId, Username};
 use tweestap_store::SqliteStore;
 

@@ -1,10 +1,14 @@
 //! The store against a real SQLite file.
 
 use std::sync::Arc;
+use tweestap_core::ports::AccountStore;
+use tweestap_core::ports::CodeStore;
+use tweestap_core::ports::MethodStore;
+use tweestap_core::ports::SessionStore;
 
 use tweestap_core::ports::{
     ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCountsQuery, SessionRecord, SmsOutbox,
-    SmsState, Store, StoreError,
+    SmsState, StoreError,
 };
 use tweestap_core::signin::SendRefusal;
 use tweestap_core::signin::SignInState;

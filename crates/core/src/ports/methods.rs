@@ -1,13 +1,32 @@
-//! Second-factor methods beyond what a sign-in needs: setting up an authenticator app,
-//! accepting its codes once, removing one method.
+//! Second-factor methods: the account's list, setting up an authenticator app, accepting its
+//! codes once, removing one method, remembered devices and temporary access passes.
 
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{Method, MethodId, Timestamp, UserId};
+use crate::domain::{Method, MethodId, MethodKind, PhoneNumber, Timestamp, UserId};
 
 #[async_trait]
 pub trait MethodStore: Send + Sync {
+    async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError>;
+    async fn add_method(
+        &self,
+        user: UserId,
+        kind: &MethodKind,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError>;
+    /// Replaces every SMS method of the user with this phone (administrator pre-registration).
+    async fn replace_phone(
+        &self,
+        user: UserId,
+        phone: &PhoneNumber,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError>;
+    /// Removes every method; returns how many there were.
+    async fn remove_methods(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Records that a method was used; `false` when it no longer exists.
+    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError>;
+
     /// Starts setting up an app: an unconfirmed method that does not count yet. Replaces an
     /// earlier unfinished set-up of the same user.
     async fn app_pending_put(

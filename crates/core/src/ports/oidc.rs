@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::domain::{ClientId, SigningAlg, Timestamp, UserId};
+use crate::domain::{Client, ClientId, SigningAlg, Timestamp, UserId};
 use crate::oidc::TokenError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +72,46 @@ pub enum Redeemed {
 /// The check and the new tokens of a redemption, decided inside its transaction.
 pub type IssueFn<'a> = dyn Fn(&GrantRecord) -> Result<Vec<GrantRecord>, TokenError> + Sync + 'a;
 
+/// An OpenID Connect signing key as stored: the private half sealed.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub sealed_private: Vec<u8>,
+    /// The public JWK, as JSON text.
+    pub public_jwk: String,
+    pub created_at: Timestamp,
+    /// Signs from then on. Published at once, but used only later, so that relying parties
+    /// that cache the JWKS (Entra: 24 hours) know the key before the first token it signs.
+    pub activate_at: Timestamp,
+    /// Published (and usable to verify) until then; `None` while no successor is planned.
+    pub retire_at: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait OidcStore: Send + Sync {
+    // Clients.
+    /// A clash names the client id that clashed.
+    async fn client_add(&self, client: &Client) -> Result<(), StoreError>;
+    async fn client_get(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    async fn client_list(&self) -> Result<Vec<Client>, StoreError>;
+    async fn client_remove(&self, id: &ClientId) -> Result<bool, StoreError>;
+
+    // Signing keys.
+    async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Keys still published at `now`, newest first.
+    async fn signing_keys_published(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Replaces a key's published JWK (adding its certificate to a key made before them).
+    async fn signing_key_set_public_jwk(&self, kid: &str, jwk: &str) -> Result<(), StoreError>;
+    /// Every other key of the same algorithm is published until `at` at most (after a
+    /// rotation; `at` = now withdraws them).
+    async fn signing_keys_retire_others(&self, kid: &str, at: Timestamp)
+    -> Result<u64, StoreError>;
+
+    // Grants.
     async fn grant_put(&self, record: &GrantRecord) -> Result<(), StoreError>;
     /// Uses a code or refresh token once, atomically: marks it used and stores what `issue`
     /// returns in the same transaction. A second use revokes its whole family.

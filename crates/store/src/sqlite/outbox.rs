@@ -10,9 +10,9 @@ use tweestap_core::ports::{
 };
 use tweestap_core::{PhoneNumber, Timestamp, UserId};
 
-use crate::SqliteStore;
-use crate::rows::backend;
-use crate::tallies::{self, Scope, Window};
+use super::SqliteStore;
+use super::rows::backend;
+use super::tallies::{self, Scope, Window};
 
 const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
                               created_at, sent_at, delivered_at";

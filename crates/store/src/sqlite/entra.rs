@@ -5,9 +5,9 @@ use sqlx::Row;
 use tweestap_core::ports::{EntraStore, PhoneImport, PhoneImported, StoreError};
 use tweestap_core::{NewUser, Timestamp, UserId};
 
-use crate::SqliteStore;
-use crate::rows::backend;
-use crate::sqlite::insert_user;
+use super::SqliteStore;
+use super::insert_user;
+use super::rows::backend;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 

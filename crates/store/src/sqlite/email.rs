@@ -5,8 +5,8 @@ use sqlx::Row;
 use tweestap_core::ports::{EmailOutbox, EmailStatus, NewEmail, QueuedEmail, StoreError};
 use tweestap_core::{Timestamp, UserId};
 
-use crate::rows::{backend, count};
-use crate::sqlite::SqliteStore;
+use super::SqliteStore;
+use super::rows::{backend, count};
 
 #[async_trait]
 impl EmailOutbox for SqliteStore {

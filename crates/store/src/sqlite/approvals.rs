@@ -11,8 +11,8 @@ use tweestap_core::ports::{
 };
 use tweestap_core::{Method, MethodId, MethodKind, Timestamp, UserId};
 
-use crate::SqliteStore;
-use crate::rows::{self, backend};
+use super::SqliteStore;
+use super::rows::{self, backend};
 
 /// Ceremonies kept per account and purpose (several tabs at once are fine; thousands are not).
 const CEREMONIES_PER_USER: i64 = 20;

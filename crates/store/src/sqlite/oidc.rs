@@ -1,15 +1,15 @@
-//! Codes, tokens and consents of the OpenID Connect provider on SQLite.
+//! The OpenID Connect provider's clients, signing keys, codes, tokens and consents on SQLite.
 
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use tweestap_core::ports::{
-    Grant, GrantKind, GrantRecord, IssueFn, OidcStore, Redeemed, StoreError,
+    Grant, GrantKind, GrantRecord, IssueFn, OidcStore, Redeemed, SigningKeyRecord, StoreError,
 };
-use tweestap_core::{ClientId, Timestamp, UserId};
+use tweestap_core::{Client, ClientId, RedirectUri, Timestamp, UserId};
 
-use crate::SqliteStore;
-use crate::rows::backend;
+use super::rows::{self, backend};
+use super::{SqliteStore, is_unique_violation};
 
 const GRANT_COLUMNS: &str = "token_hash, kind, family, client_id, user_id, grant_json, created_at, expires_at, used_at, revoked_at";
 
@@ -76,8 +76,148 @@ async fn insert(conn: &mut sqlx::SqliteConnection, r: &GrantRecord) -> Result<()
     Ok(())
 }
 
+const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes, require_mfa, id_token_alg, secret_hash, created_at";
+
 #[async_trait]
 impl OidcStore for SqliteStore {
+    async fn client_add(&self, c: &Client) -> Result<(), StoreError> {
+        let list = |uris: &[RedirectUri]| {
+            serde_json::to_string(&uris.iter().map(|u| u.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        sqlx::query(
+            "INSERT INTO oidc_clients (client_id, name, redirect_uris, post_logout_uris, public, first_party, scopes,
+                                       require_mfa, id_token_alg, secret_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.client_id.as_str())
+        .bind(&c.name)
+        .bind(list(&c.redirect_uris))
+        .bind(list(&c.post_logout_uris))
+        .bind(c.public)
+        .bind(c.first_party)
+        .bind(serde_json::to_string(&c.scopes).unwrap_or_default())
+        .bind(c.require_mfa)
+        .bind(c.id_token_alg.as_str())
+        .bind(&c.secret_hash)
+        .bind(c.created_at.0)
+        .execute(&mut *self.db.acquire().await?)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(c.client_id.as_str().to_string()) } else { backend(e) })?;
+        Ok(())
+    }
+
+    async fn client_get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *self.db.acquire().await?)
+        .await
+        .map_err(backend)?
+        .map(|r| rows::client(&r))
+        .transpose()
+    }
+
+    async fn client_list(&self) -> Result<Vec<Client>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY client_id"
+        ))
+        .fetch_all(&mut *self.db.acquire().await?)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::client)
+        .collect()
+    }
+
+    async fn client_remove(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM oidc_clients WHERE client_id = ?")
+            .bind(id.as_str())
+            .execute(&mut *self.db.acquire().await?)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn signing_key_add(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at, activate_at, retire_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.sealed_private)
+        .bind(&key.public_jwk)
+        .bind(key.created_at.0)
+        .bind(key.activate_at.0)
+        .bind(key.retire_at.map(|t| t.0))
+        .execute(&mut *self.db.acquire().await?)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(key.kid.clone()) } else { backend(e) })?;
+        Ok(())
+    }
+
+    async fn signing_keys_published(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, sealed_private, public_jwk, created_at, activate_at, retire_at FROM signing_keys
+             WHERE retire_at IS NULL OR retire_at > ? ORDER BY retire_at IS NOT NULL, alg, activate_at DESC, created_at DESC, rowid DESC",
+        )
+        .bind(now.0)
+        .fetch_all(&mut *self.db.acquire().await?)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRecord {
+                    kid: r.try_get("kid").map_err(backend)?,
+                    alg: r.try_get("alg").map_err(backend)?,
+                    sealed_private: r.try_get("sealed_private").map_err(backend)?,
+                    public_jwk: r.try_get("public_jwk").map_err(backend)?,
+                    created_at: Timestamp(r.try_get("created_at").map_err(backend)?),
+                    activate_at: Timestamp(r.try_get("activate_at").map_err(backend)?),
+                    retire_at: r
+                        .try_get::<Option<i64>, _>("retire_at")
+                        .map_err(backend)?
+                        .map(Timestamp),
+                })
+            })
+            .collect()
+    }
+
+    async fn signing_key_set_public_jwk(&self, kid: &str, jwk: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET public_jwk = ? WHERE kid = ?")
+            .bind(jwk)
+            .bind(kid)
+            .execute(&mut *self.db.acquire().await?)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn signing_keys_retire_others(
+        &self,
+        kid: &str,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retire_at = ?
+             WHERE kid != ? AND (retire_at IS NULL OR retire_at > ?)
+               AND alg = (SELECT alg FROM signing_keys WHERE kid = ?)",
+        )
+        .bind(at.0)
+        .bind(kid)
+        .bind(at.0)
+        .bind(kid)
+        .execute(&mut *self.db.acquire().await?)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
     async fn grant_put(&self, record: &GrantRecord) -> Result<(), StoreError> {
         let mut conn = self.db.acquire().await?;
         insert(&mut conn, record).await

@@ -3,13 +3,117 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use tweestap_core::ports::{Device, MethodStore, NewDevice, StoreError};
-use tweestap_core::{Method, MethodId, Timestamp, UserId};
+use tweestap_core::{Method, MethodId, MethodKind, PhoneNumber, Timestamp, UserId};
 
-use crate::SqliteStore;
-use crate::rows::{self, backend};
+use super::SqliteStore;
+use super::rows::{self, backend};
 
 #[async_trait]
 impl MethodStore for SqliteStore {
+    async fn methods(&self, user: UserId) -> Result<Vec<Method>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {} FROM mfa_methods
+             WHERE user_id = ? AND confirmed_at IS NOT NULL ORDER BY id",
+            rows::METHOD_COLUMNS
+        ))
+        .bind(user.0)
+        .fetch_all(&mut *self.db.acquire().await?)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::method)
+        .collect()
+    }
+
+    async fn add_method(
+        &self,
+        user: UserId,
+        kind: &MethodKind,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError> {
+        let (kind, phone, label, secret) = match kind {
+            MethodKind::Sms { phone } => ("sms", Some(phone.e164()), None, None),
+            MethodKind::Totp {
+                label,
+                sealed_secret,
+                ..
+            } => (
+                "totp",
+                None,
+                Some(label.as_str()),
+                Some(sealed_secret.as_slice()),
+            ),
+            MethodKind::Passkey { .. } | MethodKind::PushApp { .. } => {
+                return Err(StoreError::Backend(
+                    "WebAuthn credentials are added with credential_method_add".into(),
+                ));
+            }
+        };
+        let id: i64 = sqlx::query(
+            "INSERT INTO mfa_methods (user_id, kind, phone, label, secret, created_at, confirmed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+            .bind(user.0)
+            .bind(kind)
+            .bind(phone)
+            .bind(label)
+            .bind(secret)
+            .bind(now.0)
+            .bind(now.0)
+            .fetch_one(&mut *self.db.acquire().await?)
+            .await
+            .map_err(backend)?
+            .try_get("id")
+            .map_err(backend)?;
+        Ok(MethodId(id))
+    }
+
+    async fn replace_phone(
+        &self,
+        user: UserId,
+        phone: &PhoneNumber,
+        now: Timestamp,
+    ) -> Result<MethodId, StoreError> {
+        let mut conn = self.db.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(backend)?;
+        sqlx::query("DELETE FROM mfa_methods WHERE user_id = ? AND kind = 'sms'")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let id: i64 = sqlx::query("INSERT INTO mfa_methods (user_id, kind, phone, created_at, confirmed_at) VALUES (?, 'sms', ?, ?, ?) RETURNING id")
+            .bind(user.0)
+            .bind(phone.e164())
+            .bind(now.0)
+            .bind(now.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?
+            .try_get("id")
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(MethodId(id))
+    }
+
+    async fn remove_methods(&self, user: UserId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM mfa_methods WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&mut *self.db.acquire().await?)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn touch_method(&self, id: MethodId, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE mfa_methods SET last_used_at = ? WHERE id = ?")
+            .bind(now.0)
+            .bind(id.0)
+            .execute(&mut *self.db.acquire().await?)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn app_pending_put(
         &self,
         user: UserId,

@@ -7,7 +7,7 @@ use sqlx::SqliteConnection;
 use tweestap_core::ports::{NewQueuedSms, StoreError};
 use tweestap_core::{Timestamp, UserId};
 
-use crate::rows::backend;
+use super::rows::backend;
 
 /// What a total counts.
 #[derive(Debug, Clone, Copy)]
