@@ -15,6 +15,6 @@ pub enum OpenError {
     Open { path: String, source: sqlx::Error },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database migration failed: {0}")]
+    #[error("cannot open the database: {0}")]
     Store(tweestap_core::ports::StoreError),
 }

@@ -176,9 +176,13 @@ impl SignInService {
             // sign-in with one of them must also lift an "I didn't ask for this" SMS block:
             // the owner has proven themselves another way.
             CodeTarget::Method { method_id, .. } => {
-                // The method was removed (reset-mfa) while this code was out: no sign-in with it.
-                if !self.store.touch_method(*method_id, now).await? {
+                let touched = self.store.touch_method(*method_id, now).await;
+                if !matches!(touched, Ok(true)) {
+                    // The code was right and is used up: that is recorded whatever follows.
                     self.store.audit(&code_ok).await?;
+                }
+                // The method was removed (reset-mfa) while this code was out: no sign-in with it.
+                if !touched? {
                     return Err(SignInError::WrongStep);
                 }
             }

@@ -3,27 +3,50 @@
 //! Each sqlx SQLite connection runs on its own thread, and every statement is a hand-off to
 //! that thread and back. sqlx's pool adds a second hand-off to every use: it pings the
 //! connection each time it comes back (and spawns a task to do so). On a sign-in's dozen short
-//! statements those pings cost as much CPU as the statements (measured in docs/benchmarks.md),
-//! and a connection to a local file has nothing a ping would find. So the store keeps its own
-//! small set: opened when first needed, up to a maximum, and handed back as they are.
+//! statements those pings cost as much CPU as the statements (measured in docs/benchmarks.md).
+//! So the store keeps its own small set: opened when first needed, up to a maximum, and
+//! handed back as they are. A connection is pinged only when some statement has failed in a
+//! way that says a connection's thread may be gone ([`note_error`]) since it was last known
+//! to work; one whose thread is gone is replaced.
+//!
+//! The connection handed back last is lent first: its SQLite page cache is the warmest.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Semaphore;
 use tweestap_core::ports::StoreError;
 
 /// How long a request waits for a free connection before it fails (sqlx's pool default).
 const WAIT: Duration = Duration::from_secs(30);
 
+/// How many statements have failed because their connection's thread or its file went away.
+/// Process-wide: after one, every connection is checked once before its next use.
+static LOST: AtomicU64 = AtomicU64::new(0);
+
+/// Called with every database error: one that means a connection may be unusable makes the
+/// connections prove themselves before their next use.
+pub(crate) fn note_error(e: &sqlx::Error) {
+    if matches!(e, sqlx::Error::WorkerCrashed | sqlx::Error::Io(_)) {
+        LOST.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub(crate) struct Connections {
     options: SqliteConnectOptions,
     /// One permit per connection that may be lent out (open or not yet opened).
     free: Semaphore,
-    idle: Mutex<Vec<SqliteConnection>>,
+    idle: Mutex<Idle>,
+}
+
+/// The connections not lent out, each with the [`LOST`] count when it last worked.
+struct Idle {
+    connections: Vec<(SqliteConnection, u64)>,
+    closed: bool,
 }
 
 impl std::fmt::Debug for Connections {
@@ -44,7 +67,10 @@ impl Connections {
         Ok(Connections {
             options,
             free: Semaphore::new(max),
-            idle: Mutex::new(vec![first]),
+            idle: Mutex::new(Idle {
+                connections: vec![(first, LOST.load(Ordering::Relaxed))],
+                closed: false,
+            }),
         })
     }
 
@@ -59,35 +85,50 @@ impl Connections {
                 ))
             })?
             .map_err(|_| StoreError::Backend("the database is closed".into()))?;
-        let idle = self.lock().pop();
+        let lost = LOST.load(Ordering::Relaxed);
+        let idle = self.lock().connections.pop();
         let conn = match idle {
-            Some(conn) => conn,
+            Some((conn, seen)) if seen == lost => conn,
+            Some((mut conn, _)) => match conn.ping().await {
+                Ok(()) => conn,
+                // Its thread is gone: this permit's connection is opened afresh.
+                Err(_) => self.connect().await?,
+            },
             // Fewer open than allowed: this permit's connection was never opened.
-            None => self
-                .options
-                .connect()
-                .await
-                .map_err(|e| StoreError::Backend(format!("cannot open the database: {e}")))?,
+            None => self.connect().await?,
         };
         // The guard gives the permit back with the connection.
         permit.forget();
         Ok(Conn {
             conn: Some(conn),
+            seen: lost,
             owner: self,
         })
     }
 
-    /// Closes the idle connections and refuses new loans.
+    /// Closes the idle connections and refuses new loans; a lent one is closed when it
+    /// comes back.
     pub(crate) async fn close(&self) {
         self.free.close();
-        let idle = std::mem::take(&mut *self.lock());
-        for conn in idle {
+        let idle = {
+            let mut idle = self.lock();
+            idle.closed = true;
+            std::mem::take(&mut idle.connections)
+        };
+        for (conn, _) in idle {
             // Closing flushes the connection's thread; an error here has nowhere to go.
-            let _ = sqlx::Connection::close(conn).await;
+            let _ = conn.close().await;
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SqliteConnection>> {
+    async fn connect(&self) -> Result<SqliteConnection, StoreError> {
+        self.options
+            .connect()
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open the database: {e}")))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
         // A panic while holding this lock cannot leave the list half-changed (push and pop).
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -99,6 +140,8 @@ impl Connections {
 /// sqlx's own drop first.
 pub(crate) struct Conn<'a> {
     conn: Option<SqliteConnection>,
+    /// [`LOST`] when it was lent: if that moved meanwhile, it is checked before its next use.
+    seen: u64,
     owner: &'a Connections,
 }
 
@@ -118,9 +161,12 @@ impl DerefMut for Conn<'_> {
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if !self.owner.free.is_closed() {
-                self.owner.lock().push(conn);
+            let mut idle = self.owner.lock();
+            // After `close`, a connection that comes back is dropped, which ends its thread.
+            if !idle.closed {
+                idle.connections.push((conn, self.seen));
             }
+            drop(idle);
             self.owner.free.add_permits(1);
         }
     }
@@ -163,9 +209,34 @@ mod tests {
             .await
             .expect("free again once one came back")
             .expect("conn");
-        drop((b, c));
+        drop(b);
         db.close().await;
         assert!(db.acquire().await.is_err(), "closed: no more loans");
+        drop(c);
+        assert!(
+            db.lock().connections.is_empty(),
+            "one lent before the close is not kept when it comes back"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_a_lost_connection_each_is_checked_once_and_still_works() {
+        let (db, _dir) = two_connections().await;
+        note_error(&sqlx::Error::WorkerCrashed);
+        let before = LOST.load(Ordering::Relaxed);
+        let mut conn = db.acquire().await.expect("checked, then lent");
+        assert_eq!(conn.seen, before, "lent as known good after the check");
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("a working connection")
+            .get(0);
+        assert_eq!(n, 0);
+        drop(conn);
+        assert_eq!(db.lock().connections[0].1, before, "no second check");
+        // A row that cannot be read is not a lost connection.
+        note_error(&sqlx::Error::RowNotFound);
+        assert_eq!(LOST.load(Ordering::Relaxed), before);
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use tweestap_core::{
 };
 
 pub fn backend(e: sqlx::Error) -> StoreError {
+    super::connections::note_error(&e);
     StoreError::Backend(e.to_string())
 }
 
