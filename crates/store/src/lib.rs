@@ -1,12 +1,15 @@
-//! tweestap's storage: the `Store` port of `tweestap-core` implemented on SQLite (WAL mode,
-//! migrations embedded in the binary). SQL stays in this crate; callers see domain types only.
-//!
-//! The queries use plain `?` placeholders and portable SQL so that a PostgreSQL backend can be
-//! added beside this one with its own migrations folder.
+//! tweestap's storage: the parts of `tweestap-core`'s `Store` port implemented on SQLite (the
+//! default: one file, WAL mode) and on PostgreSQL (several nodes sharing one database). Each
+//! backend is a folder with one file per part and its own migrations, embedded in the binary;
+//! turning rows into domain types is shared (`records`). SQL stays in this crate; callers see
+//! domain types only.
 
 mod migrations;
+mod postgres;
+mod records;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -112,17 +112,31 @@ const SQLITE: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// PostgreSQL's migrations: its schema starts where SQLite's 21 steps arrived.
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
 pub fn sqlite() -> Migrator {
     sqlite_until(i64::MAX)
+}
+
+pub fn postgres() -> Migrator {
+    migrator(POSTGRES, i64::MAX)
 }
 
 /// The migrations up to and including `last` (tests upgrade a database made by an older
 /// version).
 fn sqlite_until(last: i64) -> Migrator {
+    migrator(SQLITE, last)
+}
+
+fn migrator(all: &'static [(i64, &'static str, &'static str)], last: i64) -> Migrator {
     Migrator {
         migrations: Cow::Owned(
-            SQLITE
-                .iter()
+            all.iter()
                 .filter(|(version, _, _)| *version <= last)
                 .map(|(version, name, sql)| {
                     Migration::new(

@@ -4,14 +4,11 @@ use std::sync::Arc;
 use tweestap_core::ports::AccountStore;
 use tweestap_core::ports::CodeStore;
 use tweestap_core::ports::MethodStore;
-use tweestap_core::ports::SessionStore;
 
 use tweestap_core::ports::{
-    ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCountsQuery, SessionRecord, SmsOutbox,
-    SmsState, StoreError,
+    ChallengeId, Consumed, NewChallenge, NewQueuedSms, SendCountsQuery, SmsOutbox, SmsState,
 };
 use tweestap_core::signin::SendRefusal;
-use tweestap_core::signin::SignInState;
 use tweestap_core::{
     CodeKey, MethodKind, NewUser, OtpCode, PhoneNumber, Timestamp, UserId, Username,
 };
@@ -34,30 +31,6 @@ fn new_user(name: &str, phone: Option<&str>) -> (NewUser, String) {
         },
         format!("sub-{name}"),
     )
-}
-
-#[tokio::test]
-async fn a_clash_in_a_batch_creates_nobody() {
-    let (s, _dir) = store().await;
-    s.create_users(&[new_user("jan", None)], Timestamp(1))
-        .await
-        .unwrap();
-    let err = s
-        .create_users(
-            &[
-                new_user("piet", Some("+31612345678")),
-                new_user("JAN", None),
-            ],
-            Timestamp(2),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict(ref n) if n == "jan"),
-        "{err:?}"
-    );
-    let users = s.list_users().await.unwrap();
-    assert_eq!(users.len(), 1, "piet must not have been created half-way");
 }
 
 #[tokio::test]
@@ -495,92 +468,6 @@ async fn failures_are_counted_per_key_and_window_and_cleared() {
             .unwrap(),
         1
     );
-}
-
-#[tokio::test]
-async fn sessions_round_trip_and_expire() {
-    let (s, _dir) = store().await;
-    let record = SessionRecord {
-        id_hash: "abc".into(),
-        csrf_token: "tok".into(),
-        state: SignInState::SignedIn {
-            user_id: UserId(4),
-            auth_time: Timestamp(5),
-            amr: vec!["pwd".into(), "sms".into()],
-        },
-        return_to: Some("/x".into()),
-        created_at: Timestamp(1),
-        last_seen_at: Timestamp(2),
-        strict: true,
-        external: Some(tweestap_core::eam::Pending {
-            tenant_id: "t".into(),
-            object_id: "o".into(),
-            client_id: "c".into(),
-            reply: tweestap_core::eam::request::ReplyTo {
-                redirect_uri:
-                    "https://login.microsoftonline.com/common/federation/externalauthprovider"
-                        .into(),
-                state: None,
-            },
-            nonce: "n".into(),
-            sub: "s".into(),
-            acr_values: vec!["possessionorinherence".into()],
-            amr_values: vec!["sms".into()],
-            deadline: Timestamp(300),
-            user_id: UserId(4),
-        }),
-    };
-    s.session_insert(&record).await.unwrap();
-    let back = s.session_get("abc").await.unwrap().unwrap();
-    assert_eq!(back.state, record.state);
-    assert_eq!(back.external, record.external);
-    assert_eq!(back.return_to.as_deref(), Some("/x"));
-    assert!(back.strict);
-    let seen = SessionRecord {
-        last_seen_at: Timestamp(3),
-        ..record.clone()
-    };
-    assert!(s.session_update(&seen).await.unwrap());
-    assert_eq!(
-        s.session_get("abc").await.unwrap().unwrap().last_seen_at,
-        Timestamp(3)
-    );
-    assert!(s.session_delete("abc").await.unwrap());
-    assert!(!s.session_delete("abc").await.unwrap(), "ended already");
-    assert!(s.session_get("abc").await.unwrap().is_none());
-    // A request that read it before it ended cannot bring it back.
-    assert!(!s.session_update(&seen).await.unwrap());
-    assert!(s.session_get("abc").await.unwrap().is_none());
-    assert!(
-        !s.session_rekey("abc", &seen).await.unwrap(),
-        "an ended session does not come back under a new id either"
-    );
-    s.session_insert(&record).await.unwrap();
-    // A new id after a step: the old one stops working, everything else moves along.
-    let rekeyed = SessionRecord {
-        id_hash: "def".into(),
-        csrf_token: "new-csrf".into(),
-        created_at: Timestamp(5),
-        last_seen_at: Timestamp(5),
-        ..record.clone()
-    };
-    assert!(s.session_rekey("abc", &rekeyed).await.unwrap());
-    assert!(s.session_get("abc").await.unwrap().is_none());
-    let moved = s.session_get("def").await.unwrap().unwrap();
-    assert_eq!(moved.csrf_token, "new-csrf");
-    assert_eq!(moved.created_at, Timestamp(5));
-    assert_eq!(moved.state, record.state);
-    assert_eq!(moved.external, record.external);
-    assert_eq!(
-        s.session_purge(Timestamp(6), Timestamp(0)).await.unwrap(),
-        1
-    );
-    s.session_insert(&record).await.unwrap();
-    assert_eq!(
-        s.session_purge(Timestamp(3), Timestamp(0)).await.unwrap(),
-        1
-    );
-    assert!(s.session_get("abc").await.unwrap().is_none());
 }
 
 #[tokio::test]

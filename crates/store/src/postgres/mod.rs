@@ -1,0 +1,71 @@
+//! PostgreSQL (14 or newer): the shared state of several tweestap nodes. Each part of the
+//! storage port has its own file here, as in `sqlite/`; the SQL is PostgreSQL's own
+//! (numbered parameters, BOOLEAN, BYTEA, identities).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::{OpenError, migrations};
+
+mod accounts;
+mod audit;
+mod rows;
+mod sessions;
+
+/// A pool of connections to one PostgreSQL database, shared by every node that uses it.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host/database`) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<PgStore, OpenError> {
+        let options = PgConnectOptions::from_str(url).map_err(|source| OpenError::Open {
+            path: "the postgres:// URL".into(),
+            source,
+        })?;
+        let open_error = |source| OpenError::Open {
+            path: described(&options),
+            source,
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            // sqlx checks a connection when it comes back to the pool (which also clears what
+            // a cancelled request left on it); a second check before each use buys nothing.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        migrations::postgres().run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Where `options` point, without the password, for messages.
+fn described(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    )
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

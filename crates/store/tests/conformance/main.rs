@@ -1,0 +1,47 @@
+//! The storage port's behaviour, the same on every backend: each test here runs against a
+//! fresh SQLite file and a fresh PostgreSQL database (one throw-away database per test, on the
+//! server `TWEESTAP_TEST_POSTGRES` names, by default the local one). Without a reachable
+//! PostgreSQL its half is skipped with a printed reason, except under `CI=true`, where it
+//! fails. Parts move here from `sqlite_store.rs` as PostgreSQL implements them.
+
+mod accounts;
+mod audit;
+mod backends;
+mod sessions;
+
+/// Runs each named test (an `async fn(&S)` in its part's module) once per backend.
+macro_rules! on_every_backend {
+    ($($part:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = crate::backends::sqlite().await;
+                    crate::$part::$name(&store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = crate::backends::postgres(stringify!($name)).await else {
+                        return;
+                    };
+                    crate::$part::$name(&db.store).await;
+                    db.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend! {
+    accounts::a_clash_in_a_batch_creates_nobody,
+    accounts::accounts_are_found_by_name_and_id_and_listed_in_order,
+    accounts::password_and_language_are_written,
+    sessions::sessions_round_trip_and_expire,
+    sessions::a_users_sessions_end_together_except_the_one_kept,
+    audit::audit_lines_come_back_newest_first_per_user,
+    audit::a_large_batch_of_audit_lines_arrives_whole_and_in_order,
+}
