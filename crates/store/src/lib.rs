@@ -8,6 +8,7 @@ mod migrations;
 mod postgres;
 mod records;
 mod sqlite;
+mod tally;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

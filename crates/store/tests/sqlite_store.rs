@@ -1,6 +1,5 @@
 //! The store against a real SQLite file.
 
-use std::sync::Arc;
 use tweestap_core::ports::AccountStore;
 use tweestap_core::ports::CodeStore;
 use tweestap_core::ports::MethodStore;
@@ -159,34 +158,6 @@ async fn a_new_code_supersedes_the_old_one_of_the_same_flow_only() {
     assert_eq!(
         s.sms_by_reference("A-20").await.unwrap().unwrap().state,
         SmsState::Queued
-    );
-}
-
-#[tokio::test]
-async fn parallel_attempts_are_each_counted_once() {
-    let (s, _dir) = store().await;
-    let s = Arc::new(s);
-    let u = s
-        .create_users(&[new_user("jan", None)], Timestamp(1))
-        .await
-        .unwrap()[0];
-    let id = create(&s, u, "A", 10).await;
-    let mut tasks = Vec::new();
-    for _ in 0..50 {
-        let s = s.clone();
-        tasks.push(tokio::spawn(async move {
-            s.challenge_attempt(id).await.unwrap().unwrap().attempts
-        }));
-    }
-    let mut seen = Vec::new();
-    for t in tasks {
-        seen.push(t.await.unwrap());
-    }
-    seen.sort();
-    assert_eq!(
-        seen,
-        (1..=50).collect::<Vec<u32>>(),
-        "every attempt got its own number"
     );
 }
 
@@ -384,90 +355,6 @@ async fn blocking_an_account_cancels_what_is_queued_and_uses_up_the_report_link(
     );
     assert!(s.sms_unblock(u).await.unwrap());
     assert!(!s.sms_unblock(u).await.unwrap());
-}
-
-#[tokio::test]
-async fn failures_are_counted_per_key_and_window_and_cleared() {
-    let (s, _dir) = store().await;
-    for at in [10, 20, 30] {
-        s.failure_record("pwd:user:jan", Timestamp(at))
-            .await
-            .unwrap();
-    }
-    s.failure_record("pwd:user:piet", Timestamp(25))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.failure_count_since("pwd:user:jan", Timestamp(15))
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        s.failure_oldest_since("pwd:user:jan", Timestamp(15))
-            .await
-            .unwrap(),
-        Some(Timestamp(20))
-    );
-    assert_eq!(
-        s.failure_latest_since("pwd:user:jan", Timestamp(15))
-            .await
-            .unwrap(),
-        Some(Timestamp(30))
-    );
-    assert_eq!(
-        s.failure_latest_since("pwd:user:jan", Timestamp(31))
-            .await
-            .unwrap(),
-        None
-    );
-    // A prefix clears exactly the keys it starts: taken literally, not as a pattern.
-    for key in [
-        "pwd:net:aa:1",
-        "pwd:net:aa:2",
-        "pwd:net:ab:1",
-        "pwd:net:a_:1",
-    ] {
-        s.failure_record(key, Timestamp(40)).await.unwrap();
-    }
-    s.failure_clear_prefix("pwd:net:a_:").await.unwrap();
-    s.failure_clear_prefix("pwd:net:aa:").await.unwrap();
-    for (key, left) in [
-        ("pwd:net:aa:1", 0),
-        ("pwd:net:aa:2", 0),
-        ("pwd:net:ab:1", 1),
-        ("pwd:net:a_:1", 0),
-    ] {
-        assert_eq!(
-            s.failure_count_since(key, Timestamp(0)).await.unwrap(),
-            left,
-            "{key}"
-        );
-    }
-    assert_eq!(
-        s.purge_before(Timestamp(15)).await.unwrap(),
-        1,
-        "only the failure at 10 is older"
-    );
-    assert_eq!(
-        s.failure_count_since("pwd:user:jan", Timestamp(0))
-            .await
-            .unwrap(),
-        2
-    );
-    s.failure_clear("pwd:user:jan").await.unwrap();
-    assert_eq!(
-        s.failure_count_since("pwd:user:jan", Timestamp(0))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        s.failure_count_since("pwd:user:piet", Timestamp(0))
-            .await
-            .unwrap(),
-        1
-    );
 }
 
 #[tokio::test]

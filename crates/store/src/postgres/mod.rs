@@ -11,8 +11,11 @@ use crate::{OpenError, migrations};
 
 mod accounts;
 mod audit;
+mod codes;
+mod outbox;
 mod rows;
 mod sessions;
+mod tallies;
 
 /// A pool of connections to one PostgreSQL database, shared by every node that uses it.
 #[derive(Clone, Debug)]

@@ -4,39 +4,12 @@
 //! traffic. Exact, not bucketed: each row is one second of one scope's running total.
 
 use sqlx::SqliteConnection;
+use tweestap_core::Timestamp;
 use tweestap_core::ports::{NewQueuedSms, StoreError};
-use tweestap_core::{Timestamp, UserId};
+
+pub(crate) use crate::tally::{Scope, Window, account_key};
 
 use super::rows::backend;
-
-/// What a total counts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Scope {
-    /// Every message of the installation (key `""`).
-    All,
-    Network,
-    Country,
-    /// Codes to one account (notices are not codes).
-    Account,
-    /// Codes to one number.
-    Number,
-}
-
-impl Scope {
-    fn name(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Network => "network",
-            Self::Country => "country",
-            Self::Account => "account",
-            Self::Number => "number",
-        }
-    }
-}
-
-pub(crate) fn account_key(user: UserId) -> String {
-    user.0.to_string()
-}
 
 /// Counts one message at `at` in a scope.
 async fn add(
@@ -92,15 +65,6 @@ pub(crate) async fn count_message(
         add(conn, Scope::Number, sms.phone.e164(), at).await?;
     }
     Ok(())
-}
-
-/// Where a window starts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Window {
-    /// Messages at or after this second.
-    AtOrAfter(Timestamp),
-    /// Messages strictly after this second.
-    After(Timestamp),
 }
 
 /// Messages in a scope from the start of a window until now.
