@@ -9,7 +9,7 @@ use tweestap_core::ports::{
 };
 use tweestap_core::signin::SendRefusal;
 use tweestap_core::{
-    CodeKey, MethodKind, NewUser, OtpCode, PhoneNumber, Timestamp, UserId, Username,
+    CodeKey, NewUser, OtpCode, PhoneNumber, Timestamp, UserId, Username,
 };
 use tweestap_store::SqliteStore;
 
@@ -50,31 +50,6 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     let methods = s.methods(jan.id).await.unwrap();
     assert_eq!(methods.len(), 1);
     assert_eq!(methods[0].phone().unwrap().e164(), "+31612345678");
-}
-
-#[tokio::test]
-async fn replace_phone_leaves_exactly_one_sms_method() {
-    let (s, _dir) = store().await;
-    let ids = s
-        .create_users(&[new_user("jan", Some("+31612345678"))], Timestamp(1))
-        .await
-        .unwrap();
-    let other = PhoneNumber::from_stored("+31687654321").unwrap();
-    s.add_method(
-        ids[0],
-        &MethodKind::Sms {
-            phone: other.clone(),
-        },
-        Timestamp(2),
-    )
-    .await
-    .unwrap();
-    s.replace_phone(ids[0], &other, Timestamp(3)).await.unwrap();
-    let methods = s.methods(ids[0]).await.unwrap();
-    assert_eq!(methods.len(), 1);
-    assert_eq!(methods[0].phone(), Some(&other));
-    assert_eq!(s.remove_methods(ids[0]).await.unwrap(), 1);
-    assert!(s.methods(ids[0]).await.unwrap().is_empty());
 }
 
 fn challenge(user: UserId, flow: &str, now: i64) -> NewChallenge {
@@ -305,35 +280,6 @@ async fn the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions
 }
 
 #[tokio::test]
-async fn registration_adds_the_first_phone_only() {
-    let (s, _dir) = store().await;
-    let u = s
-        .create_users(&[new_user("jan", None)], Timestamp(1))
-        .await
-        .unwrap()[0];
-    let phone = PhoneNumber::from_stored("+31612345678").unwrap();
-    let a = create(&s, u, "A", 10).await;
-    let b = create(&s, u, "B", 10).await;
-    assert!(matches!(
-        s.challenge_consume(a, Timestamp(11), Some((u, &phone)))
-            .await
-            .unwrap(),
-        Consumed::Done {
-            new_method: Some(_)
-        }
-    ));
-    assert_eq!(
-        s.challenge_consume(b, Timestamp(12), Some((u, &phone)))
-            .await
-            .unwrap(),
-        Consumed::AlreadyRegistered
-    );
-    assert_eq!(s.methods(u).await.unwrap().len(), 1);
-    // The refused registration did not use up its code either.
-    assert!(s.challenge_get(b).await.unwrap().unwrap().used_at.is_none());
-}
-
-#[tokio::test]
 async fn blocking_an_account_cancels_what_is_queued_and_uses_up_the_report_link() {
     let (s, _dir) = store().await;
     let u = s
@@ -355,79 +301,6 @@ async fn blocking_an_account_cancels_what_is_queued_and_uses_up_the_report_link(
     );
     assert!(s.sms_unblock(u).await.unwrap());
     assert!(!s.sms_unblock(u).await.unwrap());
-}
-
-#[tokio::test]
-async fn an_app_counts_only_once_confirmed_and_each_step_is_accepted_once() {
-    use tweestap_core::ports::MethodStore;
-    let (s, _dir) = store().await;
-    let ids = s
-        .create_users(&[new_user("jan", Some("+31612345678"))], Timestamp(1))
-        .await
-        .unwrap();
-    let user = ids[0];
-    let first = s
-        .app_pending_put(user, "Telefoon", b"sealed-1", Timestamp(10))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.methods(user).await.unwrap().len(),
-        1,
-        "pending is not a method"
-    );
-    // A second set-up replaces the first.
-    let second = s
-        .app_pending_put(user, "Telefoon", b"sealed-2", Timestamp(20))
-        .await
-        .unwrap();
-    assert!(!s.app_confirm(first, 5, Timestamp(21), false).await.unwrap());
-    assert!(
-        s.app_pending(user, Timestamp(30)).await.unwrap().is_none(),
-        "too old"
-    );
-    let pending = s.app_pending(user, Timestamp(0)).await.unwrap().unwrap();
-    assert_eq!(pending.id, second);
-    // As a first method only: the user has a phone, so this refuses.
-    assert!(!s.app_confirm(second, 5, Timestamp(22), true).await.unwrap());
-    assert!(
-        s.app_confirm(second, 5, Timestamp(22), false)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.app_confirm(second, 6, Timestamp(23), false)
-            .await
-            .unwrap(),
-        "once"
-    );
-    let methods = s.methods(user).await.unwrap();
-    assert_eq!(methods.len(), 2);
-    assert!(methods[1].is_app());
-
-    assert!(
-        !s.app_accept_step(second, 5, Timestamp(24)).await.unwrap(),
-        "the first code's step"
-    );
-    assert!(s.app_accept_step(second, 6, Timestamp(25)).await.unwrap());
-    assert!(
-        !s.app_accept_step(second, 6, Timestamp(26)).await.unwrap(),
-        "replay"
-    );
-    assert!(
-        !s.app_accept_step(second, 4, Timestamp(26)).await.unwrap(),
-        "older"
-    );
-
-    assert!(
-        !s.method_remove(UserId(999), second, false).await.unwrap(),
-        "not theirs"
-    );
-    assert!(s.method_remove(user, second, true).await.unwrap());
-    assert_eq!(s.methods(user).await.unwrap().len(), 1);
-    // The last one stays when one must stay; an administrator may remove it.
-    let phone = s.methods(user).await.unwrap()[0].id;
-    assert!(!s.method_remove(user, phone, true).await.unwrap());
-    assert!(s.method_remove(user, phone, false).await.unwrap());
 }
 
 #[tokio::test]

@@ -139,11 +139,7 @@ impl CodeStore for PgStore {
         if let Some((user, phone)) = register {
             // Two codes of one account consumed at once (two tabs, two nodes): the account's
             // row lock lets only the first add a first method.
-            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                .bind(user.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+            super::lock_account(&mut tx, user).await?;
             let existing: i64 =
                 sqlx::query("SELECT COUNT(*) AS n FROM mfa_methods WHERE user_id = $1 AND confirmed_at IS NOT NULL")
                     .bind(user.0)

@@ -12,6 +12,7 @@ use crate::{OpenError, migrations};
 mod accounts;
 mod audit;
 mod codes;
+mod methods;
 mod outbox;
 mod rows;
 mod sessions;
@@ -67,6 +68,21 @@ fn described(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_database().unwrap_or("")
     )
+}
+
+/// Takes the account's row lock until the transaction ends: rules about an account's methods
+/// as a whole ("at least one", "the first") are checked and changed by one request at a time,
+/// whichever node it reaches.
+pub(crate) async fn lock_account(
+    conn: &mut sqlx::PgConnection,
+    user: tweestap_core::UserId,
+) -> Result<(), tweestap_core::ports::StoreError> {
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user.0)
+        .execute(conn)
+        .await
+        .map_err(rows::backend)?;
+    Ok(())
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -8,6 +8,7 @@ mod accounts;
 mod audit;
 mod backends;
 mod codes;
+mod methods;
 mod sessions;
 
 /// Runs each named test (an `async fn(&S)` in its part's module) once per backend.
@@ -52,4 +53,9 @@ on_every_backend! {
     codes::codes_sent_at_once_stop_at_the_budget,
     codes::failures_at_once_stop_at_the_limit,
     codes::failures_are_counted_per_key_and_window_and_cleared,
+    methods::replace_phone_leaves_exactly_one_sms_method,
+    methods::registration_adds_the_first_phone_only,
+    methods::an_app_counts_only_once_confirmed_and_each_step_is_accepted_once,
+    methods::the_last_method_stays_when_all_are_removed_at_once,
+    methods::an_app_and_a_phone_racing_to_be_first_make_one_first_method,
 }
