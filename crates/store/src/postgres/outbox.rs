@@ -1,15 +1,51 @@
-//! The SMS outbox on PostgreSQL: queueing in the code's transaction and the counts the budgets
-//! are decided on.
+//! The SMS outbox on PostgreSQL: queueing in the code's transaction, claiming with a lease
+//! (`FOR UPDATE SKIP LOCKED`, so several nodes each take their own messages), and the counts
+//! the budgets are decided on.
 
-use sqlx::postgres::PgConnection;
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use tweestap_core::ports::{
-    ChallengeId, NewQueuedSms, ResendState, SendCounts, SendCountsQuery, SmsId, StoreError,
+    ChallengeId, NewQueuedSms, QueuedSms, ResendState, SendCounts, SendCountsQuery, SmsId,
+    SmsOutbox, SmsState, SmsStatus, StoreError,
 };
 use tweestap_core::{PhoneNumber, Timestamp, UserId};
 
+use super::PgStore;
 use super::rows::backend;
 use super::tallies::{self, Scope, Window};
+
+const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
+                              created_at, sent_at, delivered_at";
+
+fn status(row: &PgRow) -> Result<SmsStatus, StoreError> {
+    let phone: String = row.try_get("phone").map_err(backend)?;
+    let state: String = row.try_get("state").map_err(backend)?;
+    Ok(SmsStatus {
+        id: SmsId(row.try_get("id").map_err(backend)?),
+        reference: row.try_get("reference").map_err(backend)?,
+        user_id: row
+            .try_get::<Option<i64>, _>("user_id")
+            .map_err(backend)?
+            .map(UserId),
+        phone: PhoneNumber::from_stored(&phone).map_err(|e| StoreError::Backend(e.to_string()))?,
+        state: SmsState::parse(&state)
+            .ok_or_else(|| StoreError::Backend(format!("unknown SMS state {state}")))?,
+        gateway: row.try_get("gateway").map_err(backend)?,
+        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
+        round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
+        last_error: row.try_get("last_error").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        sent_at: row
+            .try_get::<Option<i64>, _>("sent_at")
+            .map_err(backend)?
+            .map(Timestamp),
+        delivered_at: row
+            .try_get::<Option<i64>, _>("delivered_at")
+            .map_err(backend)?
+            .map(Timestamp),
+    })
+}
 
 /// The advisory lock every transaction that queues a text message takes first, so the
 /// budgets are counted, and the running totals moved, by one node at a time (SQLite's single
@@ -161,4 +197,342 @@ pub(crate) async fn send_counts(
         oldest_failure_in_window: oldest_failure.map(Timestamp),
         blocked_until: blocked_until.map(Timestamp),
     })
+}
+
+#[async_trait]
+impl SmsOutbox for PgStore {
+    async fn sms_claim(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<QueuedSms>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // A message still "sending" after its lease ran out belonged to a worker that died
+        // (on any node). Claiming skips rows another node is claiming right now: each message
+        // goes to one worker.
+        sqlx::query(
+            "UPDATE sms_outbox SET interrupted = TRUE, state = CASE WHEN cancelled = TRUE THEN 'failed' ELSE 'queued' END,
+                 last_error = CASE WHEN cancelled = TRUE THEN 'cancelled' ELSE last_error END
+             WHERE state = 'sending' AND lease_until < $1",
+        )
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let rows = sqlx::query(
+            "UPDATE sms_outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM sms_outbox WHERE state = 'queued' AND NOT cancelled AND next_attempt_at <= $2
+                          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING id, reference, phone, sealed_text, expires_at, gateway_index, round, interrupted, avoid_gateways",
+        )
+        .bind(lease_until.0)
+        .bind(now.0)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let phone: String = row.try_get("phone").map_err(backend)?;
+                Ok(QueuedSms {
+                    id: SmsId(row.try_get("id").map_err(backend)?),
+                    reference: row.try_get("reference").map_err(backend)?,
+                    phone: PhoneNumber::from_stored(&phone)
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    sealed_text: row
+                        .try_get::<Option<Vec<u8>>, _>("sealed_text")
+                        .map_err(backend)?
+                        .unwrap_or_default(),
+                    expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+                    gateway_index: row.try_get::<i64, _>("gateway_index").map_err(backend)? as u32,
+                    round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
+                    interrupted: row.try_get::<bool, _>("interrupted").map_err(backend)?,
+                    avoid: row
+                        .try_get::<String, _>("avoid_gateways")
+                        .map_err(backend)?
+                        .split(',')
+                        .filter_map(|g| g.parse().ok())
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    async fn sms_mark_sent(
+        &self,
+        id: SmsId,
+        gateway: &str,
+        provider_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // A delivery report can overtake this update: "delivered" stays "delivered".
+        sqlx::query(
+            "UPDATE sms_outbox SET state = CASE WHEN state = 'delivered' THEN 'delivered' ELSE 'sent' END,
+                 gateway = $1, provider_id = $2, sent_at = $3, sealed_text = NULL, lease_until = NULL, interrupted = FALSE,
+                 last_error = NULL
+             WHERE id = $4",
+        )
+        .bind(gateway)
+        .bind(provider_id)
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_mark_retry(
+        &self,
+        id: SmsId,
+        gateway_index: u32,
+        round: u32,
+        next_attempt_at: Timestamp,
+        error: &str,
+        avoid: &[u32],
+    ) -> Result<(), StoreError> {
+        let avoid: Vec<String> = avoid.iter().map(u32::to_string).collect();
+        sqlx::query(
+            "UPDATE sms_outbox SET state = CASE WHEN cancelled = TRUE THEN 'failed' ELSE 'queued' END,
+                 sealed_text = CASE WHEN cancelled = TRUE THEN NULL ELSE sealed_text END,
+                 gateway_index = $1, round = $2, next_attempt_at = $3, last_error = $4, avoid_gateways = $5,
+                 lease_until = NULL, interrupted = FALSE
+             WHERE id = $6 AND state = 'sending'",
+        )
+        .bind(i64::from(gateway_index))
+        .bind(i64::from(round))
+        .bind(next_attempt_at.0)
+        .bind(error)
+        .bind(avoid.join(","))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_mark_final(
+        &self,
+        id: SmsId,
+        state: SmsState,
+        reason: &str,
+        _now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sms_outbox SET state = $1, last_error = $2, sealed_text = NULL, lease_until = NULL, interrupted = FALSE
+             WHERE id = $3",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_delivery_report(
+        &self,
+        reference: &str,
+        gateway: &str,
+        delivered: bool,
+        detail: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        // "Delivered" from the gateway that has it (or from the one still being answered);
+        // "failed" only from the gateway that took it: a late report from a gateway we failed
+        // over from must not undo the send that worked.
+        let done = if delivered {
+            sqlx::query(
+                "UPDATE sms_outbox SET state = 'delivered', delivered_at = $1, sealed_text = NULL
+                 WHERE reference = $2 AND (state IN ('sent', 'delivered') AND gateway = $3 OR state = 'sending')",
+            )
+            .bind(now.0)
+            .bind(reference)
+            .bind(gateway)
+            .execute(&self.pool)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE sms_outbox SET state = 'failed', last_error = $1, sealed_text = NULL
+                 WHERE reference = $2 AND state = 'sent' AND gateway = $3",
+            )
+            .bind(format!("delivery failed: {detail}"))
+            .bind(reference)
+            .bind(gateway)
+            .execute(&self.pool)
+            .await
+        }
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn sms_for_challenge(
+        &self,
+        challenge: ChallengeId,
+    ) -> Result<Option<SmsStatus>, StoreError> {
+        sqlx::query(&format!("SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1"))
+            .bind(challenge.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| status(&r))
+            .transpose()
+    }
+
+    async fn sms_by_reference(&self, reference: &str) -> Result<Option<SmsStatus>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE reference = $1"
+        ))
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| status(&r))
+        .transpose()
+    }
+
+    async fn sms_list(
+        &self,
+        user: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<SmsStatus>, StoreError> {
+        let by_user = format!(
+            "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+        );
+        let all = format!("SELECT {STATUS_COLUMNS} FROM sms_outbox ORDER BY id DESC LIMIT $1");
+        let query = match user {
+            Some(u) => sqlx::query(&by_user).bind(u.0),
+            None => sqlx::query(&all),
+        };
+        let rows = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(status).collect()
+    }
+
+    async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        send_counts(&mut conn, query).await
+    }
+
+    async fn sms_resend_state(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<ResendState, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        resend_state(&mut conn, user, now).await
+    }
+
+    async fn sms_conversion_since(&self, since: Timestamp) -> Result<(u64, u64), StoreError> {
+        // The background alert's look at the hour, not the sign-in's: rows are counted.
+        // Handed over, whatever the delivery report said later: those were paid for, and
+        // pumped numbers often end "undelivered".
+        let (sent, verified): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM sms_outbox WHERE sent_at IS NOT NULL AND created_at >= $1),
+                    (SELECT COUNT(*) FROM sms_challenges WHERE used_at >= $1)",
+        )
+        .bind(since.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let (sent, verified) = (sent as u64, verified as u64);
+        Ok((sent, verified))
+    }
+
+    async fn sms_report_lookup(&self, token_hash: &str) -> Result<Option<SmsStatus>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {STATUS_COLUMNS} FROM sms_outbox WHERE report_token_hash = $1 AND report_used_at IS NULL"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .map(|r| status(&r))
+        .transpose()
+    }
+
+    async fn sms_block(
+        &self,
+        user: UserId,
+        until: Timestamp,
+        token_hash: Option<&str>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO sms_blocks (user_id, until, reason) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET until = GREATEST(sms_blocks.until, excluded.until), reason = excluded.reason",
+        )
+        .bind(user.0)
+        .bind(until.0)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(hash) = token_hash {
+            sqlx::query("UPDATE sms_outbox SET report_used_at = $1 WHERE report_token_hash = $2")
+                .bind(until.0)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        // Whatever is still waiting for this account is not sent either, nor retried if it
+        // is being sent right now.
+        sqlx::query(
+            "UPDATE sms_outbox SET cancelled = TRUE,
+                 state = CASE WHEN state = 'queued' THEN 'failed' ELSE state END,
+                 sealed_text = CASE WHEN state = 'queued' THEN NULL ELSE sealed_text END,
+                 last_error = 'account blocked'
+             WHERE user_id = $1 AND state IN ('queued', 'sending')",
+        )
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sms_unblock(&self, user: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sms_blocks WHERE user_id = $1")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn sms_enqueue_notice(&self, sms: &NewQueuedSms) -> Result<SmsId, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_budgets(&mut tx).await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO sms_outbox (reference, user_id, phone, country, network, sealed_text,
+                                     next_attempt_at, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(&sms.reference)
+        .bind(sms.user_id.map(|u| u.0))
+        .bind(sms.phone.e164())
+        .bind(sms.phone.country())
+        .bind(&sms.network)
+        .bind(&sms.sealed_text)
+        .bind(sms.created_at.0)
+        .bind(sms.created_at.0)
+        .bind(sms.expires_at.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?
+        .try_get("id")
+        .map_err(backend)?;
+        tallies::count_message(&mut tx, sms, false).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(SmsId(id))
+    }
 }

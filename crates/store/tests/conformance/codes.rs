@@ -12,7 +12,7 @@ use crate::accounts::new_user;
 /// How many requests race in the parallel tests.
 const RACERS: usize = 40;
 
-fn challenge(user: UserId, flow: &str, now: i64) -> NewChallenge {
+pub fn challenge(user: UserId, flow: &str, now: i64) -> NewChallenge {
     let key = CodeKey::new(vec![1; 32]);
     NewChallenge {
         flow: flow.into(),
@@ -24,7 +24,7 @@ fn challenge(user: UserId, flow: &str, now: i64) -> NewChallenge {
     }
 }
 
-fn message(user: UserId, reference: &str, now: i64) -> NewQueuedSms {
+pub fn message(user: UserId, reference: &str, now: i64) -> NewQueuedSms {
     NewQueuedSms {
         reference: reference.into(),
         user_id: Some(user),
@@ -74,51 +74,6 @@ async fn jan(s: &impl AccountStore) -> UserId {
     s.create_users(&[new_user("jan", None)], Timestamp(1))
         .await
         .unwrap()[0]
-}
-
-pub async fn a_new_code_supersedes_the_old_one_of_the_same_flow_only<S>(s: &S)
-where
-    S: AccountStore + CodeStore,
-{
-    let u = jan(s).await;
-    let a1 = send(s, u, "A", 10, 100).await.unwrap();
-    let b1 = send(s, u, "B", 10, 100).await.unwrap();
-    // A second code of the sign-in "A".
-    let phone = PhoneNumber::from_stored("+31612345678").unwrap();
-    let query = SendCountsQuery {
-        user: u,
-        phone: &phone,
-        network: "192.0.2.1",
-        now: Timestamp(20),
-        failure_key: "code:user:x",
-        failure_since: Timestamp(0),
-    };
-    let a2 = s
-        .challenge_create(
-            &challenge(u, "A", 20),
-            &message(u, "A-20", 20),
-            &query,
-            &|_| Ok(()),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(s.challenge_get(a1).await.unwrap().unwrap().superseded);
-    assert!(!s.challenge_get(a2).await.unwrap().unwrap().superseded);
-    assert!(!s.challenge_get(b1).await.unwrap().unwrap().superseded);
-    assert_eq!(
-        s.challenge_consume(a1, Timestamp(30), None).await.unwrap(),
-        Consumed::AlreadyUsed
-    );
-    assert_eq!(
-        s.challenge_consume(a2, Timestamp(30), None).await.unwrap(),
-        Consumed::Done { new_method: None }
-    );
-    assert_eq!(
-        s.challenge_consume(a2, Timestamp(31), None).await.unwrap(),
-        Consumed::AlreadyUsed,
-        "single use"
-    );
 }
 
 pub async fn parallel_attempts_are_each_counted_once<S>(s: &S)

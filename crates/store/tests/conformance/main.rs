@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod codes;
 mod methods;
+mod outbox;
 mod sessions;
 
 /// Runs each named test (an `async fn(&S)` in its part's module) once per backend.
@@ -46,13 +47,17 @@ on_every_backend! {
     sessions::a_users_sessions_end_together_except_the_one_kept,
     audit::audit_lines_come_back_newest_first_per_user,
     audit::a_large_batch_of_audit_lines_arrives_whole_and_in_order,
-    codes::a_new_code_supersedes_the_old_one_of_the_same_flow_only,
     codes::parallel_attempts_are_each_counted_once,
     codes::a_code_used_by_many_at_once_signs_in_only_one,
     codes::two_registrations_at_once_add_one_first_phone,
     codes::codes_sent_at_once_stop_at_the_budget,
     codes::failures_at_once_stop_at_the_limit,
     codes::failures_are_counted_per_key_and_window_and_cleared,
+    outbox::a_new_code_supersedes_the_old_one_of_the_same_flow_only,
+    outbox::a_refused_budget_writes_neither_code_nor_message,
+    outbox::the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions,
+    outbox::blocking_an_account_cancels_what_is_queued_and_uses_up_the_report_link,
+    outbox::workers_claiming_at_once_each_get_their_own_messages,
     methods::replace_phone_leaves_exactly_one_sms_method,
     methods::registration_adds_the_first_phone_only,
     methods::an_app_counts_only_once_confirmed_and_each_step_is_accepted_once,
