@@ -134,7 +134,8 @@ CREATE TABLE entra_links (
     linked_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, object_id)
 );
-CREATE INDEX entra_links_user ON entra_links (user_id);
+-- One account, one Entra user (in any tenant).
+CREATE UNIQUE INDEX entra_links_user ON entra_links (user_id);
 
 CREATE TABLE oidc_clients (
     client_id        TEXT    PRIMARY KEY,

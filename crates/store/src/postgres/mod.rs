@@ -12,6 +12,8 @@ use crate::{OpenError, migrations};
 mod accounts;
 mod audit;
 mod codes;
+mod email;
+mod entra;
 mod methods;
 mod outbox;
 mod rows;

@@ -8,6 +8,8 @@ mod accounts;
 mod audit;
 mod backends;
 mod codes;
+mod email;
+mod entra;
 mod methods;
 mod outbox;
 mod sessions;
@@ -53,6 +55,12 @@ on_every_backend! {
     codes::codes_sent_at_once_stop_at_the_budget,
     codes::failures_at_once_stop_at_the_limit,
     codes::failures_are_counted_per_key_and_window_and_cleared,
+    entra::one_account_one_entra_user,
+    entra::a_hint_is_answered_once_and_forgotten_when_stale,
+    entra::importing_numbers_is_all_or_nothing_and_repeatable,
+    entra::links_and_hints_raced_from_many_requests_succeed_once,
+    email::e_mails_go_out_once_are_retried_and_listed,
+    email::workers_claiming_e_mails_at_once_each_get_their_own,
     outbox::a_new_code_supersedes_the_old_one_of_the_same_flow_only,
     outbox::a_refused_budget_writes_neither_code_nor_message,
     outbox::the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions,

@@ -1,19 +1,13 @@
-//! Entra links, answered hints and imported numbers against a real SQLite file.
+//! Entra users linked to accounts, answered hints and imported numbers: one account, one
+//! Entra user, and each hint once, also when requests race.
 
-use tweestap_core::ports::AccountStore;
-use tweestap_core::ports::MethodStore;
-use tweestap_core::ports::{EntraStore, PhoneImport, PhoneImported, StoreError};
+use tweestap_core::ports::{
+    AccountStore, EntraStore, MethodStore, PhoneImport, PhoneImported, StoreError,
+};
 use tweestap_core::{NewUser, PhoneNumber, Timestamp, Username};
-use tweestap_store::SqliteStore;
 
 const T1: &str = "5c3a1f7e-2b4d-4e6f-8a9b-0c1d2e3f4a5b";
 const T2: &str = "0f0f0f0f-1111-4222-8333-444455556666";
-
-async fn store() -> (SqliteStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-    (store, dir)
-}
 
 fn user(name: &str) -> NewUser {
     NewUser {
@@ -38,9 +32,10 @@ fn row(line: usize, oid: &str, name: &str, phone: &str) -> (PhoneImport, String)
     )
 }
 
-#[tokio::test]
-async fn one_account_one_entra_user() {
-    let (s, _dir) = store().await;
+pub async fn one_account_one_entra_user<S>(s: &S)
+where
+    S: AccountStore + MethodStore + EntraStore,
+{
     let jan = s
         .entra_create_user(T1, "oid-jan", &user("jan"), "sub-jan", Timestamp(1))
         .await
@@ -85,9 +80,10 @@ async fn one_account_one_entra_user() {
     assert_eq!(s.entra_user(T1, "oid-new").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_hint_is_answered_once_and_forgotten_when_stale() {
-    let (s, _dir) = store().await;
+pub async fn a_hint_is_answered_once_and_forgotten_when_stale<S>(s: &S)
+where
+    S: AccountStore + MethodStore + EntraStore,
+{
     assert!(
         s.entra_hint_use("h1", Timestamp(100), Timestamp(1))
             .await
@@ -111,9 +107,10 @@ async fn a_hint_is_answered_once_and_forgotten_when_stale() {
     );
 }
 
-#[tokio::test]
-async fn importing_numbers_is_all_or_nothing_and_repeatable() {
-    let (s, _dir) = store().await;
+pub async fn importing_numbers_is_all_or_nothing_and_repeatable<S>(s: &S)
+where
+    S: AccountStore + MethodStore + EntraStore,
+{
     let piet = s
         .create_users(&[(user("piet"), "sub-piet".into())], Timestamp(1))
         .await
@@ -166,4 +163,40 @@ async fn importing_numbers_is_all_or_nothing_and_repeatable() {
         "nothing half-written"
     );
     assert_eq!(s.entra_user(T1, "oid-anna").await.unwrap(), None);
+}
+
+pub async fn links_and_hints_raced_from_many_requests_succeed_once<S>(s: &S)
+where
+    S: AccountStore + EntraStore + Clone + 'static,
+{
+    let jan = s
+        .create_users(&[(user("jan"), "sub-jan".into())], Timestamp(1))
+        .await
+        .unwrap()[0];
+    let mut links = Vec::new();
+    let mut hints = Vec::new();
+    for n in 0..200 {
+        let s1 = s.clone();
+        links.push(tokio::spawn(async move {
+            s1.entra_link(T1, &format!("object-{n}"), jan, Timestamp(2))
+                .await
+                .unwrap()
+        }));
+        let s2 = s.clone();
+        hints.push(tokio::spawn(async move {
+            s2.entra_hint_use("hint-hash", Timestamp(900), Timestamp(2))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut linked = 0;
+    for t in links {
+        linked += usize::from(t.await.unwrap());
+    }
+    let mut used = 0;
+    for t in hints {
+        used += usize::from(t.await.unwrap());
+    }
+    assert_eq!(linked, 1, "one account, one Entra user");
+    assert_eq!(used, 1, "a hint is answered once");
 }
