@@ -207,6 +207,8 @@ CREATE INDEX sessions_user ON sessions (user_id);
 
 CREATE TABLE signing_keys (
     kid            TEXT   PRIMARY KEY,
+    -- The order keys were added in (SQLite's rowid): the newest of equals signs.
+    seq            BIGINT GENERATED ALWAYS AS IDENTITY,
     alg            TEXT   NOT NULL,
     sealed_private BYTEA  NOT NULL,
     public_jwk     TEXT   NOT NULL,

@@ -15,6 +15,7 @@ mod codes;
 mod email;
 mod entra;
 mod methods;
+mod oidc;
 mod outbox;
 mod rows;
 mod sessions;

@@ -11,6 +11,7 @@ mod codes;
 mod email;
 mod entra;
 mod methods;
+mod oidc;
 mod outbox;
 mod sessions;
 
@@ -66,6 +67,11 @@ on_every_backend! {
     outbox::the_outbox_hands_each_message_to_one_worker_and_remembers_interruptions,
     outbox::blocking_an_account_cancels_what_is_queued_and_uses_up_the_report_link,
     outbox::workers_claiming_at_once_each_get_their_own_messages,
+    oidc::clients_are_added_once_listed_and_removed,
+    oidc::signing_keys_are_published_newest_first_until_retired,
+    oidc::a_code_presented_many_times_at_once_is_redeemed_once_and_the_rest_revoked,
+    oidc::tokens_are_active_until_revoked_or_expired,
+    oidc::consents_are_kept_per_user_and_client_and_go_with_the_client,
     methods::replace_phone_leaves_exactly_one_sms_method,
     methods::registration_adds_the_first_phone_only,
     methods::an_app_counts_only_once_confirmed_and_each_step_is_accepted_once,
