@@ -64,6 +64,8 @@ CREATE TABLE app_links (
 
 CREATE TABLE approvals (
     id          TEXT    PRIMARY KEY,
+    -- The order they were asked in (SQLite's rowid): the newest of one second wins.
+    seq         BIGINT  GENERATED ALWAYS AS IDENTITY,
     user_id     BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     -- A removed phone takes its requests with it: nothing it was asked can still count.
     method_id   BIGINT  NOT NULL REFERENCES mfa_methods (id) ON DELETE CASCADE,
@@ -286,6 +288,8 @@ CREATE TABLE sms_tallies (
 
 CREATE TABLE webauthn_ceremonies (
     id         TEXT   PRIMARY KEY,
+    -- The order they were started in (SQLite's rowid): an account keeps its newest.
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY,
     user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose    TEXT   NOT NULL,
     state      TEXT   NOT NULL,

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::{OpenError, migrations};
 
 mod accounts;
+mod approvals;
 mod audit;
 mod codes;
 mod email;
@@ -20,6 +21,12 @@ mod outbox;
 mod rows;
 mod sessions;
 mod tallies;
+
+// Every part of the storage port, so a node can run on it as on SQLite.
+const _: fn() = || {
+    fn whole_store<T: tweestap_core::ports::Store>() {}
+    whole_store::<PgStore>();
+};
 
 /// A pool of connections to one PostgreSQL database, shared by every node that uses it.
 #[derive(Clone, Debug)]

@@ -5,6 +5,7 @@
 //! fails. Parts move here from `sqlite_store.rs` as PostgreSQL implements them.
 
 mod accounts;
+mod approvals;
 mod audit;
 mod backends;
 mod codes;
@@ -48,6 +49,9 @@ on_every_backend! {
     accounts::password_and_language_are_written,
     sessions::sessions_round_trip_and_expire,
     sessions::a_users_sessions_end_together_except_the_one_kept,
+    approvals::webauthn_ceremonies_are_taken_once_by_their_owner_and_bounded_per_account,
+    approvals::a_link_request_is_answered_only_after_the_computer_confirms_it,
+    approvals::sign_in_requests_raced_at_once_stop_at_one_pending,
     audit::audit_lines_come_back_newest_first_per_user,
     audit::a_large_batch_of_audit_lines_arrives_whole_and_in_order,
     codes::parallel_attempts_are_each_counted_once,
