@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tweestap_core::ports::AccountStore;
 
 use tweestap::config::{Config, GatewayConfig, SmsConfig};
 use tweestap::server::{self, Wiring};

@@ -5,9 +5,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use tweestap_core::ports::CodeStore;
-use tweestap_core::ports::OidcStore;
-use tweestap_core::ports::SessionStore;
 
 use std::time::Duration;
 use tweestap_core::oidc::OidcService;
@@ -26,7 +23,7 @@ use tweestap_email::{EmailWorker, WorkerSettings};
 use tweestap_sms::{
     ConversionWatch, DispatchSettings, Dispatcher, HttpGateway, KannelGateway, OutboxGateway,
 };
-use tweestap_store::SqliteStore;
+use tweestap_store::Database;
 use tweestap_web::i18n::Lang;
 use tweestap_web::passwords::Argon2Pool;
 use tweestap_web::system::OsEntropy;
@@ -34,13 +31,15 @@ use tweestap_web::{AppState, WebConfig};
 
 use crate::config::{Config, GatewayConfig, SecretSource};
 
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
-    let path = config.database_path();
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let database = config.database()?;
+    if let Database::Sqlite(path) = &database
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
-    Ok(Arc::new(SqliteStore::open(&path).await?))
+    Ok(tweestap_store::open(&database).await?)
 }
 
 /// Reads the secret key file, creating it (readable by the owner only) on first start. Every
@@ -52,7 +51,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
 /// the clear instead.
 async fn secret_key(
     config: &Config,
-    store: &SqliteStore,
+    store: &dyn Store,
     entropy: &dyn Entropy,
 ) -> anyhow::Result<Keys> {
     if let Some(var) = &config.secret_key_env {
@@ -88,7 +87,7 @@ async fn secret_key(
 
 /// A key that opens nothing this database sealed (a wrong backup, a new variable) is refused
 /// at once, not discovered at someone's sign-in.
-async fn check_key(keys: &Keys, store: &SqliteStore) -> anyhow::Result<()> {
+async fn check_key(keys: &Keys, store: &dyn Store) -> anyhow::Result<()> {
     let sealed = store
         .signing_keys_published(tweestap_core::Timestamp(i64::MIN))
         .await?;
@@ -215,7 +214,7 @@ pub fn gateways(config: &Config, keys: &Arc<Keys>) -> anyhow::Result<Vec<Arc<dyn
 
 /// Everything the services need, built once from the configuration.
 pub struct Wiring {
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
@@ -236,7 +235,7 @@ impl Wiring {
         let policy = Arc::new(config.policy.0.clone());
         let passwords: Arc<dyn PasswordHashing> =
             Arc::new(Argon2Pool::new(policy.password.clone(), entropy.clone())?);
-        let keys = Arc::new(secret_key(config, &store, entropy.as_ref()).await?);
+        let keys = Arc::new(secret_key(config, store.as_ref(), entropy.as_ref()).await?);
         Ok(Wiring {
             store,
             keys,
@@ -451,7 +450,7 @@ impl Wiring {
 /// A server running in this process.
 pub struct Running {
     pub addr: SocketAddr,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -583,7 +582,7 @@ async fn shutdown_signal() {
 /// Forgets expired sessions, old failure counts and old codes every few minutes, so the
 /// tables do not grow without bound.
 async fn purge_sessions(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policy: Arc<tweestap_core::policy::Policy>,
 ) {

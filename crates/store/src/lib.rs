@@ -13,6 +13,36 @@ mod tally;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where tweestap keeps its state: one SQLite file (the default), or a PostgreSQL database
+/// that several nodes share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+impl std::fmt::Display for Database {
+    /// Where, without a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => f.write_str(&postgres::redacted(url)),
+        }
+    }
+}
+
+/// Opens the database (creating an SQLite file if needed) and brings its schema up to date.
+pub async fn open(database: &Database) -> Result<Arc<dyn tweestap_core::ports::Store>, OpenError> {
+    Ok(match database {
+        Database::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        Database::Postgres(url) => Arc::new(PgStore::open(url).await?),
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot open the database at {path}: {source}")]

@@ -30,6 +30,7 @@ pub async fn demo(args: &DemoArgs, base: Config) -> anyhow::Result<()> {
         public_url: format!("http://localhost:{port}"),
         data_dir: dir.path().to_path_buf(),
         database_path: None,
+        database_url: None,
         secret_key_file: None,
         organisation: if base.organisation == Config::default().organisation {
             "tweestap demo".to_string()

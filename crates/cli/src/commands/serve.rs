@@ -14,12 +14,9 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let store = server::open_store(config).await?;
-    store.migrate().await?;
-    println!(
-        "Database {} is up to date.",
-        config.database_path().display()
-    );
+    // Opening a database brings its schema up to date.
+    server::open_store(config).await?;
+    println!("Database {} is up to date.", config.database()?);
     Ok(())
 }
 

@@ -31,6 +31,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The SQLite database file; default `<data_dir>/tweestap.db`.
     pub database_path: Option<PathBuf>,
+    /// Or a PostgreSQL database (`postgres://user:password@host/database`), shared by several
+    /// tweestap nodes.
+    pub database_url: Option<String>,
     /// Key for hashing one-time codes; default `<data_dir>/secret.key`, created on first start.
     /// Several nodes must share the same file.
     pub secret_key_file: Option<PathBuf>,
@@ -70,6 +73,7 @@ impl Default for Config {
             public_url: "http://localhost:8080".into(),
             data_dir: PathBuf::from("data"),
             database_path: None,
+            database_url: None,
             secret_key_file: None,
             secret_key_env: None,
             organisation: "tweestap".into(),
@@ -90,7 +94,7 @@ impl Default for Config {
 }
 
 /// The keys at the top of the file; `TWEESTAP_<KEY>` variables for anything else are ignored.
-const TOP_LEVEL_KEYS: [&str; 19] = [
+const TOP_LEVEL_KEYS: [&str; 20] = [
     "entra",
     "listen",
     "geoip_database",
@@ -98,6 +102,7 @@ const TOP_LEVEL_KEYS: [&str; 19] = [
     "public_url",
     "data_dir",
     "database_path",
+    "database_url",
     "secret_key_file",
     "organisation",
     "default_language",
@@ -200,6 +205,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.database()?;
         let url = url::Url::parse(&self.public_url).map_err(|e| {
             invalid(
                 "public_url",
@@ -457,6 +463,31 @@ impl Config {
         ip_list("metrics_allow", &self.metrics_allow)
     }
 
+    /// The database the configuration chose: PostgreSQL when `database_url` names one, else
+    /// the SQLite file.
+    pub fn database(&self) -> Result<tweestap_store::Database, ConfigError> {
+        let Some(url) = &self.database_url else {
+            return Ok(tweestap_store::Database::Sqlite(self.database_path()));
+        };
+        if self.database_path.is_some() {
+            return Err(invalid(
+                "database_url",
+                "set either database_url (PostgreSQL) or database_path (SQLite), not both",
+            ));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(tweestap_store::Database::Sqlite(PathBuf::from(path)));
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "database_url",
+                "must start with postgres:// (e.g. postgres://tweestap:secret@db.school.nl/tweestap), \
+                 or sqlite:// followed by a file path",
+            ));
+        }
+        Ok(tweestap_store::Database::Postgres(url.clone()))
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.database_path
             .clone()
@@ -596,6 +627,40 @@ mod tests {
         let err =
             Config::load(Some(&write(dir.path(), "[policy]\nmfa = \"sometimes\"\n"))).unwrap_err();
         assert!(err.to_string().contains("sometimes"), "{err}");
+    }
+
+    #[test]
+    fn the_database_is_sqlite_unless_a_postgres_url_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let load =
+            |toml: &str| Config::load(Some(&write(dir.path(), &format!("{toml}\n{GATEWAY}"))));
+        let default = load("data_dir = \"/srv/t\"").unwrap();
+        assert_eq!(
+            default.database().unwrap(),
+            tweestap_store::Database::Sqlite("/srv/t/tweestap.db".into())
+        );
+        let pg = load("database_url = \"postgres://t:geheim@db.school.nl/tweestap\"").unwrap();
+        assert_eq!(
+            pg.database().unwrap(),
+            tweestap_store::Database::Postgres("postgres://t:geheim@db.school.nl/tweestap".into())
+        );
+        assert_eq!(
+            pg.database().unwrap().to_string(),
+            "postgres://t@db.school.nl:5432/tweestap",
+            "shown without the password"
+        );
+        let file = load("database_url = \"sqlite:///srv/t/other.db\"").unwrap();
+        assert_eq!(
+            file.database().unwrap(),
+            tweestap_store::Database::Sqlite("/srv/t/other.db".into())
+        );
+        for toml in [
+            "database_url = \"mysql://db/t\"",
+            "database_url = \"postgres://db/t\"\ndatabase_path = \"/srv/t.db\"",
+        ] {
+            let err = load(toml).unwrap_err();
+            assert!(err.to_string().contains("database_url"), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -358,6 +358,12 @@ impl Browser {
     }
 
     /// Opens the sign-in page and submits username and password.
+    /// Sends the next requests to another server (another node of the same installation),
+    /// with the same cookies: a load balancer without sticky sessions.
+    pub fn switch_to(&mut self, base: &str) {
+        self.base = base.to_string();
+    }
+
     pub async fn sign_in(&mut self, username: &str, password: &str) -> Page {
         let page = self.get("/sign-in").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);

@@ -69,6 +69,13 @@ impl PgStore {
     }
 }
 
+/// A `postgres://` URL without its password, for messages.
+pub(crate) fn redacted(url: &str) -> String {
+    PgConnectOptions::from_str(url)
+        .map(|options| described(&options))
+        .unwrap_or_else(|_| "(an unreadable postgres:// URL)".into())
+}
+
 /// Where `options` point, without the password, for messages.
 fn described(options: &PgConnectOptions) -> String {
     format!(
