@@ -7,6 +7,7 @@ mod support;
 
 use sqlx::Connection;
 use support::{PASSWORD, spawn_app_with};
+use tweestap::config::Redacted;
 
 struct ThrowAway {
     server: String,
@@ -61,7 +62,7 @@ async fn a_first_sign_in_registers_a_phone_and_the_next_asks_for_a_code_on_postg
     let Some(db) = database("one_node").await else {
         return;
     };
-    let app = spawn_app_with(|c| c.database_url = Some(db.url.clone())).await;
+    let app = spawn_app_with(|c| c.database_url = Some(Redacted(db.url.clone()))).await;
     app.add_user("student", None).await;
     let mut b = app.browser();
     b.sign_in("student", PASSWORD)
@@ -101,13 +102,13 @@ async fn two_nodes_on_one_database_serve_a_sign_in_whose_requests_alternate() {
     let Some(db) = database("two_nodes").await else {
         return;
     };
-    let first = spawn_app_with(|c| c.database_url = Some(db.url.clone())).await;
+    let first = spawn_app_with(|c| c.database_url = Some(Redacted(db.url.clone()))).await;
     // The second node shares the database, the secret key and the outbox file: an
     // installation's nodes have the same key, and either node's worker may send a code.
     let key = first.config.secret_key_path();
     let outbox = first.outbox.clone();
     let second = spawn_app_with(|c| {
-        c.database_url = Some(db.url.clone());
+        c.database_url = Some(Redacted(db.url.clone()));
         c.secret_key_file = Some(key.clone());
         c.sms.gateways = vec![tweestap::config::GatewayConfig::Outbox {
             path: outbox.clone(),

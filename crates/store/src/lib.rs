@@ -18,11 +18,18 @@ use std::sync::Arc;
 
 /// Where tweestap keeps its state: one SQLite file (the default), or a PostgreSQL database
 /// that several nodes share.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     Sqlite(PathBuf),
     /// A `postgres://` URL.
     Postgres(String),
+}
+
+/// Like `Display`: the password never shows, not even in a test failure.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
 }
 
 impl std::fmt::Display for Database {

@@ -33,7 +33,7 @@ pub struct Config {
     pub database_path: Option<PathBuf>,
     /// Or a PostgreSQL database (`postgres://user:password@host/database`), shared by several
     /// tweestap nodes.
-    pub database_url: Option<String>,
+    pub database_url: Option<Redacted>,
     /// Key for hashing one-time codes; default `<data_dir>/secret.key`, created on first start.
     /// Several nodes must share the same file.
     pub secret_key_file: Option<PathBuf>,
@@ -466,7 +466,7 @@ impl Config {
     /// The database the configuration chose: PostgreSQL when `database_url` names one, else
     /// the SQLite file.
     pub fn database(&self) -> Result<tweestap_store::Database, ConfigError> {
-        let Some(url) = &self.database_url else {
+        let Some(Redacted(url)) = &self.database_url else {
             return Ok(tweestap_store::Database::Sqlite(self.database_path()));
         };
         if self.database_path.is_some() {
@@ -483,6 +483,41 @@ impl Config {
                 "database_url",
                 "must start with postgres:// (e.g. postgres://tweestap:secret@db.school.nl/tweestap), \
                  or sqlite:// followed by a file path",
+            ));
+        }
+        let parsed = url::Url::parse(url).map_err(|e| {
+            invalid(
+                "database_url",
+                format!("{e} (expected postgres://user:password@host/database)"),
+            )
+        })?;
+        let host = parsed.host_str().unwrap_or("");
+        let local = host.is_empty()
+            || host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        let sslmode = parsed
+            .query_pairs()
+            .find(|(key, _)| key == "sslmode")
+            .map(|(_, value)| value.into_owned());
+        // Password hashes, phone numbers and tokens cross that connection: across a network
+        // it is encrypted and the server checked, unless the operator writes otherwise.
+        if !local
+            && !matches!(
+                sslmode.as_deref(),
+                Some("verify-full" | "verify-ca" | "disable")
+            )
+        {
+            return Err(invalid(
+                "database_url",
+                format!(
+                    "the database at {host} is reached over the network: add \
+                     ?sslmode=verify-full (with &sslrootcert=/path/to/ca.pem for your own \
+                     certificate authority) so the connection is encrypted and the server \
+                     checked; only sslmode=disable, written out, sends it unencrypted"
+                ),
             ));
         }
         Ok(tweestap_store::Database::Postgres(url.clone()))
@@ -639,16 +674,23 @@ mod tests {
             default.database().unwrap(),
             tweestap_store::Database::Sqlite("/srv/t/tweestap.db".into())
         );
-        let pg = load("database_url = \"postgres://t:geheim@db.school.nl/tweestap\"").unwrap();
+        let url = "postgres://t:geheim@db.school.nl/tweestap?sslmode=verify-full";
+        let pg = load(&format!("database_url = \"{url}\"")).unwrap();
         assert_eq!(
             pg.database().unwrap(),
-            tweestap_store::Database::Postgres("postgres://t:geheim@db.school.nl/tweestap".into())
+            tweestap_store::Database::Postgres(url.into())
         );
         assert_eq!(
             pg.database().unwrap().to_string(),
             "postgres://t@db.school.nl:5432/tweestap",
             "shown without the password"
         );
+        assert!(
+            !format!("{pg:?}").contains("geheim"),
+            "nor in the debug output"
+        );
+        let local = load("database_url = \"postgres://postgres@127.0.0.1/tweestap\"").unwrap();
+        assert!(local.database().is_ok(), "loopback needs no TLS");
         let file = load("database_url = \"sqlite:///srv/t/other.db\"").unwrap();
         assert_eq!(
             file.database().unwrap(),
@@ -656,6 +698,8 @@ mod tests {
         );
         for toml in [
             "database_url = \"mysql://db/t\"",
+            "database_url = \"postgres://t@db.school.nl/tweestap\"",
+            "database_url = \"postgres://t@db.school.nl/tweestap?sslmode=require\"",
             "database_url = \"postgres://db/t\"\ndatabase_path = \"/srv/t.db\"",
         ] {
             let err = load(toml).unwrap_err();

@@ -124,6 +124,11 @@ impl CodeStore for PgStore {
         register: Option<(UserId, &PhoneNumber)>,
     ) -> Result<Consumed, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some((user, _)) = register {
+            // Two codes of one account consumed at once (two tabs, two nodes): the account's
+            // row lock, taken first as everywhere, lets only the first add a first method.
+            super::lock_account(&mut tx, user).await?;
+        }
         let done = sqlx::query(
             "UPDATE sms_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND superseded = FALSE",
         )
@@ -137,9 +142,6 @@ impl CodeStore for PgStore {
         }
         let mut new_method = None;
         if let Some((user, phone)) = register {
-            // Two codes of one account consumed at once (two tabs, two nodes): the account's
-            // row lock lets only the first add a first method.
-            super::lock_account(&mut tx, user).await?;
             let existing: i64 =
                 sqlx::query("SELECT COUNT(*) AS n FROM mfa_methods WHERE user_id = $1 AND confirmed_at IS NOT NULL")
                     .bind(user.0)
@@ -272,6 +274,9 @@ impl CodeStore for PgStore {
 
     async fn purge_before(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The running totals are only ever changed under the budget lock: a purge that took a
+        // scope's last total while a send read it would make the window count all history.
+        super::outbox::lock_budgets(&mut tx).await?;
         let failures = sqlx::query("DELETE FROM auth_failures WHERE at < $1")
             .bind(before.0)
             .execute(&mut *tx)

@@ -159,12 +159,19 @@ impl EntraStore for PgStore {
             };
             let Some(user) = existing else {
                 let id = insert_user(&mut tx, &row.user, subject, now).await?;
-                link(&mut tx, &row.tenant_id, &row.object_id, id, now).await?;
+                if !link(&mut tx, &row.tenant_id, &row.object_id, id, now).await? {
+                    // A sign-in linked this Entra user meanwhile (on another node).
+                    return Err(conflict(
+                        "the Entra user was linked meanwhile; run the import again",
+                    ));
+                }
                 add_phone(&mut tx, id, &row.phone, now).await?;
                 outcomes.push(PhoneImported::Created);
                 continue;
             };
-            // The account's own methods: a number is only added to an account without any.
+            // The account's own methods: a number is only added to an account without any, and
+            // not while a registration on another node adds its first one.
+            super::lock_account(&mut tx, user).await?;
             let phones: Vec<Option<String>> = sqlx::query(
                 "SELECT phone FROM mfa_methods WHERE user_id = $1 AND confirmed_at IS NOT NULL",
             )

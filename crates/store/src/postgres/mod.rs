@@ -89,12 +89,13 @@ fn described(options: &PgConnectOptions) -> String {
 
 /// Takes the account's row lock until the transaction ends: rules about an account's methods
 /// as a whole ("at least one", "the first") are checked and changed by one request at a time,
-/// whichever node it reaches.
+/// whichever node it reaches. `NO KEY UPDATE`: the foreign-key checks of rows being added for
+/// the account (a code, a message) do not wait for it. Taken before any other row lock.
 pub(crate) async fn lock_account(
     conn: &mut sqlx::PgConnection,
     user: tweestap_core::UserId,
 ) -> Result<(), tweestap_core::ports::StoreError> {
-    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user.0)
         .execute(conn)
         .await

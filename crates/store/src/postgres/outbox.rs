@@ -465,6 +465,8 @@ impl SmsOutbox for PgStore {
         reason: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Sends check the block under this lock: none can slip past a block being set.
+        lock_budgets(&mut tx).await?;
         sqlx::query(
             "INSERT INTO sms_blocks (user_id, until, reason) VALUES ($1, $2, $3)
              ON CONFLICT (user_id) DO UPDATE SET until = GREATEST(sms_blocks.until, excluded.until), reason = excluded.reason",
