@@ -10,7 +10,8 @@
 #   bash tools/bench-rush.sh 2000 "--burst 1000 --settle-secs 10"
 #
 # Prints the server's idle memory after start-up, and each load's report (see
-# docs/benchmarks.md for what the lines mean).
+# docs/benchmarks.md for what the lines mean). With DATABASE_URL=postgres://… the server runs
+# on that (empty) PostgreSQL database instead of a fresh SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 students="${1:?usage: bench-rush.sh <students> \"<rush options>\" ...}"
@@ -23,10 +24,13 @@ load="$target/release/tweestap-load"
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 password="Ochtendspits-0825"
+database_line=""
+if [ -n "${DATABASE_URL:-}" ]; then database_line="database_url = \"$DATABASE_URL\""; fi
 cat > "$dir/tweestap.toml" <<TOML
 listen = "127.0.0.1:$port"
 public_url = "http://localhost:$port"
 data_dir = "$dir"
+$database_line
 [policy.sms]
 # Every student signs in from the one loopback address: the network's budget would otherwise
 # stop the rush after 200 codes, the installation's after 2,000.
