@@ -2,8 +2,12 @@
 //! columns through [`Columns`]. A stored value that no longer parses is a backend error: it
 //! means the database was edited by hand or a migration is missing.
 
+use tweestap_core::approval::ApprovalStatus;
 use tweestap_core::audit::AuditRecord;
-use tweestap_core::ports::{Challenge, ChallengeId, SessionRecord, StoreError};
+use tweestap_core::ports::{
+    ApprovalPurpose, Challenge, ChallengeId, SessionRecord, SmsId, SmsState, SmsStatus, StoreError,
+    StoredApproval,
+};
 use tweestap_core::{
     Client, ClientId, CodeHash, Method, MethodId, MethodKind, PhoneNumber, RedirectUri, SigningAlg,
     Timestamp, User, UserId, Username,
@@ -197,5 +201,64 @@ pub fn client(row: &impl Columns) -> Result<Client, StoreError> {
             .map_err(|e| corrupt("id_token_alg", e))?,
         secret_hash: row.text_or_none("secret_hash")?,
         created_at: Timestamp(row.int("created_at")?),
+    })
+}
+
+/// The columns [`sms_status`] reads.
+pub const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
+                                  created_at, sent_at, delivered_at";
+
+/// A queued text message as the outbox reports it.
+pub fn sms_status(row: &impl Columns) -> Result<SmsStatus, StoreError> {
+    let phone = row.text("phone")?;
+    let state = row.text("state")?;
+    Ok(SmsStatus {
+        id: SmsId(row.int("id")?),
+        reference: row.text("reference")?,
+        user_id: row.int_or_none("user_id")?.map(UserId),
+        phone: PhoneNumber::from_stored(&phone).map_err(|e| corrupt("phone", e))?,
+        state: SmsState::parse(&state).ok_or_else(|| corrupt("SMS state", &state))?,
+        gateway: row.text_or_none("gateway")?,
+        attempts: count(row, "attempts")?,
+        round: count(row, "round")?,
+        last_error: row.text_or_none("last_error")?,
+        created_at: Timestamp(row.int("created_at")?),
+        sent_at: row.int_or_none("sent_at")?.map(Timestamp),
+        delivered_at: row.int_or_none("delivered_at")?.map(Timestamp),
+    })
+}
+
+/// The columns [`approval`] reads.
+pub const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at, confirmed";
+
+/// A push approval request as stored.
+pub fn approval(row: &impl Columns) -> Result<StoredApproval, StoreError> {
+    let offered: Vec<u8> = row
+        .text("offered")?
+        .split(',')
+        .map(|n| n.parse().map_err(|e| corrupt("approval offered", e)))
+        .collect::<Result<_, _>>()?;
+    let purpose = row.text("purpose")?;
+    let status = row.text("status")?;
+    Ok(StoredApproval {
+        id: row.text("id")?,
+        user_id: UserId(row.int("user_id")?),
+        method_id: MethodId(row.int("method_id")?),
+        purpose: match purpose.as_str() {
+            "sign_in" => ApprovalPurpose::SignIn,
+            "link" => ApprovalPurpose::Link,
+            other => return Err(corrupt("approval purpose", other)),
+        },
+        number: u8::try_from(row.int("number")?).map_err(|e| corrupt("approval number", e))?,
+        offered: offered
+            .try_into()
+            .map_err(|_| corrupt("approval offered", "not three numbers"))?,
+        context: row.text("context")?,
+        created_at: Timestamp(row.int("created_at")?),
+        expires_at: Timestamp(row.int("expires_at")?),
+        status: ApprovalStatus::parse(&status)
+            .ok_or_else(|| corrupt("approval status", &status))?,
+        consumed: row.int_or_none("consumed_at")?.is_some(),
+        confirmed: row.flag("confirmed")?,
     })
 }

@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use tweestap_core::approval::{ApprovalHistory, ApprovalStatus};
 use tweestap_core::ports::{
     ApprovalPurpose, ApprovalStore, CeremonyPurpose, StoreError, StoredApproval,
@@ -12,45 +11,10 @@ use tweestap_core::ports::{
 use tweestap_core::{Method, MethodId, MethodKind, Timestamp, UserId};
 
 use super::PgStore;
-use super::rows::{self, backend};
+use super::rows::{self, APPROVAL_COLUMNS, backend};
 
 /// Ceremonies kept per account and purpose (several tabs at once are fine; thousands are not).
 const CEREMONIES_PER_USER: i64 = 20;
-
-const APPROVAL_COLUMNS: &str = "id, user_id, method_id, purpose, number, offered, context, created_at, expires_at, status, consumed_at, confirmed";
-
-fn approval(row: &PgRow) -> Result<StoredApproval, StoreError> {
-    let bad = |what: &str| StoreError::Backend(format!("stored approval {what} is invalid"));
-    let purpose: String = row.try_get("purpose").map_err(backend)?;
-    let status: String = row.try_get("status").map_err(backend)?;
-    let offered: String = row.try_get("offered").map_err(backend)?;
-    let offered: Vec<u8> = offered
-        .split(',')
-        .map(|n| n.parse().map_err(|_| bad("offered")))
-        .collect::<Result<_, _>>()?;
-    let number: i64 = row.try_get("number").map_err(backend)?;
-    Ok(StoredApproval {
-        id: row.try_get("id").map_err(backend)?,
-        user_id: UserId(row.try_get("user_id").map_err(backend)?),
-        method_id: MethodId(row.try_get("method_id").map_err(backend)?),
-        purpose: match purpose.as_str() {
-            "sign_in" => ApprovalPurpose::SignIn,
-            "link" => ApprovalPurpose::Link,
-            _ => return Err(bad("purpose")),
-        },
-        number: u8::try_from(number).map_err(|_| bad("number"))?,
-        offered: offered.try_into().map_err(|_| bad("offered"))?,
-        context: row.try_get("context").map_err(backend)?,
-        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
-        expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
-        status: ApprovalStatus::parse(&status).ok_or_else(|| bad("status"))?,
-        consumed: row
-            .try_get::<Option<i64>, _>("consumed_at")
-            .map_err(backend)?
-            .is_some(),
-        confirmed: row.try_get::<bool, _>("confirmed").map_err(backend)?,
-    })
-}
 
 impl PgStore {
     /// The user of a live (unexpired) link, used already or not.
@@ -440,7 +404,7 @@ impl ApprovalStore for PgStore {
         .await
         .map_err(backend)?
         .as_ref()
-        .map(approval)
+        .map(rows::approval)
         .transpose()
     }
 
@@ -459,7 +423,7 @@ impl ApprovalStore for PgStore {
         .await
         .map_err(backend)?
         .iter()
-        .map(approval)
+        .map(rows::approval)
         .collect()
     }
 
@@ -476,7 +440,7 @@ impl ApprovalStore for PgStore {
         .await
         .map_err(backend)?
         .as_ref()
-        .map(approval)
+        .map(rows::approval)
         .transpose()
     }
 

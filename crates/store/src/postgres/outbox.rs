@@ -3,7 +3,7 @@
 //! the budgets are decided on.
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, Row, Transaction};
 use tweestap_core::ports::{
     ChallengeId, NewQueuedSms, QueuedSms, ResendState, SendCounts, SendCountsQuery, SmsId,
@@ -12,40 +12,8 @@ use tweestap_core::ports::{
 use tweestap_core::{PhoneNumber, Timestamp, UserId};
 
 use super::PgStore;
-use super::rows::backend;
+use super::rows::{self, STATUS_COLUMNS, backend};
 use super::tallies::{self, Scope, Window};
-
-const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
-                              created_at, sent_at, delivered_at";
-
-fn status(row: &PgRow) -> Result<SmsStatus, StoreError> {
-    let phone: String = row.try_get("phone").map_err(backend)?;
-    let state: String = row.try_get("state").map_err(backend)?;
-    Ok(SmsStatus {
-        id: SmsId(row.try_get("id").map_err(backend)?),
-        reference: row.try_get("reference").map_err(backend)?,
-        user_id: row
-            .try_get::<Option<i64>, _>("user_id")
-            .map_err(backend)?
-            .map(UserId),
-        phone: PhoneNumber::from_stored(&phone).map_err(|e| StoreError::Backend(e.to_string()))?,
-        state: SmsState::parse(&state)
-            .ok_or_else(|| StoreError::Backend(format!("unknown SMS state {state}")))?,
-        gateway: row.try_get("gateway").map_err(backend)?,
-        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
-        round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
-        last_error: row.try_get("last_error").map_err(backend)?,
-        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
-        sent_at: row
-            .try_get::<Option<i64>, _>("sent_at")
-            .map_err(backend)?
-            .map(Timestamp),
-        delivered_at: row
-            .try_get::<Option<i64>, _>("delivered_at")
-            .map_err(backend)?
-            .map(Timestamp),
-    })
-}
 
 /// The advisory lock every transaction that queues a text message takes first, so the
 /// budgets are counted, and the running totals moved, by one node at a time (SQLite's single
@@ -378,7 +346,7 @@ impl SmsOutbox for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?
-            .map(|r| status(&r))
+            .map(|r| rows::sms_status(&r))
             .transpose()
     }
 
@@ -390,7 +358,7 @@ impl SmsOutbox for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?
-        .map(|r| status(&r))
+        .map(|r| rows::sms_status(&r))
         .transpose()
     }
 
@@ -412,7 +380,7 @@ impl SmsOutbox for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        rows.iter().map(status).collect()
+        rows.iter().map(rows::sms_status).collect()
     }
 
     async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError> {
@@ -453,7 +421,7 @@ impl SmsOutbox for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?
-        .map(|r| status(&r))
+        .map(|r| rows::sms_status(&r))
         .transpose()
     }
 

@@ -2,7 +2,7 @@
 //! counts the budgets are decided on.
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::sqlite::SqliteConnection;
 use sqlx::{Row, Sqlite, Transaction};
 use tweestap_core::ports::{
     ChallengeId, NewQueuedSms, QueuedSms, ResendState, SendCounts, SendCountsQuery, SmsId,
@@ -11,40 +11,8 @@ use tweestap_core::ports::{
 use tweestap_core::{PhoneNumber, Timestamp, UserId};
 
 use super::SqliteStore;
-use super::rows::backend;
+use super::rows::{self, STATUS_COLUMNS, backend};
 use super::tallies::{self, Scope, Window};
-
-const STATUS_COLUMNS: &str = "id, reference, user_id, phone, state, gateway, attempts, round, last_error, \
-                              created_at, sent_at, delivered_at";
-
-fn status(row: &SqliteRow) -> Result<SmsStatus, StoreError> {
-    let phone: String = row.try_get("phone").map_err(backend)?;
-    let state: String = row.try_get("state").map_err(backend)?;
-    Ok(SmsStatus {
-        id: SmsId(row.try_get("id").map_err(backend)?),
-        reference: row.try_get("reference").map_err(backend)?,
-        user_id: row
-            .try_get::<Option<i64>, _>("user_id")
-            .map_err(backend)?
-            .map(UserId),
-        phone: PhoneNumber::from_stored(&phone).map_err(|e| StoreError::Backend(e.to_string()))?,
-        state: SmsState::parse(&state)
-            .ok_or_else(|| StoreError::Backend(format!("unknown SMS state {state}")))?,
-        gateway: row.try_get("gateway").map_err(backend)?,
-        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
-        round: row.try_get::<i64, _>("round").map_err(backend)? as u32,
-        last_error: row.try_get("last_error").map_err(backend)?,
-        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
-        sent_at: row
-            .try_get::<Option<i64>, _>("sent_at")
-            .map_err(backend)?
-            .map(Timestamp),
-        delivered_at: row
-            .try_get::<Option<i64>, _>("delivered_at")
-            .map_err(backend)?
-            .map(Timestamp),
-    })
-}
 
 pub(crate) async fn enqueue(
     tx: &mut Transaction<'_, Sqlite>,
@@ -362,7 +330,7 @@ impl SmsOutbox for SqliteStore {
             .fetch_optional(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?
-            .map(|r| status(&r))
+            .map(|r| rows::sms_status(&r))
             .transpose()
     }
 
@@ -374,7 +342,7 @@ impl SmsOutbox for SqliteStore {
         .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
-        .map(|r| status(&r))
+        .map(|r| rows::sms_status(&r))
         .transpose()
     }
 
@@ -396,7 +364,7 @@ impl SmsOutbox for SqliteStore {
             .fetch_all(&mut *self.db.acquire().await?)
             .await
             .map_err(backend)?;
-        rows.iter().map(status).collect()
+        rows.iter().map(rows::sms_status).collect()
     }
 
     async fn sms_send_counts(&self, query: &SendCountsQuery<'_>) -> Result<SendCounts, StoreError> {
@@ -437,7 +405,7 @@ impl SmsOutbox for SqliteStore {
         .fetch_optional(&mut *self.db.acquire().await?)
         .await
         .map_err(backend)?
-        .map(|r| status(&r))
+        .map(|r| rows::sms_status(&r))
         .transpose()
     }
 
