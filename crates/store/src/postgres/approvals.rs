@@ -187,17 +187,9 @@ impl ApprovalStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // Under the account's lock: a new link started meanwhile (which drops this unconfirmed
         // one) cannot leave the account with the old link gone and the new one never confirmed.
-        let owner: Option<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM mfa_methods WHERE id = $1 AND kind = 'push' AND confirmed_at IS NULL",
-        )
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(owner) = owner else {
+        if !super::lock_method_owner(&mut tx, id).await? {
             return Ok(false);
-        };
-        super::lock_account(&mut tx, UserId(owner)).await?;
+        }
         // The phone's earlier link (same account) gives way only now that the new one works,
         // handing on "asked first". It goes first: it may hold the same credential.
         // The earlier link is the one the phone's cookie named, or any of this account's

@@ -173,16 +173,9 @@ impl MethodStore for PgStore {
         only_if_first: bool,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let owner: Option<i64> =
-            sqlx::query_scalar("SELECT user_id FROM mfa_methods WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        let Some(owner) = owner else {
+        if !super::lock_method_owner(&mut tx, id).await? {
             return Ok(false);
-        };
-        super::lock_account(&mut tx, UserId(owner)).await?;
+        }
         let done = sqlx::query(
             "UPDATE mfa_methods SET confirmed_at = $1, last_step = $2, last_used_at = $3
              WHERE id = $4 AND kind = 'totp' AND confirmed_at IS NULL

@@ -103,6 +103,24 @@ pub(crate) async fn lock_account(
     Ok(())
 }
 
+/// Takes the account lock of the user a method belongs to; `false` when the method is gone.
+pub(crate) async fn lock_method_owner(
+    conn: &mut sqlx::PgConnection,
+    method: tweestap_core::MethodId,
+) -> Result<bool, tweestap_core::ports::StoreError> {
+    let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM mfa_methods WHERE id = $1")
+        .bind(method.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(rows::backend)?;
+    match owner {
+        Some(owner) => lock_account(conn, tweestap_core::UserId(owner))
+            .await
+            .map(|()| true),
+        None => Ok(false),
+    }
+}
+
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
